@@ -35,16 +35,23 @@ def lead_time_demand_sd(
     sd_lead_time_days: ArrayLike,
 ) -> FloatArray:
     d, sd, lt, sd_lt = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days))
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days)
+        )
     )
-    return np.sqrt(lt * sd**2 + d**2 * sd_lt**2)
+    sigma: FloatArray = np.sqrt(lt * sd**2 + d**2 * sd_lt**2)
+    return sigma
 
 
 def normal_stockout_probability(
     inventory_position: ArrayLike, mean_lead_time_demand: ArrayLike, sigma: ArrayLike
 ) -> FloatArray:
     ip, mu, s = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (inventory_position, mean_lead_time_demand, sigma))
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (inventory_position, mean_lead_time_demand, sigma)
+        )
     )
     deterministic = np.where(mu > ip, 1.0, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -70,12 +77,16 @@ def normal_loss(
 ) -> FloatArray:
     """E[max(X - ip, 0)] for X ~ N(mu, sigma); max(mu - ip, 0) when sigma is zero."""
     ip, mu, s = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (inventory_position, mean_lead_time_demand, sigma))
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (inventory_position, mean_lead_time_demand, sigma)
+        )
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (ip - mu) / s
         loss = s * (np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi) - z * special.ndtr(-z))
-    return np.where(s > 0, loss, np.maximum(mu - ip, 0.0))
+    result: FloatArray = np.where(s > 0, loss, np.maximum(mu - ip, 0.0))
+    return result
 
 
 def service_factor(service_level: float) -> float:
@@ -86,7 +97,10 @@ def eoq(
     annual_demand: ArrayLike, order_cost: ArrayLike, annual_holding_cost_per_unit: ArrayLike
 ) -> FloatArray:
     d, s, h = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (annual_demand, order_cost, annual_holding_cost_per_unit))
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (annual_demand, order_cost, annual_holding_cost_per_unit)
+        )
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.sqrt(2.0 * d * s / h)
@@ -170,7 +184,9 @@ def reorder_point(
     sd_lead_time_days: float = 0.0,
 ) -> float:
     """Mean lead-time demand (d * L) plus the safety stock, in units."""
-    ss = safety_stock(mean_daily_demand, sd_daily_demand, lead_time_days, service_level, sd_lead_time_days)
+    ss = safety_stock(
+        mean_daily_demand, sd_daily_demand, lead_time_days, service_level, sd_lead_time_days
+    )
     return float(mean_daily_demand) * float(lead_time_days) + ss
 
 
@@ -198,6 +214,7 @@ def fill_rate(
     lead_time_days: float,
 ) -> float:
     """Share of demand met from stock in a (ROP, Q) policy: 1 - expected shortage / Q, in [0, 1]."""
+    _check("reorder_point", reorder_point)
     q = _check("order_quantity", order_quantity)
     if q <= 0:
         raise ValueError(f"order_quantity must be positive, got {q}")

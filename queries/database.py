@@ -1,0 +1,80 @@
+"""Connecting to the inventory database and checking that it holds the schema invdash reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from queries.schema import Base
+
+
+def create_inventory_engine(url: str, timeout_seconds: float = 5.0) -> Engine:
+    """An Engine whose connections give up after ``timeout_seconds`` (connect and statement)."""
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        connect_args["timeout"] = timeout_seconds
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Dash serves callbacks from several threads; each checks out its own connection.
+        connect_args["check_same_thread"] = False
+    elif parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = max(1, round(timeout_seconds))
+        connect_args["options"] = f"-c statement_timeout={round(timeout_seconds * 1000)}"
+    return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+
+
+def missing_schema(engine: Engine) -> list[str]:
+    """The tables and columns invdash needs that the database lacks, as 'table' or 'table.column'."""
+    inspector = sa.inspect(engine)
+    present_tables = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    missing: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in present_tables:
+            missing.append(table.name)
+            continue
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        missing.extend(f"{table.name}.{c.name}" for c in table.columns if c.name not in columns)
+    return missing
+
+
+def database_is_empty(engine: Engine) -> bool:
+    """True when no table of the schema exists or every one of them is empty."""
+    present = set(sa.inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in present and conn.execute(sa.select(table).limit(1)).first():
+                return False
+    return True
+
+
+def describe_error(error: BaseException) -> str:
+    """One line a person can read: the driver's first line, without SQL or parameters."""
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip().splitlines()
+    first = text[0] if text else type(original).__name__
+    return f"{type(original).__name__}: {first}"
+
+
+class day_number(FunctionElement[int]):
+    """Whole days since 1970-01-01 of a naive UTC timestamp, on SQLite and PostgreSQL alike."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
+    return (
+        f"CAST(julianday(date({compiler.process(element.clauses, **kw)})) - 2440587.5 AS INTEGER)"
+    )
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
+    return f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"

@@ -1,0 +1,441 @@
+"""The inventory database as a source: per SKU x warehouse positions, lots and warehouses.
+
+Aggregation (demand per day, open purchase quantities, movement sums) runs in the database;
+the per-row inventory mathematics runs on the aggregated rows with the kernels of
+``queries.risk``. Times are naive UTC; ``as_of`` is the moment the figures describe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from queries import risk
+from queries.database import day_number, describe_error, missing_schema
+from queries.health import Health
+from queries.schema import (
+    Lot,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Warehouse,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+OUTBOUND_KINDS = ("shipment", "transfer")
+
+
+@dataclass(frozen=True)
+class InventoryPolicy:
+    """The business assumptions behind the figures (settings INVDASH_*)."""
+
+    holding_cost_rate: float = 0.25
+    service_level: float = 0.95
+    demand_window_days: int = 56
+    risk_threshold: float = 0.2
+    dead_stock_days: int = 90
+
+    def __post_init__(self) -> None:
+        if not 0 < self.service_level < 1:
+            raise ValueError(
+                f"service_level must be strictly between 0 and 1, got {self.service_level}"
+            )
+        if self.demand_window_days < 2:
+            raise ValueError(
+                f"demand_window_days must be at least 2, got {self.demand_window_days}"
+            )
+
+
+@dataclass(frozen=True)
+class InventorySnapshot:
+    """Everything the inventory panels show, fetched together at ``fetched_at`` for ``as_of``."""
+
+    as_of: dt.datetime
+    fetched_at: dt.datetime
+    positions: pd.DataFrame
+    lots: pd.DataFrame
+    warehouses: pd.DataFrame
+
+
+def _day(moment: dt.datetime) -> int:
+    return (moment.date() - EPOCH).days
+
+
+def _midnight(day: int) -> dt.datetime:
+    return dt.datetime.combine(EPOCH + dt.timedelta(days=day), dt.time())
+
+
+def _as_naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+class InventorySource:
+    """Reads the inventory schema (queries.schema) through an SQLAlchemy Engine."""
+
+    name = "inventory database"
+
+    def __init__(self, engine: Engine, policy: InventoryPolicy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy or InventoryPolicy()
+
+    def check_health(self) -> Health:
+        """ok when the database answers and holds every table and column invdash reads."""
+        backend = self.engine.url.get_backend_name()
+        details = {"backend": backend, "url": self.engine.url.render_as_string(hide_password=True)}
+        try:
+            missing = missing_schema(self.engine)
+        except Exception as error:
+            return Health(
+                "error", f"inventory database unreachable: {describe_error(error)}", details
+            )
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            return Health("error", f"inventory database lacks {shown}", details)
+        return Health("ok", f"{backend} database answering", details)
+
+    def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
+        as_of = _as_naive_utc(as_of)
+        with self.engine.connect() as conn:
+            positions = self._positions(conn, as_of)
+            lots = self._expiring_lots(conn, as_of)
+            warehouses = self._warehouses(conn)
+        return InventorySnapshot(
+            as_of=as_of,
+            fetched_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            positions=positions,
+            lots=lots,
+            warehouses=warehouses,
+        )
+
+    def stock_positions(self, as_of: dt.datetime) -> pd.DataFrame:
+        """One row per SKU x warehouse holding a stock level, at ``as_of``.
+
+        Columns (units, floats unless said):
+          sku_code, sku_name, category, warehouse_code, warehouse_name (str);
+          unit_cost, unit_price (money per unit);
+          on_hand, reserved, available (= on_hand - reserved), on_order (open purchase lines,
+          ordered minus received), inventory_position (= available + on_order) (units);
+          mean_daily_demand, sd_daily_demand (units/day over the demand window: the
+          ``demand_window_days`` whole UTC days before as_of's day; days without orders count as
+          zero; cancelled orders are not demand); units_ordered_window, units_shipped_window
+          (units ordered and shipped on the window's order lines);
+          lead_time_days, sd_lead_time_days (the supplier's, days);
+          days_of_cover (available / mean_daily_demand; inf without demand, 0 when nothing is
+          available), expected_stockout_date (naive UTC datetime, NaT without demand);
+          stockout_probability (normal lead-time demand, [0, 1]), at_risk (bool, above the risk
+          threshold), safety_stock, reorder_point, economic_order_quantity,
+          suggested_order_quantity (units to order now to reach reorder point + EOQ; 0 when
+          the position is above the reorder point);
+          inventory_value (on_hand x unit_cost), annual_carrying_cost, daily_carrying_cost
+          (money), excess_units (on hand above reorder point + EOQ), excess_value,
+          excess_carrying_cost (annual, money); last_outbound_at (naive UTC, NaT when no
+          outbound movement in the dead-stock period), dead_stock (bool: stock on hand and no
+          outbound movement for ``dead_stock_days``), dead_stock_value;
+          cogs_window (cost of units shipped in the window, money), avg_on_hand_window (mean
+          end-of-day on hand over the window, units).
+        """
+        with self.engine.connect() as conn:
+            return self._positions(conn, _as_naive_utc(as_of))
+
+    def expiring_lots(self, as_of: dt.datetime, within_days: int = 90) -> pd.DataFrame:
+        """Lots with stock expiring before as_of's day + within_days (expired ones included).
+
+        Columns: sku_code, sku_name, category, warehouse_code, warehouse_name, lot_code (str),
+        quantity (units), unit_cost, value (money), expires_on (datetime64, midnight),
+        days_to_expiry (int, negative when expired). Sorted by expiry.
+        """
+        with self.engine.connect() as conn:
+            return self._expiring_lots(conn, _as_naive_utc(as_of), within_days)
+
+    def warehouses(self) -> pd.DataFrame:
+        """Columns: warehouse_code, warehouse_name, region (str), capacity_units (float)."""
+        with self.engine.connect() as conn:
+            return self._warehouses(conn)
+
+    def _positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
+        policy = self.policy
+        window = policy.demand_window_days
+        today = _day(as_of)
+        window_start, window_end = _midnight(today - window), _midnight(today)
+        history_start = min(window_start, as_of - dt.timedelta(days=policy.dead_stock_days))
+
+        daily = (
+            sa.select(
+                SalesOrderLine.sku_id,
+                SalesOrder.warehouse_id,
+                day_number(SalesOrder.ordered_at).label("day"),
+                sa.func.sum(SalesOrderLine.quantity).label("ordered"),
+                sa.func.sum(SalesOrderLine.quantity_shipped).label("shipped"),
+            )
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+            .where(
+                SalesOrder.ordered_at >= window_start,
+                SalesOrder.ordered_at < window_end,
+                SalesOrder.status != "cancelled",
+            )
+            .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day"))
+            .subquery("daily")
+        )
+        demand = (
+            sa.select(
+                daily.c.sku_id,
+                daily.c.warehouse_id,
+                sa.func.sum(daily.c.ordered).label("demand_sum"),
+                sa.func.sum(daily.c.ordered * daily.c.ordered).label("demand_sum_squares"),
+                sa.func.sum(daily.c.shipped).label("shipped_sum"),
+            )
+            .group_by(daily.c.sku_id, daily.c.warehouse_id)
+            .subquery("demand")
+        )
+        on_order = (
+            sa.select(
+                PurchaseOrderLine.sku_id,
+                PurchaseOrder.warehouse_id,
+                sa.func.sum(
+                    PurchaseOrderLine.quantity_ordered - PurchaseOrderLine.quantity_received
+                ).label("on_order"),
+            )
+            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+            .where(PurchaseOrder.status == "open")
+            .group_by(PurchaseOrderLine.sku_id, PurchaseOrder.warehouse_id)
+            .subquery("on_order")
+        )
+        in_window = sa.and_(
+            StockMovement.moved_at >= window_start, StockMovement.moved_at < window_end
+        )
+        # Weight of a movement in the mean end-of-day on-hand: the number of window days that
+        # ended before it (movements after the window count on every window day).
+        days_before = day_number(StockMovement.moved_at) - (today - window)
+        movements = (
+            sa.select(
+                StockMovement.sku_id,
+                StockMovement.warehouse_id,
+                sa.func.sum(
+                    sa.case(
+                        (
+                            sa.and_(in_window, StockMovement.kind == "shipment"),
+                            -StockMovement.quantity,
+                        ),
+                        else_=0,
+                    )
+                ).label("shipped_units"),
+                sa.func.sum(
+                    sa.case(
+                        (StockMovement.moved_at < window_start, 0),
+                        (days_before >= window, StockMovement.quantity * window),
+                        else_=StockMovement.quantity * days_before,
+                    )
+                ).label("weighted_movement"),
+                sa.func.max(
+                    sa.case(
+                        (
+                            sa.and_(
+                                StockMovement.quantity < 0,
+                                StockMovement.kind.in_(OUTBOUND_KINDS),
+                                StockMovement.moved_at
+                                >= as_of - dt.timedelta(days=policy.dead_stock_days),
+                                StockMovement.moved_at <= as_of,
+                            ),
+                            StockMovement.moved_at,
+                        ),
+                    )
+                ).label("last_outbound_at"),
+            )
+            .where(StockMovement.moved_at >= history_start)
+            .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
+            .subquery("movements")
+        )
+        pair = sa.and_
+        query = (
+            sa.select(
+                Sku.code.label("sku_code"),
+                Sku.name.label("sku_name"),
+                Sku.category,
+                Warehouse.code.label("warehouse_code"),
+                Warehouse.name.label("warehouse_name"),
+                Sku.unit_cost,
+                Sku.unit_price,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                sa.func.coalesce(on_order.c.on_order, 0).label("on_order"),
+                sa.func.coalesce(demand.c.demand_sum, 0).label("demand_sum"),
+                sa.func.coalesce(demand.c.demand_sum_squares, 0).label("demand_sum_squares"),
+                sa.func.coalesce(demand.c.shipped_sum, 0).label("units_shipped_window"),
+                Supplier.lead_time_mean_days.label("lead_time_days"),
+                Supplier.lead_time_sd_days.label("sd_lead_time_days"),
+                Supplier.order_cost,
+                sa.func.coalesce(movements.c.shipped_units, 0).label("shipped_units"),
+                sa.func.coalesce(movements.c.weighted_movement, 0).label("weighted_movement"),
+                movements.c.last_outbound_at,
+            )
+            .select_from(StockLevel)
+            .join(Sku, Sku.id == StockLevel.sku_id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .join(Supplier, Supplier.id == Sku.supplier_id)
+            .outerjoin(
+                demand,
+                pair(
+                    demand.c.sku_id == StockLevel.sku_id,
+                    demand.c.warehouse_id == StockLevel.warehouse_id,
+                ),
+            )
+            .outerjoin(
+                on_order,
+                pair(
+                    on_order.c.sku_id == StockLevel.sku_id,
+                    on_order.c.warehouse_id == StockLevel.warehouse_id,
+                ),
+            )
+            .outerjoin(
+                movements,
+                pair(
+                    movements.c.sku_id == StockLevel.sku_id,
+                    movements.c.warehouse_id == StockLevel.warehouse_id,
+                ),
+            )
+            .order_by(Sku.code, Warehouse.code)
+        )
+        rows = pd.DataFrame(
+            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
+        )
+        return position_metrics(rows, as_of, policy)
+
+    def _expiring_lots(
+        self, conn: sa.Connection, as_of: dt.datetime, within_days: int = 90
+    ) -> pd.DataFrame:
+        today = as_of.date()
+        query = (
+            sa.select(
+                Sku.code.label("sku_code"),
+                Sku.name.label("sku_name"),
+                Sku.category,
+                Warehouse.code.label("warehouse_code"),
+                Warehouse.name.label("warehouse_name"),
+                Lot.lot_code,
+                Lot.quantity,
+                Sku.unit_cost,
+                Lot.expires_on,
+            )
+            .join(Sku, Sku.id == Lot.sku_id)
+            .join(Warehouse, Warehouse.id == Lot.warehouse_id)
+            .where(Lot.quantity > 0, Lot.expires_on < today + dt.timedelta(days=within_days + 1))
+            .order_by(Lot.expires_on, Sku.code, Warehouse.code, Lot.lot_code)
+        )
+        frame = pd.DataFrame(
+            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
+        )
+        for column in ("quantity", "unit_cost"):
+            frame[column] = frame[column].astype("float64")
+        frame["value"] = frame["quantity"] * frame["unit_cost"]
+        frame["expires_on"] = pd.to_datetime(frame["expires_on"]).astype("datetime64[ns]")
+        frame["days_to_expiry"] = (frame["expires_on"] - pd.Timestamp(today)).dt.days.astype(
+            "int64"
+        )
+        return frame
+
+    def _warehouses(self, conn: sa.Connection) -> pd.DataFrame:
+        query = sa.select(
+            Warehouse.code.label("warehouse_code"),
+            Warehouse.name.label("warehouse_name"),
+            Warehouse.region,
+            Warehouse.capacity_units,
+        ).order_by(Warehouse.code)
+        frame = pd.DataFrame(
+            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
+        )
+        frame["capacity_units"] = frame["capacity_units"].astype("float64")
+        return frame
+
+
+NUMERIC_INPUTS = (
+    "unit_cost",
+    "unit_price",
+    "on_hand",
+    "reserved",
+    "on_order",
+    "demand_sum",
+    "demand_sum_squares",
+    "units_shipped_window",
+    "lead_time_days",
+    "sd_lead_time_days",
+    "order_cost",
+    "shipped_units",
+    "weighted_movement",
+)
+
+
+def position_metrics(
+    rows: pd.DataFrame, as_of: dt.datetime, policy: InventoryPolicy
+) -> pd.DataFrame:
+    """The per SKU x warehouse figures of ``InventorySource.stock_positions`` from its SQL rows."""
+    frame = rows.copy()
+    for column in NUMERIC_INPUTS:
+        frame[column] = frame[column].astype("float64")
+    window = float(policy.demand_window_days)
+    rate = policy.holding_cost_rate
+
+    frame["available"] = frame["on_hand"] - frame["reserved"]
+    frame["inventory_position"] = frame["available"] + frame["on_order"]
+    mean = frame["demand_sum"] / window
+    variance = (frame["demand_sum_squares"] - window * mean**2) / (window - 1)
+    frame["mean_daily_demand"] = mean
+    frame["sd_daily_demand"] = np.sqrt(variance.clip(lower=0.0))
+    frame["units_ordered_window"] = frame["demand_sum"]
+
+    d = frame["mean_daily_demand"].to_numpy()
+    lead = frame["lead_time_days"].to_numpy()
+    sigma = risk.lead_time_demand_sd(
+        d, frame["sd_daily_demand"].to_numpy(), lead, frame["sd_lead_time_days"].to_numpy()
+    )
+    frame["days_of_cover"] = risk.cover_days(frame["available"].to_numpy(), d)
+    cover = frame["days_of_cover"].where(np.isfinite(frame["days_of_cover"]) & (d > 0))
+    frame["expected_stockout_date"] = pd.Timestamp(as_of) + pd.to_timedelta(cover, unit="D")
+    frame["stockout_probability"] = risk.normal_stockout_probability(
+        frame["inventory_position"].to_numpy(), d * lead, sigma
+    )
+    frame["at_risk"] = frame["stockout_probability"] > policy.risk_threshold
+    frame["safety_stock"] = risk.service_factor(policy.service_level) * sigma
+    frame["reorder_point"] = d * lead + frame["safety_stock"]
+    holding = frame["unit_cost"] * rate
+    frame["economic_order_quantity"] = risk.eoq(
+        d * 365.0, frame["order_cost"].to_numpy(), holding.to_numpy()
+    )
+    target = frame["reorder_point"] + frame["economic_order_quantity"]
+    shortfall = np.ceil(target - frame["inventory_position"] - 1e-9).clip(lower=0.0)
+    frame["suggested_order_quantity"] = shortfall.where(
+        (frame["inventory_position"] <= frame["reorder_point"]) & (frame["mean_daily_demand"] > 0),
+        0.0,
+    )
+
+    frame["inventory_value"] = frame["on_hand"] * frame["unit_cost"]
+    frame["annual_carrying_cost"] = frame["inventory_value"] * rate
+    frame["daily_carrying_cost"] = frame["annual_carrying_cost"] / 365.0
+    frame["excess_units"] = (frame["on_hand"] - target).clip(lower=0.0)
+    frame["excess_value"] = frame["excess_units"] * frame["unit_cost"]
+    frame["excess_carrying_cost"] = frame["excess_value"] * rate
+    frame["last_outbound_at"] = pd.to_datetime(frame["last_outbound_at"]).astype("datetime64[ns]")
+    frame["dead_stock"] = (frame["on_hand"] > 0) & frame["last_outbound_at"].isna()
+    frame["dead_stock_value"] = frame["inventory_value"].where(frame["dead_stock"], 0.0)
+    frame["cogs_window"] = frame["shipped_units"] * frame["unit_cost"]
+    frame["avg_on_hand_window"] = frame["on_hand"] - frame["weighted_movement"] / window
+    return frame.drop(
+        columns=[
+            "demand_sum",
+            "demand_sum_squares",
+            "order_cost",
+            "shipped_units",
+            "weighted_movement",
+        ]
+    ).reset_index(drop=True)

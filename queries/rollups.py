@@ -1,0 +1,151 @@
+"""Roll-ups of a snapshot's per SKU x warehouse rows: by warehouse, by category, and the KPIs.
+
+Pure functions of the DataFrames ``InventorySource`` returns; the dashboard filters and rolls
+up one cached snapshot per refresh instead of querying the database per screen and filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Dimension = Literal["warehouse", "category"]
+EXPIRY_HORIZONS_DAYS = (30, 60, 90)
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class InventoryKpis:
+    """Headline figures of a (filtered) snapshot. Money in the database's currency."""
+
+    inventory_value: float
+    annual_carrying_cost: float
+    skus_at_risk: int
+    sku_count: int
+    fill_rate: (
+        float | None
+    )  # units shipped / units ordered in the demand window; None without orders
+
+
+def filter_rows(frame: pd.DataFrame, warehouse: str = ALL, category: str = ALL) -> pd.DataFrame:
+    """Rows of one warehouse code and/or category; ``"all"`` keeps every value."""
+    keep = pd.Series(True, index=frame.index)
+    if warehouse != ALL:
+        keep &= frame["warehouse_code"] == warehouse
+    if category != ALL:
+        keep &= frame["category"] == category
+    return frame.loc[keep]
+
+
+def inventory_kpis(positions: pd.DataFrame) -> InventoryKpis:
+    """SKUs at risk counts distinct SKU codes with any warehouse above the risk threshold."""
+    ordered = float(positions["units_ordered_window"].sum())
+    shipped = float(positions["units_shipped_window"].sum())
+    return InventoryKpis(
+        inventory_value=float(positions["inventory_value"].sum()),
+        annual_carrying_cost=float(positions["annual_carrying_cost"].sum()),
+        skus_at_risk=int(positions.loc[positions["at_risk"], "sku_code"].nunique()),
+        sku_count=int(positions["sku_code"].nunique()),
+        fill_rate=shipped / ordered if ordered > 0 else None,
+    )
+
+
+def summary_by(
+    positions: pd.DataFrame,
+    lots: pd.DataFrame,
+    dimension: Dimension,
+    demand_window_days: int,
+    warehouses: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per warehouse or category, sorted by inventory value (largest first).
+
+    Columns: key (warehouse code or category), label (warehouse name or category),
+    inventory_value, annual_carrying_cost, daily_carrying_cost, excess_units, excess_value,
+    excess_carrying_cost (annual), dead_stock_value, expired_value, expiring_30_units,
+    expiring_30_value, expiring_60_units, expiring_60_value, expiring_90_units,
+    expiring_90_value (lots with stock expiring within N days from today, inclusive; expired
+    lots are not in these), skus_at_risk (SKU x warehouse rows above the threshold),
+    on_hand (units), fill_rate (units shipped / ordered in the window, NaN without orders),
+    turnover (annualised cost of goods shipped / mean inventory value over the window, NaN
+    without stock). For warehouses, with ``warehouses`` given: capacity_units and
+    utilisation (on hand / capacity; NaN without capacity).
+    """
+    key = "warehouse_code" if dimension == "warehouse" else "category"
+    frame = positions.assign(
+        avg_value_window=positions["avg_on_hand_window"] * positions["unit_cost"],
+        at_risk_rows=positions["at_risk"].astype("int64"),
+    )
+    grouped = frame.groupby(key, sort=False).agg(
+        inventory_value=("inventory_value", "sum"),
+        annual_carrying_cost=("annual_carrying_cost", "sum"),
+        daily_carrying_cost=("daily_carrying_cost", "sum"),
+        excess_units=("excess_units", "sum"),
+        excess_value=("excess_value", "sum"),
+        excess_carrying_cost=("excess_carrying_cost", "sum"),
+        dead_stock_value=("dead_stock_value", "sum"),
+        skus_at_risk=("at_risk_rows", "sum"),
+        on_hand=("on_hand", "sum"),
+        units_ordered=("units_ordered_window", "sum"),
+        units_shipped=("units_shipped_window", "sum"),
+        cogs_window=("cogs_window", "sum"),
+        avg_value_window=("avg_value_window", "sum"),
+    )
+    ordered = grouped["units_ordered"]
+    grouped["fill_rate"] = (grouped["units_shipped"] / ordered).where(ordered > 0)
+    annual_cogs = grouped["cogs_window"] * 365.0 / demand_window_days
+    average_value = grouped["avg_value_window"]
+    grouped["turnover"] = (annual_cogs / average_value).where(average_value > 0)
+
+    expired = lots[lots["days_to_expiry"] < 0].groupby(key)["value"].sum()
+    grouped["expired_value"] = expired.reindex(grouped.index, fill_value=0.0)
+    for horizon in EXPIRY_HORIZONS_DAYS:
+        within = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= horizon)]
+        sums = within.groupby(key)[["quantity", "value"]].sum()
+        grouped[f"expiring_{horizon}_units"] = sums["quantity"].reindex(
+            grouped.index, fill_value=0.0
+        )
+        grouped[f"expiring_{horizon}_value"] = sums["value"].reindex(grouped.index, fill_value=0.0)
+
+    grouped = grouped.drop(
+        columns=["units_ordered", "units_shipped", "cogs_window", "avg_value_window"]
+    )
+    grouped = grouped.reset_index().rename(columns={key: "key"})
+    if dimension == "warehouse":
+        names = positions.drop_duplicates("warehouse_code").set_index("warehouse_code")[
+            "warehouse_name"
+        ]
+        grouped.insert(1, "label", grouped["key"].map(names))
+        if warehouses is not None:
+            capacity = warehouses.set_index("warehouse_code")["capacity_units"]
+            grouped["capacity_units"] = grouped["key"].map(capacity).astype("float64")
+            grouped["utilisation"] = (grouped["on_hand"] / grouped["capacity_units"]).where(
+                grouped["capacity_units"] > 0
+            )
+    else:
+        grouped.insert(1, "label", grouped["key"])
+    return grouped.sort_values(["inventory_value", "key"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def top_stockout_risks(positions: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """Rows with demand, most likely to run out first (probability, then fewest days of cover)."""
+    rows = positions[positions["mean_daily_demand"] > 0]
+    rows = rows.sort_values(
+        ["stockout_probability", "days_of_cover", "sku_code", "warehouse_code"],
+        ascending=[False, True, True, True],
+    )
+    return rows if limit is None else rows.head(limit)
+
+
+def choices(frame: pd.DataFrame, column: str) -> list[str]:
+    """Distinct values of a column, sorted, for a filter's options."""
+    return sorted(str(v) for v in frame[column].dropna().unique())
+
+
+def as_finite(values: pd.Series) -> pd.Series:
+    """Infinite values (days of cover without demand) as NaN for JSON and display."""
+    return values.replace([np.inf, -np.inf], np.nan)

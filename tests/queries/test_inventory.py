@@ -1,0 +1,206 @@
+"""The inventory queries on the hand-built database of tests/small_inventory.py, on SQLite and PostgreSQL.
+
+Every expected number is worked out by hand in the comments from the rows that module inserts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from small_inventory import AS_OF, POLICY, SKU_A_NAME, WAREHOUSE_1_NAME, build_small_inventory
+
+from queries.inventory import InventorySnapshot, InventorySource
+from queries.rollups import filter_rows, inventory_kpis, summary_by, top_stockout_risks
+
+POSITION_COLUMNS = [
+    "sku_code", "sku_name", "category", "warehouse_code", "warehouse_name", "unit_cost",
+    "unit_price", "on_hand", "reserved", "on_order", "units_shipped_window", "lead_time_days",
+    "sd_lead_time_days", "last_outbound_at", "available", "inventory_position",
+    "mean_daily_demand", "sd_daily_demand", "units_ordered_window", "days_of_cover",
+    "expected_stockout_date", "stockout_probability", "at_risk", "safety_stock", "reorder_point",
+    "economic_order_quantity", "suggested_order_quantity", "inventory_value",
+    "annual_carrying_cost", "daily_carrying_cost", "excess_units", "excess_value",
+    "excess_carrying_cost", "dead_stock", "dead_stock_value", "cogs_window", "avg_on_hand_window",
+]  # fmt: skip
+
+
+@pytest.fixture
+def snapshot(empty_engine: sa.Engine) -> InventorySnapshot:
+    build_small_inventory(empty_engine)
+    return InventorySource(empty_engine, POLICY).snapshot(AS_OF)
+
+
+def row(positions: pd.DataFrame, sku: str, warehouse: str) -> pd.Series:
+    found = positions[(positions["sku_code"] == sku) & (positions["warehouse_code"] == warehouse)]
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def test_positions_have_the_documented_columns_one_row_per_stock_level(
+    snapshot: InventorySnapshot,
+) -> None:
+    positions = snapshot.positions
+    assert list(positions.columns) == POSITION_COLUMNS
+    assert list(zip(positions["sku_code"], positions["warehouse_code"], strict=True)) == [
+        ("A", "WH1"), ("A", "WH2"), ("B", "WH1"), ("B", "WH2"),
+    ]  # fmt: skip
+    assert positions["on_hand"].dtype == "float64"
+
+
+def test_daily_demand_counts_days_without_orders_as_zero_and_ignores_cancelled_and_out_of_window(
+    snapshot: InventorySnapshot,
+) -> None:
+    a = row(snapshot.positions, "A", "WH1")
+    # Window 20..26 Nov: 3 on the 20th, 2+3 on the 22nd, 4+2 on the 26th, zero on four days.
+    # The cancelled 10 (21st), the 7 before the window and today's 2 are not counted.
+    assert a["units_ordered_window"] == 14
+    assert a["mean_daily_demand"] == pytest.approx(2.0)
+    # Sample variance of [3, 0, 5, 0, 0, 0, 6]: (70 - 7 * 2**2) / 6 = 7.
+    assert a["sd_daily_demand"] == pytest.approx(math.sqrt(7))
+    assert a["units_shipped_window"] == 12
+
+
+def test_position_of_a_sku_about_to_run_out(snapshot: InventorySnapshot) -> None:
+    a = row(snapshot.positions, "A", "WH1")
+    assert (a["on_hand"], a["reserved"], a["available"], a["on_order"]) == (6, 6, 0, 10)
+    assert a["inventory_position"] == 10
+    # sigma_LT = sqrt(4 * 7 + 2**2 * 1**2) = sqrt(32); P = 1 - Phi((10 - 8) / sqrt(32)).
+    assert a["stockout_probability"] == pytest.approx(0.361837, abs=1e-6)
+    assert bool(a["at_risk"])
+    assert a["safety_stock"] == pytest.approx(1.6448536 * math.sqrt(32), rel=1e-6)
+    assert a["reorder_point"] == pytest.approx(8 + 1.6448536 * math.sqrt(32), rel=1e-6)
+    # EOQ = sqrt(2 * (2 * 365) * 50 / (10 * 0.25)) = sqrt(29200).
+    assert a["economic_order_quantity"] == pytest.approx(math.sqrt(29200))
+    # Order up to ROP + EOQ from a position of 10: ceil(17.3047 + 170.8801 - 10) = 179.
+    assert a["suggested_order_quantity"] == 179
+    assert a["days_of_cover"] == 0
+    assert a["expected_stockout_date"] == pd.Timestamp(AS_OF)
+
+
+def test_money_figures_use_unit_cost_and_holding_rate(snapshot: InventorySnapshot) -> None:
+    a = row(snapshot.positions, "A", "WH1")
+    assert a["inventory_value"] == 60
+    assert a["annual_carrying_cost"] == pytest.approx(15.0)
+    assert a["daily_carrying_cost"] == pytest.approx(15.0 / 365)
+    # Shipped inside the window: 3 + 5 + 4 units at 10.
+    assert a["cogs_window"] == 120
+    # End-of-day on hand 20..26 Nov: 17, 17, 12, 12, 12, 12, 8 -> 90 / 7.
+    assert a["avg_on_hand_window"] == pytest.approx(90 / 7)
+
+
+def test_unmoved_stock_is_dead_and_excess(snapshot: InventorySnapshot) -> None:
+    b = row(snapshot.positions, "B", "WH1")
+    assert bool(b["dead_stock"])
+    assert pd.isna(b["last_outbound_at"])
+    assert b["dead_stock_value"] == 100
+    assert (b["excess_units"], b["excess_value"], b["excess_carrying_cost"]) == (50, 100, 25)
+    assert b["days_of_cover"] == math.inf
+    assert pd.isna(b["expected_stockout_date"])
+    assert b["stockout_probability"] == 0
+
+
+def test_slow_mover_cover_and_stockout_date(snapshot: InventorySnapshot) -> None:
+    b = row(snapshot.positions, "B", "WH2")
+    assert b["mean_daily_demand"] == pytest.approx(1 / 7)
+    assert b["sd_daily_demand"] == pytest.approx(math.sqrt(1 / 7))
+    assert b["days_of_cover"] == pytest.approx(35.0)
+    assert b["expected_stockout_date"] == pd.Timestamp(AS_OF) + pd.Timedelta(days=35)
+    assert b["last_outbound_at"] == pd.Timestamp(2026, 11, 25, 18)
+    assert not bool(b["dead_stock"])
+    # End-of-day on hand: 6 on five days, 5 on two.
+    assert b["avg_on_hand_window"] == pytest.approx(40 / 7)
+
+
+def test_empty_stock_without_demand_is_not_a_risk(snapshot: InventorySnapshot) -> None:
+    a2 = row(snapshot.positions, "A", "WH2")
+    assert a2["stockout_probability"] == 0
+    assert a2["suggested_order_quantity"] == 0
+    assert pd.isna(a2["expected_stockout_date"])
+
+
+def test_expiring_lots_include_expired_and_skip_empty_lots(snapshot: InventorySnapshot) -> None:
+    lots = snapshot.lots
+    assert list(lots["lot_code"]) == ["L3", "L1", "L2"]
+    assert list(lots["days_to_expiry"]) == [-7, 13, 75]
+    assert list(lots["value"]) == [10, 60, 40]
+
+
+def test_summary_by_warehouse(snapshot: InventorySnapshot) -> None:
+    summary = summary_by(snapshot.positions, snapshot.lots, "warehouse", 7, snapshot.warehouses)
+    wh1, wh2 = (summary.set_index("key").loc[code] for code in ("WH1", "WH2"))
+    assert list(summary["key"]) == ["WH1", "WH2"]
+    assert wh1["label"] == WAREHOUSE_1_NAME
+    assert (wh1["inventory_value"], wh1["annual_carrying_cost"]) == (160, 40)
+    assert wh1["utilisation"] == pytest.approx(56 / 1000)
+    assert wh2["utilisation"] == pytest.approx(5 / 200)
+    # WH1: 12 of 14 units ordered in the window were shipped.
+    assert wh1["fill_rate"] == pytest.approx(12 / 14)
+    # WH1 turnover: COGS 120 * 365 / 7 over mean value 90/7 * 10 + 50 * 2.
+    assert wh1["turnover"] == pytest.approx((120 * 365 / 7) / (900 / 7 + 100))
+    assert (wh1["expiring_30_units"], wh1["expiring_30_value"]) == (30, 60)
+    assert (wh1["expiring_60_units"], wh1["expiring_90_units"], wh1["expiring_90_value"]) == (
+        30,
+        50,
+        100,
+    )
+    assert (wh2["expired_value"], wh2["expiring_90_value"]) == (10, 0)
+    assert wh1["dead_stock_value"] == 100
+    assert wh1["skus_at_risk"] == 1
+
+
+def test_summary_by_category(snapshot: InventorySnapshot) -> None:
+    summary = summary_by(snapshot.positions, snapshot.lots, "category", 7).set_index("key")
+    assert summary.loc["Pharmacy", "inventory_value"] == 110
+    assert summary.loc["Tools", "excess_value"] == 0
+    assert summary.loc["Pharmacy", "excess_carrying_cost"] == 25
+    # Pharmacy: 2 of cost shipped, mean value (50 + 40/7) * 2.
+    assert summary.loc["Pharmacy", "turnover"] == pytest.approx((2 * 365 / 7) / ((50 + 40 / 7) * 2))
+
+
+def test_kpis_and_filters(snapshot: InventorySnapshot) -> None:
+    kpis = inventory_kpis(snapshot.positions)
+    assert kpis.inventory_value == 170
+    assert kpis.annual_carrying_cost == pytest.approx(42.5)
+    assert (kpis.skus_at_risk, kpis.sku_count) == (1, 2)
+    assert kpis.fill_rate == pytest.approx(13 / 15)
+    only_wh2 = inventory_kpis(filter_rows(snapshot.positions, warehouse="WH2"))
+    assert (only_wh2.inventory_value, only_wh2.skus_at_risk) == (10, 0)
+    tools = filter_rows(snapshot.positions, category="Tools")
+    assert set(tools["sku_code"]) == {"A"}
+
+
+def test_top_risks_list_skus_with_demand_most_likely_to_run_out_first(
+    snapshot: InventorySnapshot,
+) -> None:
+    top = top_stockout_risks(snapshot.positions)
+    assert list(zip(top["sku_code"], top["warehouse_code"], strict=True)) == [
+        ("A", "WH1"),
+        ("B", "WH2"),
+    ]
+    assert top.iloc[0]["sku_name"] == SKU_A_NAME
+
+
+def test_as_of_with_timezone_is_read_as_utc(empty_engine: sa.Engine) -> None:
+    build_small_inventory(empty_engine)
+    source = InventorySource(empty_engine, POLICY)
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    aware = source.stock_positions(AS_OF.replace(tzinfo=dt.UTC).astimezone(eastern))
+    pd.testing.assert_frame_equal(aware, source.stock_positions(AS_OF))
+
+
+def test_health_names_missing_tables_and_unreachable_databases(
+    empty_engine: sa.Engine, tmp_path
+) -> None:
+    source = InventorySource(empty_engine, POLICY)
+    assert source.check_health().status == "error"
+    assert "lacks" in source.check_health().message
+    build_small_inventory(empty_engine)
+    assert source.check_health().ok
+    broken = InventorySource(sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.sqlite3"))
+    health = broken.check_health()
+    assert health.status == "error"
+    assert health.message.startswith("inventory database unreachable: OperationalError")

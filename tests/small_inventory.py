@@ -1,0 +1,204 @@
+"""A hand-built inventory whose every figure is worked out by hand in tests/queries/test_inventory.py.
+
+as_of is 2026-11-27 12:00 UTC and the demand window is the 7 whole days 2026-11-20 .. 2026-11-26.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from queries.inventory import InventoryPolicy
+from queries.schema import (
+    Base,
+    Lot,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Warehouse,
+)
+
+AS_OF = dt.datetime(2026, 11, 27, 12, 0)
+POLICY = InventoryPolicy(
+    holding_cost_rate=0.25, service_level=0.95, demand_window_days=7, risk_threshold=0.2
+)
+WAREHOUSE_1_NAME = "North <b>hub</b>"
+SKU_A_NAME = "<script>alert(1)</script> Wrench"
+
+
+def _at(day: int, hour: int = 10) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, 0)
+
+
+def build_small_inventory(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        supplier = Supplier(
+            id=1,
+            code="S1",
+            name="Acme",
+            lead_time_mean_days=Decimal(4),
+            lead_time_sd_days=Decimal(1),
+            order_cost=Decimal(50),
+        )
+        wh1 = Warehouse(
+            id=1, code="WH1", name=WAREHOUSE_1_NAME, region="North", capacity_units=Decimal(1000)
+        )
+        wh2 = Warehouse(id=2, code="WH2", name="South", region="South", capacity_units=Decimal(200))
+        sku_a = Sku(
+            id=1,
+            code="A",
+            name=SKU_A_NAME,
+            category="Tools",
+            unit_cost=Decimal(10),
+            unit_price=Decimal(15),
+            supplier_id=1,
+        )
+        sku_b = Sku(
+            id=2,
+            code="B",
+            name="Saline",
+            category="Pharmacy",
+            unit_cost=Decimal(2),
+            unit_price=Decimal(5),
+            supplier_id=1,
+        )
+        session.add_all([supplier, wh1, wh2])
+        session.flush()
+        session.add_all([sku_a, sku_b])
+        session.flush()
+
+        movements = [
+            # A @ WH1: 20 in before the window, 12 shipped inside it, 2 shipped today.
+            (1, 1, dt.datetime(2026, 11, 1, 9), "receipt", 20, None),
+            (1, 1, _at(20, 18), "shipment", -3, None),
+            (1, 1, _at(22, 18), "shipment", -5, None),
+            (1, 1, _at(26, 18), "shipment", -4, None),
+            (1, 1, _at(27, 8), "shipment", -2, None),
+            # B @ WH1: received in August, never moved since: dead stock.
+            (2, 1, dt.datetime(2026, 8, 1, 9), "receipt", 50, None),
+            # B @ WH2: 6 in, one shipped on the 25th.
+            (2, 2, dt.datetime(2026, 11, 10, 9), "receipt", 6, None),
+            (2, 2, _at(25, 18), "shipment", -1, None),
+        ]
+        session.add_all(
+            StockMovement(
+                sku_id=s, warehouse_id=w, moved_at=t, kind=k, quantity=Decimal(q), reason=r
+            )
+            for s, w, t, k, q, r in movements
+        )
+        session.add_all(
+            [
+                StockLevel(sku_id=1, warehouse_id=1, on_hand=Decimal(6), reserved=Decimal(6)),
+                StockLevel(sku_id=2, warehouse_id=1, on_hand=Decimal(50), reserved=Decimal(0)),
+                StockLevel(sku_id=1, warehouse_id=2, on_hand=Decimal(0), reserved=Decimal(0)),
+                StockLevel(sku_id=2, warehouse_id=2, on_hand=Decimal(5), reserved=Decimal(0)),
+            ]
+        )
+        session.add_all(
+            [
+                Lot(
+                    sku_id=2,
+                    warehouse_id=1,
+                    lot_code="L1",
+                    quantity=Decimal(30),
+                    received_at=dt.datetime(2026, 8, 1),
+                    expires_on=dt.date(2026, 12, 10),
+                ),
+                Lot(
+                    sku_id=2,
+                    warehouse_id=1,
+                    lot_code="L2",
+                    quantity=Decimal(20),
+                    received_at=dt.datetime(2026, 8, 1),
+                    expires_on=dt.date(2027, 2, 10),
+                ),
+                Lot(
+                    sku_id=2,
+                    warehouse_id=2,
+                    lot_code="L3",
+                    quantity=Decimal(5),
+                    received_at=dt.datetime(2026, 11, 10),
+                    expires_on=dt.date(2026, 11, 20),
+                ),
+                Lot(
+                    sku_id=2,
+                    warehouse_id=2,
+                    lot_code="L4",
+                    quantity=Decimal(0),
+                    received_at=dt.datetime(2026, 11, 10),
+                    expires_on=dt.date(2026, 11, 30),
+                ),
+            ]
+        )
+        session.add_all(
+            [
+                PurchaseOrder(
+                    id=1,
+                    number="PO1",
+                    supplier_id=1,
+                    warehouse_id=1,
+                    ordered_at=_at(25),
+                    expected_on=dt.date(2026, 11, 29),
+                    status="open",
+                ),
+                PurchaseOrder(
+                    id=2,
+                    number="PO2",
+                    supplier_id=1,
+                    warehouse_id=1,
+                    ordered_at=_at(1),
+                    expected_on=dt.date(2026, 11, 5),
+                    status="received",
+                ),
+                PurchaseOrderLine(
+                    purchase_order_id=1,
+                    sku_id=1,
+                    quantity_ordered=Decimal(10),
+                    quantity_received=Decimal(0),
+                ),
+                PurchaseOrderLine(
+                    purchase_order_id=2,
+                    sku_id=1,
+                    quantity_ordered=Decimal(20),
+                    quantity_received=Decimal(20),
+                ),
+            ]
+        )
+        # (number, warehouse, ordered_at, status, [(sku, quantity, shipped)])
+        orders = [
+            ("SO1", 1, _at(19), "shipped", [(1, 7, 7)]),  # before the window
+            ("SO2", 1, _at(20), "shipped", [(1, 3, 3)]),
+            ("SO3", 1, _at(21), "cancelled", [(1, 10, 0)]),  # cancelled: not demand
+            ("SO4", 1, _at(22, 9), "shipped", [(1, 2, 2)]),
+            ("SO5", 1, _at(22, 15), "shipped", [(1, 3, 3)]),
+            ("SO6", 1, _at(26, 9), "shipped", [(1, 4, 4)]),
+            ("SO7", 1, _at(26, 23), "open", [(1, 2, 0)]),
+            ("SO8", 2, _at(25), "shipped", [(2, 1, 1)]),
+            ("SO9", 1, _at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
+        ]
+        for number, warehouse, ordered_at, status, lines in orders:
+            order = SalesOrder(
+                number=number, warehouse_id=warehouse, ordered_at=ordered_at, status=status
+            )
+            session.add(order)
+            session.flush()
+            session.add_all(
+                SalesOrderLine(
+                    sales_order_id=order.id,
+                    line_number=i,
+                    sku_id=sku,
+                    quantity=Decimal(q),
+                    quantity_shipped=Decimal(shipped),
+                )
+                for i, (sku, q, shipped) in enumerate(lines, start=1)
+            )
+        session.commit()
