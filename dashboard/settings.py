@@ -41,7 +41,9 @@ class Settings(BaseSettings):
         5.0, gt=0, le=300, description="a number of seconds above 0 and at most 300"
     )
 
-    @field_validator("holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds")
+    @field_validator(
+        "holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds"
+    )
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

@@ -53,14 +53,6 @@ def database_is_empty(engine: Engine) -> bool:
     return True
 
 
-def describe_error(error: BaseException) -> str:
-    """One line a person can read: the driver's first line, without SQL or parameters."""
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()
-    first = text[0] if text else type(original).__name__
-    return f"{type(original).__name__}: {first}"
-
-
 class day_number(FunctionElement[int]):
     """Whole days since 1970-01-01 of a naive UTC timestamp, on SQLite and PostgreSQL alike."""
 

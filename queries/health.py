@@ -31,3 +31,11 @@ class Source(Protocol):
     name: str
 
     def check_health(self) -> Health: ...
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line a person can read: the exception type and the driver's first line, no SQL."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    first = lines[0] if lines else "no detail"
+    return f"{type(original).__name__}: {first}"

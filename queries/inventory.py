@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from queries import risk
-from queries.database import day_number, describe_error, missing_schema
-from queries.health import Health
+from queries.database import day_number, missing_schema
+from queries.health import Health, describe_failure
 from queries.schema import (
     Lot,
     PurchaseOrder,
@@ -98,7 +98,7 @@ class InventorySource:
             missing = missing_schema(self.engine)
         except Exception as error:
             return Health(
-                "error", f"inventory database unreachable: {describe_error(error)}", details
+                "error", f"inventory database unreachable: {describe_failure(error)}", details
             )
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

@@ -1,0 +1,106 @@
+"""Figures: pure functions of the roll-up DataFrames of ``queries.rollups``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from components.formatting import plotly_text
+
+BACKGROUND = "#15171c"
+TEXT = "#f1f3f5"
+GRID = "#3a3f4b"
+VALUE_COLOUR = "#4dabf7"
+COST_COLOUR = "#ffa94d"
+ALERT_COLOUR = "#ff6b6b"
+OK_COLOUR = "#51cf66"
+
+
+def _layout(figure: go.Figure, *, height: int = 380) -> go.Figure:
+    figure.update_layout(
+        template="plotly_dark",
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        font={"size": 17, "color": TEXT},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=height,
+        legend={"orientation": "h", "y": -0.15, "font": {"size": 16}},
+        uirevision="keep",
+    )
+    figure.update_xaxes(gridcolor=GRID, automargin=True)
+    figure.update_yaxes(gridcolor=GRID, automargin=True)
+    return figure
+
+
+def empty_figure(message: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=plotly_text(message), showarrow=False, font={"size": 20})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return _layout(figure)
+
+
+def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of stock value and annual carrying cost per group (summary_by rows)."""
+    if summary.empty:
+        return empty_figure("No stock for this filter")
+    ordered = summary.sort_values("inventory_value")
+    labels = [plotly_text(str(label)) for label in ordered["label"]]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=ordered["inventory_value"],
+                name="Stock value",
+                orientation="h",
+                marker_color=VALUE_COLOUR,
+                hovertemplate="%{y}<br>stock value %{x:,.0f}<extra></extra>",
+            ),
+            go.Bar(
+                y=labels,
+                x=ordered["annual_carrying_cost"],
+                name="Carrying cost / year",
+                orientation="h",
+                marker_color=COST_COLOUR,
+                marker_pattern_shape="/",
+                hovertemplate="%{y}<br>carrying cost %{x:,.0f} a year<extra></extra>",
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group", xaxis_tickformat="~s")
+    return _layout(figure, height=max(300, 70 * len(ordered) + 80))
+
+
+def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go.Figure:
+    """Utilisation bars per warehouse (summary_by warehouse rows with ``utilisation``).
+
+    Bars above ``alert_share`` are red and labelled with a warning sign, so the state also reads
+    without colour.
+    """
+    rows = summary.dropna(subset=["utilisation"]) if "utilisation" in summary else summary.iloc[0:0]
+    if rows.empty:
+        return empty_figure("No warehouse capacity recorded")
+    rows = rows.sort_values("key", ascending=False)
+    full = rows["utilisation"] >= alert_share
+    figure = go.Figure(
+        go.Bar(
+            y=[
+                plotly_text(f"{key} · {label}")
+                for key, label in zip(rows["key"], rows["label"], strict=True)
+            ],
+            x=rows["utilisation"],
+            orientation="h",
+            marker_color=[ALERT_COLOUR if f else OK_COLOUR for f in full],
+            text=[
+                ("⚠ " if f else "") + f"{u:.0%}"
+                for u, f in zip(rows["utilisation"], full, strict=True)
+            ],
+            textposition="outside",
+            hovertemplate="%{y}<br>%{x:.1%} of capacity<extra></extra>",
+        )
+    )
+    figure.add_vline(x=alert_share, line_dash="dash", line_color=ALERT_COLOUR)
+    figure.update_xaxes(
+        range=[0, max(1.1, float(rows["utilisation"].max()) * 1.15)], tickformat=".0%"
+    )
+    return _layout(figure, height=max(260, 60 * len(rows) + 80))

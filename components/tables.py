@@ -1,0 +1,181 @@
+"""Tables (dash-ag-grid): the stockout-risk list and the expiring lots.
+
+AG Grid renders cell values as text, so names holding HTML show as typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import numpy as np
+import pandas as pd
+from dash.development.base_component import Component
+
+GRID_THEME = {
+    "function": (
+        "themeQuartz.withParams({backgroundColor: '#15171c', foregroundColor: '#f1f3f5', "
+        "headerBackgroundColor: '#23262e', headerTextColor: '#ffffff', "
+        "oddRowBackgroundColor: '#1b1e24', borderColor: '#3a3f4b', accentColor: '#4dabf7', "
+        "fontSize: 17, headerFontSize: 17, rowHeight: 40, headerHeight: 44})"
+    )
+}
+
+NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+COVER = {"function": "params.value == null ? '∞ (no demand)' : d3.format(',.1f')(params.value)"}
+SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
+
+RISK_COLUMNS = [
+    "sku_code", "sku_name", "category", "warehouse_code", "available", "on_order",
+    "mean_daily_demand", "days_of_cover", "stockout_probability", "expected_stockout_date",
+    "reorder_point", "suggested_order_quantity", "inventory_value",
+]  # fmt: skip
+
+LOT_COLUMNS = [
+    "sku_code", "sku_name", "warehouse_code", "lot_code", "expires_on", "days_to_expiry",
+    "quantity", "value",
+]  # fmt: skip
+
+
+def _grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Component:
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=column_defs,
+        rowData=[],
+        defaultColDef={"sortable": True, "filter": True, "floatingFilter": True, "resizable": True},
+        columnSize="responsiveSizeToFit",
+        dashGridOptions={
+            "theme": GRID_THEME,
+            "animateRows": False,
+            "pagination": True,
+            "paginationAutoPageSize": True,
+        },
+        style={"height": height, "width": "100%"},
+        className="grid",
+    )
+
+
+def stockout_risk_grid(grid_id: str) -> Component:
+    at_risk = "params.data && params.data.at_risk"
+    return _grid(
+        grid_id,
+        [
+            {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 110},
+            {"field": "sku_name", "headerName": "Name", "minWidth": 200},
+            {"field": "category", "headerName": "Category"},
+            {"field": "warehouse_code", "headerName": "Warehouse"},
+            {
+                "field": "stockout_probability",
+                "headerName": "Stockout risk",
+                "valueFormatter": {
+                    "function": f"({at_risk} ? '⚠ ' : '') + d3.format('.1%')(params.value)"
+                },
+                "cellClassRules": {"risk-high": at_risk},
+                "filter": "agNumberColumnFilter",
+                "sort": "desc",
+            },
+            {
+                "field": "days_of_cover",
+                "headerName": "Days of cover",
+                "valueFormatter": COVER,
+                "filter": "agNumberColumnFilter",
+            },
+            {"field": "expected_stockout_date", "headerName": "Runs out"},
+            {
+                "field": "available",
+                "headerName": "Available",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "on_order",
+                "headerName": "On order",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "mean_daily_demand",
+                "headerName": "Demand / day",
+                "valueFormatter": DECIMAL,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "reorder_point",
+                "headerName": "Reorder point",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "suggested_order_quantity",
+                "headerName": "Suggested order",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "inventory_value",
+                "headerName": "Stock value",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+        ],
+        height="520px",
+    )
+
+
+def expiring_lots_grid(grid_id: str) -> Component:
+    expired = "params.data && params.data.days_to_expiry < 0"
+    return _grid(
+        grid_id,
+        [
+            {"field": "sku_code", "headerName": "SKU", "minWidth": 100},
+            {"field": "sku_name", "headerName": "Name", "minWidth": 160},
+            {"field": "warehouse_code", "headerName": "Warehouse"},
+            {"field": "lot_code", "headerName": "Lot"},
+            {"field": "expires_on", "headerName": "Expires", "sort": "asc"},
+            {
+                "field": "days_to_expiry",
+                "headerName": "Days left",
+                "valueFormatter": {
+                    "function": f"{expired} ? 'expired ' + (-params.value) + ' d ago' : params.value + ' d'"
+                },
+                "cellClassRules": {"risk-high": expired},
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "quantity",
+                "headerName": "Units",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+            {
+                "field": "value",
+                "headerName": "Value",
+                "valueFormatter": NUMBER,
+                "filter": "agNumberColumnFilter",
+            },
+        ],
+        height="420px",
+    )
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """JSON-safe rows: dates as ISO days, infinities and NaN as null."""
+    out = frame[columns].copy()
+    for column in columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = (
+                out[column].dt.strftime("%Y-%m-%d").astype(object).where(out[column].notna(), None)
+            )
+        elif pd.api.types.is_float_dtype(out[column]):
+            values = out[column].replace([np.inf, -np.inf], np.nan)
+            out[column] = values.astype(object).where(values.notna(), None)
+    return [{str(key): value for key, value in record.items()} for record in out.to_dict("records")]
+
+
+def stockout_risk_rows(risks: pd.DataFrame) -> list[dict[str, Any]]:
+    return _records(risks, [*RISK_COLUMNS, "at_risk"])
+
+
+def expiring_lot_rows(lots: pd.DataFrame) -> list[dict[str, Any]]:
+    return _records(lots, LOT_COLUMNS)

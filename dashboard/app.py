@@ -1,0 +1,58 @@
+"""The app factory: one Dash app wired to its sources, built from one Settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+from flask_caching import Cache
+
+from dashboard import shell
+from dashboard.cache import SharedCache
+from dashboard.context import DashboardContext
+from dashboard.pages import inventory as inventory_page
+from dashboard.routes import register_readiness
+from dashboard.settings import Settings
+from queries.database import create_inventory_engine
+from queries.inventory import InventoryPolicy, InventorySource
+
+
+def assets_folder() -> Path:
+    """The repository's assets/, or the copy packed into an installed wheel."""
+    packed = Path(__file__).parent / "_assets"
+    return packed if packed.is_dir() else Path(__file__).resolve().parents[1] / "assets"
+
+
+def inventory_policy(settings: Settings) -> InventoryPolicy:
+    return InventoryPolicy(
+        holding_cost_rate=settings.holding_cost_rate,
+        service_level=settings.service_level,
+        demand_window_days=settings.demand_window_days,
+        risk_threshold=settings.risk_threshold,
+    )
+
+
+def create_app(settings: Settings) -> Dash:
+    """A ready Dash app. It does not touch any source: pages load data on their first refresh."""
+    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    app = Dash(
+        __name__,
+        title="invdash",
+        assets_folder=str(assets_folder()),
+        health_endpoint="healthz",
+        suppress_callback_exceptions=True,
+        update_title="",
+        serve_locally=True,
+    )
+    cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
+    context = DashboardContext(
+        settings=settings,
+        inventory=InventorySource(engine, inventory_policy(settings)),
+        cache=SharedCache(cache, settings.refresh_seconds),
+    )
+    app.layout = shell.layout(context)
+    shell.register_callbacks(app, context)
+    inventory_page.register_callbacks(app, context)
+    register_readiness(app.server, context)
+    app.server.config["INVDASH_CONTEXT"] = context
+    return app

@@ -1,0 +1,40 @@
+"""What the pages need at run time: settings, sources and the shared cache, built once per app."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dashboard.cache import Fetched, SharedCache
+from dashboard.settings import Settings
+from queries.health import Health, Source
+from queries.inventory import InventorySnapshot, InventorySource
+
+INVENTORY_SNAPSHOT = "inventory:snapshot"
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    settings: Settings
+    inventory: InventorySource
+    cache: SharedCache
+
+    @property
+    def sources(self) -> list[Source]:
+        return [self.inventory]
+
+    def inventory_snapshot(self) -> Fetched[InventorySnapshot]:
+        return self.cache.fetch(
+            INVENTORY_SNAPSHOT, lambda: self.inventory.snapshot(dt.datetime.now(dt.UTC))
+        )
+
+    def source_health(self) -> list[tuple[str, Health]]:
+        """Each source's health, probed at most once per refresh interval."""
+        return [
+            (
+                source.name,
+                self.cache.fetch(f"health:{source.name}", source.check_health).value
+                or Health("error", "no health result"),
+            )
+            for source in self.sources
+        ]

@@ -1,0 +1,251 @@
+"""The Inventory page: KPI tiles, stockout risks, value and carrying cost, expiry, utilisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dash_mantine_components as dmc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, dcc, html
+from dash.development.base_component import Component
+
+from components import charts, tables
+from components.formatting import count, money, percent
+from components.kpi import kpi_tile, kpi_value
+from components.panels import Freshness, freshness_line, panel
+from dashboard.context import DashboardContext
+from dashboard.settings import Settings
+from queries.inventory import InventorySnapshot
+from queries.rollups import (
+    ALL,
+    EXPIRY_HORIZONS_DAYS,
+    choices,
+    filter_rows,
+    inventory_kpis,
+    summary_by,
+    top_stockout_risks,
+)
+
+FILTER_ALL = [{"value": ALL, "label": "All"}]
+
+
+def layout(context: DashboardContext) -> Component:
+    select_style = {"minWidth": 220}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Inventory", className="page-title"),
+                    dmc.Select(
+                        id="inv-warehouse",
+                        label="Warehouse",
+                        data=FILTER_ALL,
+                        value=ALL,
+                        allowDeselect=False,
+                        searchable=True,
+                        style=select_style,
+                    ),
+                    dmc.Select(
+                        id="inv-category",
+                        label="Category",
+                        data=FILTER_ALL,
+                        value=ALL,
+                        allowDeselect=False,
+                        searchable=True,
+                        style=select_style,
+                    ),
+                    html.Div(id="inv-freshness", className="freshness-slot"),
+                ],
+                className="page-toolbar",
+            ),
+            html.Div(
+                [
+                    dmc.SimpleGrid(
+                        [
+                            kpi_tile("inv-kpi-value", "Inventory value"),
+                            kpi_tile("inv-kpi-carrying", "Carrying cost / year"),
+                            kpi_tile("inv-kpi-risk", "SKUs at stockout risk"),
+                            kpi_tile("inv-kpi-fill", "Fill rate"),
+                        ],
+                        cols={"base": 1, "sm": 2, "lg": 4},
+                        spacing="md",
+                        className="kpi-row",
+                    ),
+                    panel(
+                        "Stockout risk",
+                        tables.stockout_risk_grid("inv-risk-grid"),
+                        "inv-risk-panel",
+                    ),
+                    dmc.SimpleGrid(
+                        [
+                            panel(
+                                "Value and carrying cost by warehouse",
+                                dcc.Graph(id="inv-by-warehouse", config={"displayModeBar": False}),
+                                "inv-warehouse-panel",
+                            ),
+                            panel(
+                                "Value and carrying cost by category",
+                                dcc.Graph(id="inv-by-category", config={"displayModeBar": False}),
+                                "inv-category-panel",
+                            ),
+                        ],
+                        cols={"base": 1, "lg": 2},
+                        spacing="md",
+                    ),
+                    dmc.SimpleGrid(
+                        [
+                            panel(
+                                "Expiring lots",
+                                html.Div(
+                                    [
+                                        html.Div(
+                                            id="inv-expiry-summary", className="expiry-summary"
+                                        ),
+                                        tables.expiring_lots_grid("inv-lots-grid"),
+                                    ]
+                                ),
+                                "inv-lots-panel",
+                            ),
+                            panel(
+                                "Warehouse utilisation",
+                                dcc.Graph(id="inv-utilisation", config={"displayModeBar": False}),
+                                "inv-utilisation-panel",
+                            ),
+                        ],
+                        cols={"base": 1, "lg": 2},
+                        spacing="md",
+                    ),
+                ],
+                id="inv-body",
+                className="inv-body",
+            ),
+        ],
+        className="inventory-page",
+    )
+
+
+@dataclass(frozen=True)
+class InventoryView:
+    """Everything the page shows for one snapshot and filter, ready for the callback outputs."""
+
+    kpi_values: Sequence[Component]
+    kpi_hints: list[str]
+    risk_rows: list[dict[str, Any]]
+    by_warehouse: go.Figure
+    by_category: go.Figure
+    lot_rows: list[dict[str, Any]]
+    expiry_summary: Sequence[Component]
+    utilisation: go.Figure
+    warehouse_options: list[dict[str, str]]
+    category_options: list[dict[str, str]]
+
+
+def inventory_view(
+    snapshot: InventorySnapshot, warehouse: str, category: str, settings: Settings
+) -> InventoryView:
+    demand_window_days = settings.demand_window_days
+    positions = filter_rows(snapshot.positions, warehouse, category)
+    lots = filter_rows(snapshot.lots, warehouse, category)
+    kpis = inventory_kpis(positions)
+    risk_level = "alert" if kpis.skus_at_risk else "normal"
+    fill_level = "warning" if kpis.fill_rate is not None and kpis.fill_rate < 0.95 else "normal"
+    by_warehouse = summary_by(positions, lots, "warehouse", demand_window_days, snapshot.warehouses)
+    by_category = summary_by(positions, lots, "category", demand_window_days)
+    expiring = [
+        html.Div(
+            [
+                html.Span(f"≤ {days} d", className="expiry-horizon"),
+                html.Span(
+                    money(float(by_category[f"expiring_{days}_value"].sum())),
+                    className="expiry-value",
+                ),
+            ],
+            className="expiry-chip",
+        )
+        for days in EXPIRY_HORIZONS_DAYS
+    ]
+    names = snapshot.positions.drop_duplicates("warehouse_code")
+    return InventoryView(
+        kpi_values=[
+            kpi_value(money(kpis.inventory_value), kpis.inventory_value),
+            kpi_value(money(kpis.annual_carrying_cost), kpis.annual_carrying_cost),
+            kpi_value(count(kpis.skus_at_risk), kpis.skus_at_risk, risk_level),
+            kpi_value(percent(kpis.fill_rate), kpis.fill_rate, fill_level),
+        ],
+        kpi_hints=[
+            f"{count(kpis.sku_count)} SKUs on hand or stocked",
+            f"{money(kpis.annual_carrying_cost / 365)} a day",
+            f"stockout probability above {percent(settings.risk_threshold, 0)} within lead time",
+            f"units shipped / ordered, last {demand_window_days} days",
+        ],
+        risk_rows=tables.stockout_risk_rows(top_stockout_risks(positions)),
+        by_warehouse=charts.value_and_carrying_cost(by_warehouse),
+        by_category=charts.value_and_carrying_cost(by_category),
+        lot_rows=tables.expiring_lot_rows(lots),
+        expiry_summary=expiring,
+        utilisation=charts.warehouse_utilisation(by_warehouse),
+        warehouse_options=FILTER_ALL
+        + [
+            {"value": code, "label": f"{code} · {name}"}
+            for code, name in zip(names["warehouse_code"], names["warehouse_name"], strict=True)
+        ],
+        category_options=FILTER_ALL
+        + [{"value": c, "label": c} for c in choices(snapshot.positions, "category")],
+    )
+
+
+def empty_view(message: str) -> InventoryView:
+    figure = charts.empty_figure(message)
+    unavailable = [kpi_value("n/a", None) for _ in range(4)]
+    return InventoryView(
+        unavailable, ["", "", "", ""], [], figure, figure, [], [], figure, FILTER_ALL, FILTER_ALL
+    )
+
+
+def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
+
+    @app.callback(
+        Output("inv-freshness", "children"),
+        Output("inv-body", "className"),
+        *(Output(f"{tile}-value", "children") for tile in tiles),
+        *(Output(f"{tile}-hint", "children") for tile in tiles),
+        Output("inv-risk-grid", "rowData"),
+        Output("inv-by-warehouse", "figure"),
+        Output("inv-by-category", "figure"),
+        Output("inv-lots-grid", "rowData"),
+        Output("inv-expiry-summary", "children"),
+        Output("inv-utilisation", "figure"),
+        Output("inv-warehouse", "data"),
+        Output("inv-category", "data"),
+        Input("refresh", "n_intervals"),
+        Input("inv-warehouse", "value"),
+        Input("inv-category", "value"),
+    )
+    def refresh(_: int | None, warehouse: str | None, category: str | None) -> tuple[Any, ...]:
+        fetched = context.inventory_snapshot()
+        freshness = Freshness(
+            context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
+        )
+        if fetched.value is None:
+            view = empty_view(f"{context.inventory.name} unreachable")
+        else:
+            view = inventory_view(
+                fetched.value, warehouse or ALL, category or ALL, context.settings
+            )
+        return (
+            freshness_line(freshness, context.settings.refresh_seconds),
+            "inv-body stale" if freshness.stale else "inv-body",
+            *view.kpi_values,
+            *view.kpi_hints,
+            view.risk_rows,
+            view.by_warehouse,
+            view.by_category,
+            view.lot_rows,
+            view.expiry_summary,
+            view.utilisation,
+            view.warehouse_options,
+            view.category_options,
+        )

@@ -1,0 +1,9 @@
+"""WSGI entry: ``gunicorn dashboard.wsgi:server``. Settings are read once, here."""
+
+from __future__ import annotations
+
+from dashboard.app import create_app
+from dashboard.startup import startup_settings
+
+app = create_app(startup_settings())
+server = app.server
