@@ -34,7 +34,7 @@ def freshness_line(freshness: Freshness, retry_seconds: int) -> Component:
     """'updated HH:MM:SS UTC', or the reason the data is stale or missing, in words."""
     if freshness.missing:
         reason = freshness.error or "no data yet"
-        text = f"{freshness.source} unavailable: {reason} (retrying every {retry_seconds} s)"
+        text = f"{freshness.source} unreachable: {reason} (retrying every {retry_seconds} s)"
         return dmc.Alert(text, color="red", title="No data", className="freshness freshness-error")
     assert freshness.fetched_at is not None
     if freshness.stale:

@@ -32,9 +32,13 @@ def inventory_policy(settings: Settings) -> InventoryPolicy:
     )
 
 
+def inventory_source(settings: Settings) -> InventorySource:
+    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    return InventorySource(engine, inventory_policy(settings))
+
+
 def create_app(settings: Settings) -> Dash:
     """A ready Dash app. It does not touch any source: pages load data on their first refresh."""
-    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
     app = Dash(
         __name__,
         title="invdash",
@@ -47,7 +51,7 @@ def create_app(settings: Settings) -> Dash:
     cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
     context = DashboardContext(
         settings=settings,
-        inventory=InventorySource(engine, inventory_policy(settings)),
+        inventory=inventory_source(settings),
         cache=SharedCache(cache, settings.refresh_seconds),
     )
     app.layout = shell.layout(context)

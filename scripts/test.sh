@@ -40,33 +40,9 @@ if [ -n "$missing" ]; then
 fi
 
 # --- Virtualenv with the package and its [test] extra ------------------------------------------
-if [ ! -x .venv/bin/python ]; then
-  python_bin="$(command -v python3.11 || command -v python3 || true)"
-  if [ -z "$python_bin" ]; then
-    echo "scripts/test.sh: python3.11 (or python3) not found on PATH" >&2
-    exit 1
-  fi
-  if ! "$python_bin" -m venv .venv; then
-    rm -rf .venv
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-      # Debian's python3 ships without ensurepip; python3-venv brings it.
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update
-      apt-get install -y --no-install-recommends python3-venv
-      "$python_bin" -m venv .venv
-    else
-      echo "scripts/test.sh: '$python_bin -m venv' failed; install python3-venv" >&2
-      exit 1
-    fi
-  fi
-fi
-
-stamp=.venv/.invdash-test-install
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-  touch "$stamp"
-fi
+# shellcheck source=scripts/venv.sh
+source scripts/venv.sh
+ensure_venv ".[test]"
 
 export VIRTUAL_ENV="$repo_root/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
-from small_inventory import POLICY, SKU_A_NAME, WAREHOUSE_1_NAME, build_small_inventory
+from small_inventory import POLICY, SKU_A_NAME, build_small_inventory
 
 from components.formatting import count, money, percent
 from dashboard.app import create_app
@@ -24,8 +26,6 @@ def small_app(url: str):  # type: ignore[no-untyped-def]
 def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     engine = sa.create_engine(sqlite_url)
     build_small_inventory(engine)
-    import datetime as dt
-
     expected = inventory_kpis(
         InventorySource(engine, POLICY).stock_positions(dt.datetime.now(dt.UTC))
     )
@@ -44,4 +44,50 @@ def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlit
     dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=10)
     assert dash_duo.find_elements("#inv-risk-grid script") == []
     dash_duo.driver.save_screenshot("/tmp/inventory-small.png")
+    assert dash_duo.get_logs() == []
+
+
+def test_unreachable_database_is_named_on_the_page_without_a_traceback(dash_duo) -> None:  # type: ignore[no-untyped-def]
+    # Nothing listens on port 1: the connection is refused at once.
+    dash_duo.start_server(small_app("postgresql+psycopg://invdash@127.0.0.1:1/inventory"))
+    dash_duo.wait_for_contains_text(
+        "#inv-freshness", "inventory database unreachable: OperationalError", timeout=15
+    )
+    dash_duo.wait_for_contains_text("#inv-freshness", "retrying every 2 s")
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", "n/a")
+    dash_duo.wait_for_contains_text(
+        "#source-status", "inventory database: inventory database unreachable", timeout=10
+    )
+    assert "Traceback" not in dash_duo.driver.page_source
+    assert dash_duo.get_logs() == []
+
+
+def test_page_recovers_by_itself_when_the_database_comes_back(
+    dash_duo, postgresql_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(small_app(postgresql_url))
+    dash_duo.wait_for_contains_text(
+        "#inv-freshness", "inventory database unreachable: UndefinedTable", timeout=15
+    )
+    build_small_inventory(sa.create_engine(postgresql_url))
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=15)
+    dash_duo.wait_for_contains_text("#inv-freshness", "updated", timeout=5)
+    assert dash_duo.get_logs() == []
+
+
+def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    build_small_inventory(sa.create_engine(sqlite_url))
+    dash_duo.start_server(small_app(sqlite_url))
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=15)
+    # Plotly renders some tags in labels; the warehouse name must read as typed.
+    dash_duo.wait_for_contains_text("#inv-by-warehouse", "North <b>hub</b>", timeout=10)
+    assert dash_duo.find_elements("#inv-by-warehouse b") == []
+    dash_duo.find_element("#inv-warehouse").click()
+    option = dash_duo.wait_for_element_by_css_selector("[role=option][value=WH2]", timeout=5)
+    assert "WH2 · South" in option.text
+    option.click()
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=10)
+    dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", "0")
     assert dash_duo.get_logs() == []

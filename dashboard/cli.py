@@ -1,0 +1,119 @@
+"""The ``invdash`` command: serve the dashboard, seed demo data, check the sources."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from dashboard.app import create_app, inventory_source
+from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
+from dashboard.startup import StartupError, check_database_schema
+from queries.database import create_inventory_engine, database_is_empty
+from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invdash", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the dashboard (gunicorn, gthread workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.add_argument("--dev", action="store_true", help="Dash's development server instead")
+
+    seed = commands.add_parser(
+        "seed", help="create the schema and demo data at INVDASH_DATABASE_URL"
+    )
+    seed.add_argument("--scale", choices=sorted(SCALES), default="demo")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    seed.add_argument(
+        "--force", action="store_true", help="replace the data of a non-empty database"
+    )
+
+    commands.add_parser("check", help="probe every configured source; exit 1 if any is down")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"invdash: {error}", file=sys.stderr)
+        return 2
+    if args.command == "seed":
+        return seed(settings, args.scale, args.seed, args.force)
+    if args.command == "check":
+        return check(settings)
+    return serve(settings, args.host, args.port, args.workers, args.threads, args.dev)
+
+
+def seed(settings: Settings, scale: str, random_seed: int, force: bool) -> int:
+    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    try:
+        report = seed_database(engine, scale=scale, seed=random_seed, force=force)
+    except DatabaseNotEmptyError as error:
+        print(f"invdash seed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"invdash seed: {report}")
+    return 0
+
+
+def check(settings: Settings) -> int:
+    """One line per source: 'ok' or 'error' and why. Exit status 1 when any source is down."""
+    failures = 0
+    for source in [inventory_source(settings)]:
+        health = source.check_health()
+        failures += not health.ok
+        print(f"{health.status:<5} {source.name}: {health.message}")
+    return 1 if failures else 0
+
+
+def _seed_default_database(settings: Settings) -> None:
+    """First run on the embedded default: create and seed it, so one command shows a dashboard."""
+    if not settings.uses_default_database:
+        return
+    path = default_database_path()
+    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    try:
+        if path.exists() and not database_is_empty(engine):
+            return
+        print(f"invdash: creating demo inventory at {path} (first run)", file=sys.stderr)
+        report = seed_database(engine, scale="demo")
+        print(f"invdash: {report}", file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int, dev: bool) -> int:
+    try:
+        _seed_default_database(settings)
+        check_database_schema(settings)
+    except StartupError as error:
+        print(f"invdash: {error}", file=sys.stderr)
+        return 2
+    if dev:
+        create_app(settings).run(host=host, port=port, debug=False)
+        return 0
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--worker-class", "gthread",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--bind", f"{host}:{port}",
+        "--no-control-socket",
+        "--access-logfile", "-",
+        "dashboard.wsgi:server",
+    ]  # fmt: skip
+    # gunicorn replaces this process, so signals and exit codes reach it directly.
+    os.execv(sys.executable, argv)  # noqa: S606
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

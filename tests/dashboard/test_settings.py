@@ -1,0 +1,72 @@
+"""Settings: defaults, environment overrides, and start-up errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.settings import SettingsError, default_database_url, load_settings
+
+
+def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "REFRESH_SECONDS",
+        "HOLDING_COST_RATE",
+        "SERVICE_LEVEL",
+        "DEMAND_WINDOW_DAYS",
+        "RISK_THRESHOLD",
+    ):
+        monkeypatch.delenv(f"INVDASH_{name}", raising=False)
+    settings = load_settings()
+    assert settings.database_url == default_database_url()
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith(
+        "invdash.sqlite3"
+    )
+    assert settings.uses_default_database
+    assert (settings.refresh_seconds, settings.holding_cost_rate, settings.service_level) == (
+        10,
+        0.25,
+        0.95,
+    )
+    assert (settings.demand_window_days, settings.risk_threshold) == (56, 0.2)
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVDASH_REFRESH_SECONDS", "30")
+    monkeypatch.setenv("INVDASH_SERVICE_LEVEL", "0.99")
+    monkeypatch.setenv("INVDASH_DATABASE_URL", "postgresql+psycopg://reader@db/inventory")
+    settings = load_settings()
+    assert (settings.refresh_seconds, settings.service_level) == (30, 0.99)
+    assert not settings.uses_default_database
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("INVDASH_SERVICE_LEVEL", "1.5", "strictly between 0 and 1"),
+        ("INVDASH_SERVICE_LEVEL", "0", "strictly between 0 and 1"),
+        ("INVDASH_SERVICE_LEVEL", "nan", "strictly between 0 and 1"),
+        ("INVDASH_RISK_THRESHOLD", "-0.1", "strictly between 0 and 1"),
+        ("INVDASH_REFRESH_SECONDS", "0", "from 1 to 86400"),
+        ("INVDASH_REFRESH_SECONDS", "ten", "from 1 to 86400"),
+        ("INVDASH_HOLDING_COST_RATE", "inf", "above 0 and at most 5"),
+        ("INVDASH_DEMAND_WINDOW_DAYS", "3", "from 7 to 730"),
+        ("INVDASH_DATABASE_URL", "", "SQLAlchemy URL"),
+    ],
+)
+def test_invalid_value_names_the_variable_and_the_accepted_range(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, accepted: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(f"{variable}={value!r} is invalid")
+    assert accepted in message
+
+
+def test_settings_are_frozen_once_read() -> None:
+    settings = load_settings()
+    with pytest.raises(Exception, match="frozen"):
+        settings.refresh_seconds = 5  # type: ignore[misc]
