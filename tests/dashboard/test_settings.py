@@ -20,9 +20,7 @@ def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -
     settings = load_settings()
     assert settings.database_url == default_database_url()
     assert settings.database_url.startswith("sqlite:///")
-    assert settings.database_url.endswith(
-        "invdash.sqlite3"
-    )
+    assert settings.database_url.endswith("invdash.sqlite3")
     assert settings.uses_default_database
     assert (settings.refresh_seconds, settings.holding_cost_rate, settings.service_level) == (
         10,

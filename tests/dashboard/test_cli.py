@@ -1,0 +1,151 @@
+"""The invdash command: check, seed and serve, run as a person would run them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from small_inventory import build_small_inventory
+
+from dashboard.cli import main
+
+UNREACHABLE = "postgresql+psycopg://invdash@127.0.0.1:1/inventory"
+
+
+@pytest.fixture
+def small_database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    monkeypatch.setenv("INVDASH_DATABASE_URL", sqlite_url)
+    return sqlite_url
+
+
+def test_check_prints_one_ok_line_per_source(
+    small_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out == "ok    inventory database: sqlite database answering\n"
+
+
+def test_check_exits_1_naming_an_unreachable_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv("INVDASH_DATABASE_TIMEOUT_SECONDS", "2")
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "error inventory database: inventory database unreachable: OperationalError"
+    )
+
+
+def test_bad_setting_stops_every_command_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_REFRESH_SECONDS", "-3")
+    for command in (["check"], ["seed"], ["serve"]):
+        assert main(command) == 2
+        assert "INVDASH_REFRESH_SECONDS='-3' is invalid" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_database_missing_a_table_and_names_it(
+    small_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sa.create_engine(small_database).begin() as conn:
+        conn.exec_driver_sql("DROP TABLE lots")
+        conn.exec_driver_sql("ALTER TABLE skus DROP COLUMN unit_price")
+    assert main(["serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks skus.unit_price, lots" in err
+
+
+def test_seed_refuses_a_non_empty_database_without_force(
+    small_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed"]) == 1
+    assert "--force" in capsys.readouterr().err
+    with sa.create_engine(small_database).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local URL
+        return response.status, response.read()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str], *args: str) -> tuple[str, subprocess.Popen[bytes]]:
+        port = _free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dashboard.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                *args,
+            ],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if _get(f"{base}/healthz")[0] == 200:
+                    return base, process
+            except OSError:
+                time.sleep(0.3)
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        raise AssertionError("invdash serve did not answer /healthz within 90 s")
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_runs_gunicorn_with_health_and_readiness(serve, small_database: str) -> None:  # type: ignore[no-untyped-def]
+    base, _ = serve({"INVDASH_DATABASE_URL": small_database})
+    assert _get(f"{base}/healthz") == (200, b"OK")
+    status, body = _get(f"{base}/readyz")
+    assert status == 200
+    assert b'"status":"ok"' in body.replace(b" ", b"")
+    status, page = _get(f"{base}/")
+    assert status == 200
+    assert b"_dash-renderer" in page or b"dash_renderer" in page
+
+
+def test_first_serve_on_the_default_database_creates_and_seeds_it(
+    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
+    data_home = tmp_path / "data"
+    base, _ = serve({"XDG_DATA_HOME": str(data_home)})
+    database = data_home / "invdash" / "invdash.sqlite3"
+    assert database.is_file()
+    with sa.create_engine(f"sqlite:///{database}").connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 500
+    status, body = _get(f"{base}/readyz")
+    assert b'"status":"ok"' in body.replace(b" ", b"")
