@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from queries.schema import (
     ADJUSTMENT_REASONS,
@@ -1271,37 +1272,34 @@ def _copy_chunk(conn: Connection, table: sa.Table, columns: dict[str, list[Any]]
 
 
 def _insert_chunk(conn: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
+    # Straight to the driver's executemany for speed, but with the statement and the values
+    # SQLAlchemy itself would send (SQLite keeps datetimes as text in SQLAlchemy's format, and
+    # the queries compare against that text).
     dialect = conn.dialect
-    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if placeholder is None:  # an unusual driver: let SQLAlchemy bind the parameters
-        names = list(columns)
-        conn.execute(
-            table.insert(), [dict(zip(names, row, strict=True)) for row in zip(*columns.values())]
-        )
-        return
-    # Straight to the driver for speed, but with the values SQLAlchemy itself would bind (SQLite
-    # stores datetimes as text, and queries compare that text with SQLAlchemy's format).
-    processed = []
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    bound = {}
     for name, values in columns.items():
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        processed.append(values if process is None else [process(v) for v in values])
-    quote = dialect.identifier_preparer.quote
-    # Identifiers come from the schema's own metadata, quoted by the dialect.
-    statement = (  # noqa: S608
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
-        f"VALUES ({', '.join([placeholder] * len(columns))})"
-    )
-    conn.exec_driver_sql(statement, list(zip(*processed, strict=True)))
+        bound[name] = values if process is None else [process(v) for v in values]
+    rows: list[Any]
+    if isinstance(compiled, SQLCompiler) and compiled.positiontup is not None:
+        rows = list(zip(*(bound[name] for name in compiled.positiontup), strict=True))
+    else:
+        names = list(bound)
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*bound.values(), strict=True)]
+    conn.exec_driver_sql(compiled.string, rows)
 
 
 def _after_bulk_load_postgresql(conn: Connection, tables: list[sa.Table]) -> None:
     # Explicit ids leave the serial sequences at 1: move them past the data for later inserts.
     for table in tables:
         if "id" in table.c and table.c.id.primary_key:
-            conn.exec_driver_sql(  # noqa: S608 (names from the schema's own metadata)
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
+            top = sa.func.max(table.c.id)
+            sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+            conn.execute(
+                sa.select(sa.func.setval(sequence, sa.func.coalesce(top, 1), top.is_not(None)))
             )
+    # Fresh statistics, so the dashboard's first queries get sensible plans.
     conn.exec_driver_sql("ANALYZE")
 
 

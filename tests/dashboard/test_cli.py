@@ -147,5 +147,5 @@ def test_first_serve_on_the_default_database_creates_and_seeds_it(
     assert database.is_file()
     with sa.create_engine(f"sqlite:///{database}").connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 500
-    status, body = _get(f"{base}/readyz")
+    _, body = _get(f"{base}/readyz")
     assert b'"status":"ok"' in body.replace(b" ", b"")
