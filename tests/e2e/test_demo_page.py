@@ -1,0 +1,62 @@
+"""The Inventory page on the seeded demo data, as a person first sees it after `invdash serve`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from components.formatting import count, money, percent
+from dashboard.app import create_app, inventory_policy
+from dashboard.settings import load_settings
+from queries.inventory import InventorySource
+from queries.rollups import inventory_kpis
+from queries.seed import seed_database
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inventory.png"
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo')}/demo.sqlite3"
+    seed_database(sa.create_engine(url), scale="demo", seed=7)
+    return url
+
+
+def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
+    dash_duo, demo_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=demo_url, refresh_seconds=60)
+    expected = inventory_kpis(
+        InventorySource(sa.create_engine(demo_url), inventory_policy(settings)).stock_positions(
+            dt.datetime.now(dt.UTC)
+        )
+    )
+    assert expected.skus_at_risk > 0
+
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(create_app(settings))
+    dash_duo.wait_for_text_to_equal(
+        "#inv-kpi-value-value", money(expected.inventory_value), timeout=30
+    )
+    dash_duo.wait_for_text_to_equal("#inv-kpi-carrying-value", money(expected.annual_carrying_cost))
+    dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", f"⚠ {count(expected.skus_at_risk)}")
+    assert expected.fill_rate is not None
+    dash_duo.wait_for_contains_text("#inv-kpi-fill-value", percent(expected.fill_rate))
+    dash_duo.wait_for_element("#inv-risk-grid .ag-row", timeout=10)
+    dash_duo.wait_for_element("#inv-lots-grid .ag-row", timeout=10)
+    for graph in ("#inv-by-warehouse", "#inv-by-category", "#inv-utilisation"):
+        dash_duo.wait_for_element(f"{graph} .bars path", timeout=10)
+    dash_duo.wait_for_contains_text(
+        "#inv-utilisation", "⚠", timeout=10
+    )  # the warehouse near capacity
+    shot = tmp_path / "inventory.png"
+    dash_duo.driver.save_screenshot(str(shot))
+    if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+    assert dash_duo.get_logs() == []
