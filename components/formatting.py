@@ -10,13 +10,13 @@ NOT_AVAILABLE = "n/a"
 
 
 def money(value: float | None) -> str:
-    """1234567.8 -> '1.23M'; 9870 -> '9,870'; 4.5 -> '4.50'; None or NaN -> 'n/a'."""
+    """1234567.8 -> '1.23M'; 9870 -> '9,870'; 36810 -> '36.81k'; 4.5 -> '4.50'; None or NaN -> 'n/a'."""
     if value is None or not math.isfinite(value):
         return NOT_AVAILABLE
     magnitude = abs(value)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+    for threshold, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
         if magnitude >= threshold:
-            return f"{value / threshold:,.2f}{suffix}"
+            return f"{value / unit:,.2f}{suffix}"
     return f"{value:,.0f}" if magnitude >= 100 else f"{value:,.2f}"
 
 

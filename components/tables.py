@@ -22,7 +22,7 @@ GRID_THEME = {
 }
 
 NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
-DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+DECIMAL = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}
 COVER = {"function": "params.value == null ? '∞ (no demand)' : d3.format(',.1f')(params.value)"}
 SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
 
@@ -43,7 +43,14 @@ def _grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Compo
         id=grid_id,
         columnDefs=column_defs,
         rowData=[],
-        defaultColDef={"sortable": True, "filter": True, "floatingFilter": True, "resizable": True},
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "floatingFilter": True,
+            "resizable": True,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         columnSize="responsiveSizeToFit",
         dashGridOptions={
             "theme": GRID_THEME,

@@ -90,32 +90,24 @@ def layout(context: DashboardContext) -> Component:
                                 dcc.Graph(id="inv-by-category", config={"displayModeBar": False}),
                                 "inv-category-panel",
                             ),
-                        ],
-                        cols={"base": 1, "lg": 2},
-                        spacing="md",
-                    ),
-                    dmc.SimpleGrid(
-                        [
-                            panel(
-                                "Expiring lots",
-                                html.Div(
-                                    [
-                                        html.Div(
-                                            id="inv-expiry-summary", className="expiry-summary"
-                                        ),
-                                        tables.expiring_lots_grid("inv-lots-grid"),
-                                    ]
-                                ),
-                                "inv-lots-panel",
-                            ),
                             panel(
                                 "Warehouse utilisation",
                                 dcc.Graph(id="inv-utilisation", config={"displayModeBar": False}),
                                 "inv-utilisation-panel",
                             ),
                         ],
-                        cols={"base": 1, "lg": 2},
+                        cols={"base": 1, "md": 2, "xl": 3},
                         spacing="md",
+                    ),
+                    panel(
+                        "Expiring lots",
+                        html.Div(
+                            [
+                                html.Div(id="inv-expiry-summary", className="expiry-summary"),
+                                tables.expiring_lots_grid("inv-lots-grid"),
+                            ]
+                        ),
+                        "inv-lots-panel",
                     ),
                 ],
                 id="inv-body",

@@ -37,12 +37,18 @@ def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
         )
     )
     assert expected.skus_at_risk > 0
+    with sa.create_engine(demo_url).connect() as conn:
+        stock_value = conn.exec_driver_sql(
+            "SELECT SUM(l.on_hand * s.unit_cost) FROM stock_levels l JOIN skus s ON s.id = l.sku_id"
+        ).scalar()
+    assert expected.inventory_value == pytest.approx(float(stock_value))
 
     dash_duo.driver.set_window_size(1920, 1080)
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_text_to_equal(
         "#inv-kpi-value-value", money(expected.inventory_value), timeout=30
     )
+    dash_duo.wait_for_element(f'#inv-kpi-value-value span[data-value="{expected.inventory_value!r}"]')
     dash_duo.wait_for_text_to_equal("#inv-kpi-carrying-value", money(expected.annual_carrying_cost))
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", f"⚠ {count(expected.skus_at_risk)}")
     assert expected.fill_rate is not None

@@ -1,0 +1,71 @@
+"""Panels are pure functions of DataFrames: what goes in is what the figure or grid shows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from components.charts import value_and_carrying_cost, warehouse_utilisation
+from components.tables import RISK_COLUMNS, expiring_lot_rows, stockout_risk_rows
+
+
+def summary() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "key": ["WH1", "WH2"],
+            "label": ["North <b>hub</b>", "South"],
+            "inventory_value": [160.0, 10.0],
+            "annual_carrying_cost": [40.0, 2.5],
+            "utilisation": [0.95, 0.025],
+        }
+    )
+
+
+def test_value_chart_shows_each_group_with_markup_escaped() -> None:
+    figure = value_and_carrying_cost(summary())
+    value, cost = figure.data
+    assert list(value.y) == ["South", "North &lt;b&gt;hub&lt;/b&gt;"]
+    assert list(value.x) == [10.0, 160.0]
+    assert list(cost.x) == [2.5, 40.0]
+
+
+def test_utilisation_marks_warehouses_near_capacity_with_a_symbol_not_only_colour() -> None:
+    (bars,) = warehouse_utilisation(summary()).data
+    assert list(bars.text) == ["2%", "⚠ 95%"]
+    assert bars.marker.color[1] != bars.marker.color[0]
+
+
+def test_empty_summaries_give_a_figure_that_says_so() -> None:
+    figure = value_and_carrying_cost(summary().iloc[0:0])
+    assert figure.layout.annotations[0].text == "No stock for this filter"
+
+
+def test_grid_rows_are_json_safe() -> None:
+    risks = pd.DataFrame({column: [1.0] for column in RISK_COLUMNS})
+    risks["sku_code"] = "A"
+    risks["days_of_cover"] = math.inf
+    risks["expected_stockout_date"] = pd.Series([pd.NaT], dtype="datetime64[ns]")
+    risks["at_risk"] = True
+    (row,) = stockout_risk_rows(risks)
+    assert row["days_of_cover"] is None
+    assert row["expected_stockout_date"] is None
+    assert row["at_risk"] is True
+    lots = pd.DataFrame(
+        {
+            "sku_code": ["B"], "sku_name": ["Saline"], "warehouse_code": ["WH1"], "lot_code": ["L1"],
+            "expires_on": pd.to_datetime(["2026-12-10"]), "days_to_expiry": [13], "quantity": [30.0], "value": [60.0],
+        }
+    )  # fmt: skip
+    assert expiring_lot_rows(lots) == [
+        {
+            "sku_code": "B",
+            "sku_name": "Saline",
+            "warehouse_code": "WH1",
+            "lot_code": "L1",
+            "expires_on": "2026-12-10",
+            "days_to_expiry": 13,
+            "quantity": 30.0,
+            "value": 60.0,
+        }
+    ]
