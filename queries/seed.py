@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from queries.schema import (
@@ -116,6 +118,16 @@ class SeedReport:
     def total_rows(self) -> int:
         return sum(self.row_counts.values())
 
+    def __str__(self) -> str:
+        scale = self.scale
+        name = next((name for name, known in SCALES.items() if known == scale), "custom")
+        tables = ", ".join(f"{table} {count:,}" for table, count in self.row_counts.items())
+        return (
+            f"seeded scale {name} ({scale.skus:,} SKUs x {scale.warehouses} warehouses x "
+            f"{scale.days} days, seed {self.seed}) up to {self.now:%Y-%m-%d %H:%M} UTC: "
+            f"{self.total_rows:,} rows in {self.elapsed_seconds:.1f} s ({tables})"
+        )
+
 
 # --- Tunables: each is a modelling choice, named so the docstring's claims can be traced -------
 
@@ -157,7 +169,9 @@ LATE_SUPPLY_FIRST_DAY, LATE_SUPPLY_LAST_DAY = 50, 22
 LATE_SUPPLY_MIN_SERIES, LATE_SUPPLY_SERIES_PER = 10, 250
 
 REF_NONE, REF_OPENING, REF_PURCHASE, REF_TRANSFER, REF_LOT = range(5)
-RECEIPT, SHIPMENT, TRANSFER, ADJUSTMENT = (MOVEMENT_KINDS.index(k) for k in MOVEMENT_KINDS)
+RECEIPT, SHIPMENT, TRANSFER, ADJUSTMENT = (
+    MOVEMENT_KINDS.index(k) for k in ("receipt", "shipment", "transfer", "adjustment")
+)
 CYCLE_COUNT, SHRINKAGE, DAMAGE, EXPIRY = (
     ADJUSTMENT_REASONS.index(r) for r in ("cycle_count", "shrinkage", "damage", "expiry")
 )
@@ -189,36 +203,41 @@ SHORT_SHELF_LIFE_DAYS = (60, 120)
 
 CATEGORIES: tuple[Category, ...] = (
     Category(
-        PHARMACY, "PHA", 0.15, 6.0, (1.4, 2.2), (1.0, 3.0), (0.85, 0.7), 0.3, (180, 720),
-        "Pharma",
-        ("Ibuprofen 200 mg Tablets", "Paracetamol 500 mg Tablets", "Vitamin D3 Capsules",
-         "Saline Nasal Spray", "Antiseptic Cream", "Cough Syrup", "Allergy Relief Tablets",
-         "Insulin Pen Needles", "Lubricating Eye Drops", "Probiotic Capsules",
-         "Amoxicillin 500 mg Capsules", "Hydrocortisone Cream 1%", "Oral Rehydration Salts"),
-        ("12 pack", "24 pack", "48 pack", "100 ml", "30 g", "60 count"),
+        name=PHARMACY, code_prefix="PHA", share=0.15, median_unit_cost=6.0, markup=(1.4, 2.2),
+        units_per_line=(1.0, 3.0), weekend=(0.85, 0.7), slow_mover_share=0.3,
+        shelf_life_days=(180, 720), supplier_word="Pharma",
+        nouns=("Ibuprofen 200 mg Tablets", "Paracetamol 500 mg Tablets", "Vitamin D3 Capsules",
+               "Saline Nasal Spray", "Antiseptic Cream", "Cough Syrup", "Allergy Relief Tablets",
+               "Insulin Pen Needles", "Lubricating Eye Drops", "Probiotic Capsules",
+               "Amoxicillin 500 mg Capsules", "Hydrocortisone Cream 1%",
+               "Oral Rehydration Salts"),
+        variants=("12 pack", "24 pack", "48 pack", "100 ml", "30 g", "60 count"),
     ),
     Category(
-        "Electronics", "ELE", 0.17, 35.0, (1.25, 1.8), (1.0, 1.6), (1.15, 1.0), 0.35, (0, 0),
-        "Electronics",
-        ("USB-C Cable", "Wireless Mouse", "Bluetooth Speaker", "Power Bank", "HDMI Adapter",
-         "27in Monitor", "Mechanical Keyboard", "HD Webcam", "Smart Plug", "Earbuds",
-         "Wi-Fi Router", "Phone Charger"),
-        ("Black", "White", "Pro", "Mini", "2 m", "Travel Edition"),
+        name="Electronics", code_prefix="ELE", share=0.17, median_unit_cost=35.0,
+        markup=(1.25, 1.8), units_per_line=(1.0, 1.6), weekend=(1.15, 1.0),
+        slow_mover_share=0.35, shelf_life_days=(0, 0), supplier_word="Electronics",
+        nouns=("USB-C Cable", "Wireless Mouse", "Bluetooth Speaker", "Power Bank",
+               "HDMI Adapter", "27in Monitor", "Mechanical Keyboard", "HD Webcam", "Smart Plug",
+               "Earbuds", "Wi-Fi Router", "Phone Charger"),
+        variants=("Black", "White", "Pro", "Mini", "2 m", "Travel Edition"),
     ),
     Category(
-        "Grocery", "GRO", 0.22, 2.5, (1.2, 1.5), (2.0, 6.0), (1.3, 1.1), 0.15, (0, 0),
-        "Foods",
-        ("Arabica Coffee Beans", "Basmati Rice", "Extra Virgin Olive Oil", "Sparkling Water",
-         "Oat Flakes", "Dark Chocolate", "Fusilli Pasta", "Green Tea", "Peanut Butter",
-         "Tomato Passata", "Wildflower Honey"),
-        ("250 g", "500 g", "1 kg", "6-pack", "750 ml", "Organic 500 g"),
+        name="Grocery", code_prefix="GRO", share=0.22, median_unit_cost=2.5, markup=(1.2, 1.5),
+        units_per_line=(2.0, 6.0), weekend=(1.3, 1.1), slow_mover_share=0.15,
+        shelf_life_days=(0, 0), supplier_word="Foods",
+        nouns=("Arabica Coffee Beans", "Basmati Rice", "Extra Virgin Olive Oil",
+               "Sparkling Water", "Oat Flakes", "Dark Chocolate", "Fusilli Pasta", "Green Tea",
+               "Peanut Butter", "Tomato Passata", "Wildflower Honey"),
+        variants=("250 g", "500 g", "1 kg", "6-pack", "750 ml", "Organic 500 g"),
     ),
     Category(
-        "Apparel", "APP", 0.17, 12.0, (1.8, 2.8), (1.0, 2.0), (1.35, 1.2), 0.4, (0, 0),
-        "Textiles",
-        ("Cotton T-Shirt", "Rain Jacket", "Wool Socks", "Denim Jeans", "Running Shorts",
-         "Fleece Hoodie", "Baseball Cap", "Leather Belt"),
-        tuple(
+        name="Apparel", code_prefix="APP", share=0.17, median_unit_cost=12.0, markup=(1.8, 2.8),
+        units_per_line=(1.0, 2.0), weekend=(1.35, 1.2), slow_mover_share=0.4,
+        shelf_life_days=(0, 0), supplier_word="Textiles",
+        nouns=("Cotton T-Shirt", "Rain Jacket", "Wool Socks", "Denim Jeans", "Running Shorts",
+               "Fleece Hoodie", "Baseball Cap", "Leather Belt"),
+        variants=tuple(
             f"{colour}, size {size}"
             for colour, size in itertools.product(
                 ("Black", "Navy", "Olive", "Grey"), ("S", "M", "L", "XL")
@@ -226,19 +245,22 @@ CATEGORIES: tuple[Category, ...] = (
         ),
     ),
     Category(
-        "Home", "HOM", 0.15, 14.0, (1.5, 2.2), (1.0, 2.0), (1.2, 1.0), 0.3, (0, 0),
-        "Homeware",
-        ("Ceramic Mug", "Bath Towel", "LED Bulb", "Storage Box", "Scented Candle",
-         "Frying Pan", "Cushion Cover", "Glass Jar", "Doormat"),
-        ("Small", "Large", "Set of 2", "Set of 4", "Warm White", "Sage"),
+        name="Home", code_prefix="HOM", share=0.15, median_unit_cost=14.0, markup=(1.5, 2.2),
+        units_per_line=(1.0, 2.0), weekend=(1.2, 1.0), slow_mover_share=0.3,
+        shelf_life_days=(0, 0), supplier_word="Homeware",
+        nouns=("Ceramic Mug", "Bath Towel", "LED Bulb", "Storage Box", "Scented Candle",
+               "Frying Pan", "Cushion Cover", "Glass Jar", "Doormat"),
+        variants=("Small", "Large", "Set of 2", "Set of 4", "Warm White", "Sage"),
     ),
     Category(
-        "Tools", "TOO", 0.14, 18.0, (1.4, 2.0), (1.0, 1.8), (0.6, 0.45), 0.35, (0, 0),
-        "Tool Works",
-        ("Cordless Drill", "Claw Hammer", "Tape Measure", "Screwdriver Set",
-         "Adjustable Wrench", "Utility Knife", "Spirit Level", "Wood Screws 4x40",
-         "Safety Gloves"),
-        ("Standard", "Heavy Duty", "Compact", "18 V", "5 m", "Pack of 100"),
+        # Trade customers: quiet weekends.
+        name="Tools", code_prefix="TOO", share=0.14, median_unit_cost=18.0, markup=(1.4, 2.0),
+        units_per_line=(1.0, 1.8), weekend=(0.6, 0.45), slow_mover_share=0.35,
+        shelf_life_days=(0, 0), supplier_word="Tool Works",
+        nouns=("Cordless Drill", "Claw Hammer", "Tape Measure", "Screwdriver Set",
+               "Adjustable Wrench", "Utility Knife", "Spirit Level", "Wood Screws 4x40",
+               "Safety Gloves"),
+        variants=("Standard", "Heavy Duty", "Compact", "18 V", "5 m", "Pack of 100"),
     ),
 )  # fmt: skip
 
@@ -314,7 +336,8 @@ def build_catalogue(rng: np.random.Generator, scale: Scale) -> Catalogue:
         sku_supplier=sku_supplier,
         shelf_life_days=_shelf_lives(rng, sku_category),
         warehouse_names=[
-            f"{city} Distribution Center" + (f" {w // len(WAREHOUSE_SITES) + 1}" if w >= 20 else "")
+            f"{city} Distribution Center"
+            + (f" {w // len(WAREHOUSE_SITES) + 1}" if w >= len(WAREHOUSE_SITES) else "")
             for w, (city, _) in enumerate(sites)
         ],
         warehouse_regions=[region for _, region in sites],
@@ -534,6 +557,10 @@ def sum_by(index: IntArray, values: IntArray, length: int) -> IntArray:
     return np.bincount(index, weights=values, minlength=length).round().astype(np.int64)
 
 
+def empty_columns(*names: str) -> dict[str, IntArray]:
+    return {name: np.zeros(0, dtype=np.int64) for name in names}
+
+
 class ColumnLog:
     """Integer columns appended in pieces during the simulation and joined once at the end."""
 
@@ -546,10 +573,9 @@ class ColumnLog:
             self._parts[name].append(np.array(array, dtype=np.int64))
 
     def joined(self) -> dict[str, IntArray]:
-        return {
-            name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            for name, parts in self._parts.items()
-        }
+        joined = empty_columns(*self._parts)
+        joined.update({name: np.concatenate(parts) for name, parts in self._parts.items() if parts})
+        return joined
 
 
 class LotBook:
@@ -633,13 +659,13 @@ class Simulation:
         self.orders = ColumnLog("warehouse", "minute", "cancelled")
         self.lines = ColumnLog("order", "line_number", "series", "quantity")
         self.shipped = ColumnLog("line", "quantity")
-        self.backlog = ColumnLog("line", "series", "minute", "remaining").joined()
+        self.backlog = empty_columns("line", "series", "minute", "remaining")
         self.purchase_orders = ColumnLog("supplier", "warehouse", "minute", "expected_day")
         self.purchase_lines = ColumnLog("purchase_order", "series", "quantity")
         self.received = ColumnLog("line", "quantity")
-        self.deliveries = ColumnLog(
+        self.deliveries = empty_columns(
             "purchase_order", "line", "series", "quantity", "day", "offset"
-        ).joined()
+        )
         self.order_count = self.line_count = self.purchase_count = self.purchase_line_count = 0
         self.transfer_count = 0
         self.late_supply_plan = self._plan_late_supply()
@@ -649,7 +675,7 @@ class Simulation:
         for day in range(self.calendar.days):
             self._write_off_expired(day)
             self._receive_deliveries(day)
-            self._take_and_ship_orders(day)
+            self._ship(day, self._take_orders(day))
             if day < self.calendar.today:  # the evening's events of today have not happened yet
                 self._transfer_between_warehouses(day)
                 self._adjust_stock(day)
@@ -711,10 +737,6 @@ class Simulation:
             ref=REF_PURCHASE, ref_id=pending["purchase_order"][arrives],
         )  # fmt: skip
         self._receive_lots(series, minute, quantity)
-
-    def _take_and_ship_orders(self, day: int) -> None:
-        new_lines = self._take_orders(day)
-        self._ship(day, new_lines)
 
     def _take_orders(self, day: int) -> dict[str, IntArray]:
         """Today's orders and lines; returns the new lines (line, series, minute, quantity, open)."""
@@ -1244,19 +1266,54 @@ CHUNK_ROWS = 50_000
 def write_rows(conn: Connection, tables: Sequence[TableRows]) -> dict[str, int]:
     """Insert every table's rows in chunks: COPY on PostgreSQL/psycopg, executemany elsewhere."""
     counts: dict[str, int] = {}
-    copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
-    for rows in tables:
-        for start in range(0, rows.count, CHUNK_ROWS):
-            stop = min(start + CHUNK_ROWS, rows.count)
-            columns = {name: source(start, stop) for name, source in rows.columns.items()}
-            if copy:
-                _copy_chunk(conn, rows.table, columns)
-            else:
-                _insert_chunk(conn, rows.table, columns)
-        counts[rows.table.name] = rows.count
-    if conn.dialect.name == "postgresql":
-        _after_bulk_load_postgresql(conn, [rows.table for rows in tables])
+    postgresql = conn.dialect.name == "postgresql"
+    copy = postgresql and conn.dialect.driver == "psycopg"
+    schema = [rows.table for rows in tables]
+    foreign_keys = _foreign_keys_added_after(conn, schema) if postgresql else nullcontext()
+    with _indexes_built_after(conn, schema), foreign_keys:
+        for rows in tables:
+            for start in range(0, rows.count, CHUNK_ROWS):
+                stop = min(start + CHUNK_ROWS, rows.count)
+                columns = {name: source(start, stop) for name, source in rows.columns.items()}
+                if copy:
+                    _copy_chunk(conn, rows.table, columns)
+                else:
+                    _insert_chunk(conn, rows.table, columns)
+            counts[rows.table.name] = rows.count
+    if postgresql:
+        _after_bulk_load_postgresql(conn, schema)
     return counts
+
+
+@contextmanager
+def _indexes_built_after(conn: Connection, tables: Sequence[sa.Table]) -> Iterator[None]:
+    # A database maintains every index row by row during a load; building each once afterwards
+    # is several times faster (the indexes backing primary keys and unique constraints stay).
+    indexes = [index for table in tables for index in table.indexes]
+    for index in indexes:
+        conn.execute(DropIndex(index))
+    yield
+    for index in indexes:
+        conn.execute(CreateIndex(index))
+
+
+@contextmanager
+def _foreign_keys_added_after(conn: Connection, tables: Sequence[sa.Table]) -> Iterator[None]:
+    # PostgreSQL checks foreign keys row by row; adding them afterwards checks each in one pass.
+    quote = conn.dialect.identifier_preparer.quote
+    foreign_keys = conn.execute(
+        sa.text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid = ANY(CAST(:tables AS regclass[]))"
+        ),
+        {"tables": [table.name for table in tables]},
+    ).all()
+    for table, name, _ in foreign_keys:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    yield
+    for table, name, definition in foreign_keys:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def _copy_chunk(conn: Connection, table: sa.Table, columns: dict[str, list[Any]]) -> None:
@@ -1323,7 +1380,12 @@ def seed_database(
     started = time.perf_counter()
     chosen = resolve_scale(scale)
     moment = _naive_utc_minute(now or dt.datetime.now(dt.UTC))
-    _prepare_schema(engine, force)
+    if not force:  # refuse before simulating, which takes a while at the larger scales
+        with engine.connect() as conn:
+            _allow_long_statements(conn)
+            table = first_table_with_rows(conn)
+        if table is not None:
+            raise DatabaseNotEmptyError(table)
 
     rng = np.random.default_rng(seed)
     calendar = calendar_ending_at(moment, chosen.days)
@@ -1333,7 +1395,12 @@ def seed_database(
     history = Simulation(rng, catalogue, demand, policy, calendar).run()
     capacity = warehouse_capacities(rng, history.on_hand, catalogue.warehouses)
     tables = build_rows(catalogue, history, calendar, capacity)
+    # One transaction: a load that fails leaves the database as it was, old data included.
     with engine.begin() as conn:
+        _allow_long_statements(conn)
+        if force:
+            Base.metadata.drop_all(conn)
+        Base.metadata.create_all(conn)
         counts = write_rows(conn, tables)
     return SeedReport(
         scale=chosen,
@@ -1366,21 +1433,17 @@ def _naive_utc_minute(moment: dt.datetime) -> dt.datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _prepare_schema(engine: Engine, force: bool) -> None:
-    if force:
-        Base.metadata.drop_all(engine)
-    else:
-        table = first_table_with_rows(engine)
-        if table is not None:
-            raise DatabaseNotEmptyError(table)
-    Base.metadata.create_all(engine)
+def _allow_long_statements(conn: Connection) -> None:
+    # The dashboard's engine gives up on statements after a few seconds to keep pages
+    # responsive; building indexes over millions of rows legitimately takes longer.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # until this transaction ends
 
 
-def first_table_with_rows(engine: Engine) -> str | None:
+def first_table_with_rows(conn: Connection) -> str | None:
     """The first table of the schema (in ``TABLES`` order) that exists and holds a row."""
-    present = set(sa.inspect(engine).get_table_names())
-    with engine.connect() as conn:
-        for table in TABLES:
-            if table.name in present and conn.execute(sa.select(table).limit(1)).first():
-                return table.name
+    present = set(sa.inspect(conn).get_table_names())
+    for table in TABLES:
+        if table.name in present and conn.execute(sa.select(table).limit(1)).first():
+            return table.name
     return None

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from queries.database import day_number
+from queries.database import create_inventory_engine, day_number
 from queries.schema import (
     ADJUSTMENT_REASONS,
     TABLES,
@@ -295,6 +295,35 @@ def test_demo_seeds_well_within_twenty_seconds(seeded: Seeded) -> None:
     assert seeded.report.elapsed_seconds < 20
     assert seeded.report.now == NOW
     assert seeded.report.window_start == dt.datetime(2026, 7, 31)
+
+
+def test_the_report_reads_as_one_line_for_the_command_line(seeded: Seeded) -> None:
+    text = str(seeded.report)
+    assert text.startswith(
+        "seeded scale demo (500 SKUs x 5 warehouses x 120 days, seed 7) up to 2026-11-27 12:34 UTC: "
+    )
+    assert f"{seeded.report.total_rows:,} rows in " in text
+    assert "sales_order_lines " in text
+    assert "\n" not in text
+
+
+def test_seeding_through_the_dashboard_engine_ignores_its_statement_timeout(
+    database_url: str,
+) -> None:
+    # The dashboard's engine gives up on statements after a few seconds; a load may take longer.
+    engine = create_inventory_engine(database_url, timeout_seconds=0.02)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "20ms"
+        report = seed_database(engine, SMALL, now=NOW)
+        seed_database(engine, SMALL, now=NOW, force=True)
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":  # and the pooled connection keeps its limit
+                assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "20ms"
+    finally:
+        engine.dispose()
+    assert report.row_counts["sales_orders"] > 0
 
 
 # --- Catalogue ----------------------------------------------------------------------------------
