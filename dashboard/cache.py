@@ -44,8 +44,14 @@ class SharedCache:
         self._locks_guard = threading.Lock()
         self.loads: Counter[str] = Counter()
 
-    def fetch(self, key: str, loader: Callable[[], T]) -> Fetched[T]:
-        """The value of ``loader()`` for this interval, loading it if no one has yet."""
+    def fetch(
+        self, key: str, loader: Callable[[], T], *, keep_last_good: bool = True
+    ) -> Fetched[T]:
+        """The value of ``loader()`` for this interval, loading it if no one has yet.
+
+        ``keep_last_good=False`` is for derived values with one-off keys: nothing outlives the
+        interval, so such keys cannot pile up.
+        """
         slot = f"{key}:{int(self._clock() // self.interval_seconds)}"
         entry: Fetched[T] | None = self._cache.get(slot)
         if entry is not None:
@@ -53,7 +59,7 @@ class SharedCache:
         with self._lock(key):
             entry = self._cache.get(slot)
             if entry is None:
-                entry = self._load(key, loader)
+                entry = self._load(key, loader, keep_last_good)
                 self._cache.set(slot, entry, timeout=2 * self.interval_seconds)
         return entry
 
@@ -61,12 +67,16 @@ class SharedCache:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _load(self, key: str, loader: Callable[[], T]) -> Fetched[T]:
+    def _load(self, key: str, loader: Callable[[], T], keep_last_good: bool) -> Fetched[T]:
         now = dt.datetime.fromtimestamp(self._clock(), dt.UTC).replace(tzinfo=None)
         self.loads[key] += 1
         try:
             value = loader()
         except Exception as error:
+            if not keep_last_good:
+                return Fetched(
+                    value=None, fetched_at=None, error=describe_failure(error), error_since=now
+                )
             last: Fetched[T] | None = self._cache.get(f"{key}:last-good")
             since: dt.datetime | None = self._cache.get(f"{key}:failing-since")
             if since is None:
@@ -79,6 +89,7 @@ class SharedCache:
                 error_since=since,
             )
         good = Fetched(value=value, fetched_at=now)
-        self._cache.set(f"{key}:last-good", good, timeout=0)
-        self._cache.delete(f"{key}:failing-since")
+        if keep_last_good:
+            self._cache.set(f"{key}:last-good", good, timeout=0)
+            self._cache.delete(f"{key}:failing-since")
         return good

@@ -221,12 +221,19 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         freshness = Freshness(
             context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
         )
-        if fetched.value is None:
+        snapshot = fetched.value
+        view: InventoryView | None = None
+        if snapshot is not None:
+            # Every screen with the same filter shares one rendering of the same snapshot.
+            key = f"inventory:view:{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
+            view = context.cache.fetch(
+                key,
+                lambda: inventory_view(
+                    snapshot, warehouse or ALL, category or ALL, context.settings
+                ),
+            ).value
+        if view is None:
             view = empty_view(f"{context.inventory.name} unreachable")
-        else:
-            view = inventory_view(
-                fetched.value, warehouse or ALL, category or ALL, context.settings
-            )
         return (
             freshness_line(freshness, context.settings.refresh_seconds),
             "inv-body stale" if freshness.stale else "inv-body",

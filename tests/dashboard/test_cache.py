@@ -95,3 +95,17 @@ def test_failure_without_any_good_value_has_no_value(shared: SharedCache) -> Non
     assert fetched.value is None
     assert fetched.fetched_at is None
     assert fetched.error == "TimeoutError: timed out"
+
+
+def test_derived_values_keep_nothing_beyond_their_interval(
+    shared: SharedCache, clock: Clock
+) -> None:
+    assert shared.fetch("view:1", lambda: "v", keep_last_good=False).value == "v"
+    clock.now += 30
+
+    def broken() -> str:
+        raise ValueError("bad")
+
+    fetched = shared.fetch("view:1", broken, keep_last_good=False)
+    assert fetched.value is None
+    assert fetched.error == "ValueError: bad"

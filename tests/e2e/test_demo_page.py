@@ -48,7 +48,9 @@ def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
     dash_duo.wait_for_text_to_equal(
         "#inv-kpi-value-value", money(expected.inventory_value), timeout=30
     )
-    dash_duo.wait_for_element(f'#inv-kpi-value-value span[data-value="{expected.inventory_value!r}"]')
+    dash_duo.wait_for_element(
+        f'#inv-kpi-value-value span[data-value="{expected.inventory_value!r}"]'
+    )
     dash_duo.wait_for_text_to_equal("#inv-kpi-carrying-value", money(expected.annual_carrying_cost))
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", f"⚠ {count(expected.skus_at_risk)}")
     assert expected.fill_rate is not None
