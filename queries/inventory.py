@@ -33,6 +33,14 @@ from queries.schema import (
 
 EPOCH = dt.date(1970, 1, 1)
 OUTBOUND_KINDS = ("shipment", "transfer")
+# The columns that name a row, first in every per SKU x warehouse frame.
+SKU_AND_WAREHOUSE = (
+    Sku.code.label("sku_code"),
+    Sku.name.label("sku_name"),
+    Sku.category,
+    Warehouse.code.label("warehouse_code"),
+    Warehouse.name.label("warehouse_name"),
+)
 
 
 @dataclass(frozen=True)
@@ -260,11 +268,7 @@ class InventorySource:
         pair = sa.and_
         query = (
             sa.select(
-                Sku.code.label("sku_code"),
-                Sku.name.label("sku_name"),
-                Sku.category,
-                Warehouse.code.label("warehouse_code"),
-                Warehouse.name.label("warehouse_name"),
+                *SKU_AND_WAREHOUSE,
                 Sku.unit_cost,
                 Sku.unit_price,
                 StockLevel.on_hand,
@@ -318,11 +322,7 @@ class InventorySource:
         today = as_of.date()
         query = (
             sa.select(
-                Sku.code.label("sku_code"),
-                Sku.name.label("sku_name"),
-                Sku.category,
-                Warehouse.code.label("warehouse_code"),
-                Warehouse.name.label("warehouse_name"),
+                *SKU_AND_WAREHOUSE,
                 Lot.lot_code,
                 Lot.quantity,
                 Sku.unit_cost,

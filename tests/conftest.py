@@ -180,6 +180,18 @@ def postgresql_server() -> Iterator[PostgreSQLServer]:
         shutil.rmtree(base_dir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def fresh_postgresql_database(
+    server: PostgreSQLServer, prefix: str = "invdash_test"
+) -> Iterator[str]:
+    """An empty database on ``server`` as an SQLAlchemy URL; dropped on exit (connections ended)."""
+    dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with DatabaseJanitor(
+        user=server.user, host=server.host, port=server.port, dbname=dbname, connection_timeout=10
+    ):
+        yield f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{dbname}"
+
+
 @pytest.fixture
 def make_postgresql_url(postgresql_server: PostgreSQLServer) -> Iterator[Callable[[], str]]:
     """Create fresh, empty databases on the session server, each as an SQLAlchemy URL.
@@ -187,24 +199,7 @@ def make_postgresql_url(postgresql_server: PostgreSQLServer) -> Iterator[Callabl
     Every database made during a test is dropped after it (open connections are terminated).
     """
     with contextlib.ExitStack() as cleanup:
-
-        def make() -> str:
-            dbname = f"invdash_test_{uuid.uuid4().hex[:12]}"
-            cleanup.enter_context(
-                DatabaseJanitor(
-                    user=postgresql_server.user,
-                    host=postgresql_server.host,
-                    port=postgresql_server.port,
-                    dbname=dbname,
-                    connection_timeout=10,
-                )
-            )
-            return (
-                f"postgresql+psycopg://{postgresql_server.user}@"
-                f"{postgresql_server.host}:{postgresql_server.port}/{dbname}"
-            )
-
-        yield make
+        yield lambda: cleanup.enter_context(fresh_postgresql_database(postgresql_server))
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from pytest_postgresql.janitor import DatabaseJanitor
+from conftest import fresh_postgresql_database
 
 from queries.database import create_inventory_engine, day_number
 from queries.schema import (
@@ -66,17 +65,7 @@ def seeded(
             url = f"sqlite:///{tmp_path_factory.mktemp('seed') / 'demo.sqlite3'}"
         else:
             server = request.getfixturevalue("postgresql_server")
-            dbname = f"invdash_seed_{uuid.uuid4().hex[:12]}"
-            cleanup.enter_context(
-                DatabaseJanitor(
-                    user=server.user,
-                    host=server.host,
-                    port=server.port,
-                    dbname=dbname,
-                    connection_timeout=10,
-                )
-            )
-            url = f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{dbname}"
+            url = cleanup.enter_context(fresh_postgresql_database(server, "invdash_seed"))
         engine = sa.create_engine(url)
         cleanup.callback(engine.dispose)  # before the database is dropped
         yield Seeded(engine, seed_database(engine, "demo", seed=7, now=NOW))
