@@ -7,10 +7,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from dashboard.app import create_app, inventory_source
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
 from dashboard.startup import StartupError, check_database_schema
 from queries.database import create_inventory_engine, database_is_empty
+from queries.health import describe_failure
 from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
 
 
@@ -58,6 +61,11 @@ def seed(settings: Settings, scale: str, random_seed: int, force: bool) -> int:
         report = seed_database(engine, scale=scale, seed=random_seed, force=force)
     except DatabaseNotEmptyError as error:
         print(f"invdash seed: {error}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:
+        print(
+            f"invdash seed: cannot write the database: {describe_failure(error)}", file=sys.stderr
+        )
         return 1
     finally:
         engine.dispose()

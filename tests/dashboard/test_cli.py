@@ -75,6 +75,16 @@ def test_seed_refuses_a_non_empty_database_without_force(
         assert conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 2
 
 
+def test_seed_names_an_unreachable_database_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_DATABASE_URL", UNREACHABLE)
+    assert main(["seed"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("invdash seed: cannot write the database: OperationalError")
+    assert "Traceback" not in err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
