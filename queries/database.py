@@ -70,3 +70,21 @@ def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
     return f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
+
+
+class minute_start(FunctionElement[str]):
+    """A naive UTC timestamp truncated to its minute, as ISO text 'YYYY-MM-DD HH:MM:00'."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(minute_start, "sqlite")
+def _minute_start_sqlite(element: minute_start, compiler: Any, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%d %H:%M:00', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(minute_start, "postgresql")
+def _minute_start_postgresql(element: minute_start, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(date_trunc('minute', {column}), 'YYYY-MM-DD HH24:MI:00')"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from queries import risk
-from queries.database import day_number, missing_schema
+from queries.database import day_number, minute_start, missing_schema
 from queries.health import Health, describe_failure
 from queries.schema import (
     Lot,
@@ -171,6 +171,47 @@ class InventorySource:
         """Columns: warehouse_code, warehouse_name, region (str), capacity_units (float)."""
         with self.engine.connect() as conn:
             return self._warehouses(conn)
+
+    def order_lines_per_minute(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+        """Order volume per minute in [start, end), every minute present (zero when quiet).
+
+        Columns: timestamp (datetime64[ns, UTC], the minute's start), order_lines (int: sales
+        order lines placed that minute, cancelled orders included: they were orders when placed),
+        units (float: units on those lines).
+        """
+        start, end = _as_naive_utc(start), _as_naive_utc(end)
+        minute = minute_start(SalesOrder.ordered_at).label("minute")
+        query = (
+            sa.select(
+                minute,
+                sa.func.count(SalesOrderLine.id).label("order_lines"),
+                sa.func.sum(SalesOrderLine.quantity).label("units"),
+            )
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+            .where(SalesOrder.ordered_at >= start, SalesOrder.ordered_at < end)
+            .group_by(sa.literal_column("minute"))
+        )
+        with self.engine.connect() as conn:
+            rows = pd.DataFrame(
+                conn.execute(query).all(), columns=["minute", "order_lines", "units"]
+            )
+        minutes = pd.date_range(
+            pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left"
+        )
+        counted = rows.assign(minute=pd.to_datetime(rows["minute"])).set_index("minute")
+        frame = pd.DataFrame(
+            {
+                "timestamp": minutes.tz_localize("UTC"),
+                "order_lines": counted["order_lines"]
+                .reindex(minutes, fill_value=0)
+                .to_numpy("int64"),
+                "units": counted["units"]
+                .astype("float64")
+                .reindex(minutes, fill_value=0.0)
+                .to_numpy(),
+            }
+        )
+        return frame
 
     def _positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
         policy = self.policy

@@ -204,3 +204,17 @@ def test_health_names_missing_tables_and_unreachable_databases(
     health = broken.check_health()
     assert health.status == "error"
     assert health.message.startswith("inventory database unreachable: OperationalError")
+
+
+def test_order_lines_per_minute_fills_quiet_minutes_with_zero(empty_engine: sa.Engine) -> None:
+    build_small_inventory(empty_engine)
+    source = InventorySource(empty_engine, POLICY)
+    start = dt.datetime(2026, 11, 22, 8, 58, tzinfo=dt.UTC)
+    frame = source.order_lines_per_minute(start, start + dt.timedelta(minutes=5))
+    assert list(frame.columns) == ["timestamp", "order_lines", "units"]
+    assert list(frame["timestamp"]) == list(pd.date_range(start, periods=5, freq="min"))
+    # SO4 (2 units) was placed at 09:00 that day; nothing else in those minutes.
+    assert list(frame["order_lines"]) == [0, 0, 1, 0, 0]
+    assert list(frame["units"]) == [0, 0, 2, 0, 0]
+    day = source.order_lines_per_minute(dt.datetime(2026, 11, 19), dt.datetime(2026, 11, 28))
+    assert day["order_lines"].sum() == 9  # every line of the nine orders, cancelled included

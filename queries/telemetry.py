@@ -1,0 +1,102 @@
+"""The telemetry contracts: what a cluster source and a metrics source answer, column by column.
+
+Live sources (``queries.kubernetes``, ``queries.prometheus``) and the simulated one
+(``queries.demo_cluster``) return exactly these columns, so panels cannot tell them apart except
+by the ``is_demo`` flag, which makes every panel they feed say "DEMO DATA".
+
+Times are timezone-aware UTC pandas timestamps (``datetime64[ns, UTC]``); CPU in cores, memory in
+bytes, durations in seconds, rates per second, shares as fractions (0.5 = 50%).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+import pandas as pd
+
+from queries.health import Health
+
+# KubernetesSource.pod_health(): one row per pod.
+#   status: exactly what `kubectl get pods` prints in STATUS; workload: the owning Deployment,
+#   StatefulSet, DaemonSet, Job or CronJob name (a bare pod: its own name); workload_kind: that
+#   owner's kind ("Pod" for a bare pod); restarts: sum over containers, as kubectl's RESTARTS;
+#   last_termination_reason: the most recent lastState.terminated.reason of any container, or "";
+#   age_seconds: since creationTimestamp; healthy: Running and every container ready, or Completed.
+POD_HEALTH_COLUMNS = [
+    "namespace", "pod", "workload", "workload_kind", "node", "phase", "status", "ready_containers",
+    "total_containers", "restarts", "last_termination_reason", "age_seconds", "healthy",
+]  # fmt: skip
+
+# events(since): one row per Event last seen at or after `since`, newest first.
+EVENT_COLUMNS = ["timestamp", "namespace", "kind", "name", "type", "reason", "message", "count"]
+
+# nodes(): one row per node; conditions as booleans.
+NODE_COLUMNS = [
+    "node", "ready", "memory_pressure", "disk_pressure", "pid_pressure", "cpu_allocatable_cores",
+    "memory_allocatable_bytes",
+]  # fmt: skip
+
+# pod_usage(namespace, start, end): one row per pod per step.
+POD_USAGE_COLUMNS = ["timestamp", "namespace", "pod", "cpu_cores", "memory_bytes"]
+
+# container_resources(namespace): one row per running container, now. Requests and limits NaN
+# when unset; shares NaN when the request or limit is unset; throttling = throttled periods /
+# periods over the last 5 minutes (NaN without a CPU limit).
+CONTAINER_RESOURCE_COLUMNS = [
+    "namespace", "pod", "container", "cpu_cores", "memory_bytes", "cpu_request_cores",
+    "cpu_limit_cores", "memory_request_bytes", "memory_limit_bytes", "cpu_request_share",
+    "cpu_limit_share", "memory_request_share", "memory_limit_share", "cpu_throttling_ratio",
+    "restarts_window", "last_terminated_reason",
+]  # fmt: skip
+
+# hpa_replicas(namespace, start, end): one row per HorizontalPodAutoscaler per step.
+HPA_COLUMNS = ["timestamp", "namespace", "hpa", "current_replicas", "desired_replicas"]
+
+# service_traffic(start, end): one row per configured service per step.
+#   request_rate: requests/s; error_rate: 5xx responses/s; error_share: error_rate/request_rate;
+#   p95_latency_seconds: 95th percentile of request duration.
+SERVICE_TRAFFIC_COLUMNS = [
+    "timestamp", "service", "request_rate", "error_rate", "error_share", "p95_latency_seconds",
+]  # fmt: skip
+
+
+class ClusterSource(Protocol):
+    """Pod, event and node facts (the Kubernetes API, or the demo cluster)."""
+
+    name: str
+    is_demo: bool
+
+    def pod_health(self) -> pd.DataFrame: ...
+
+    def events(self, since: dt.datetime) -> pd.DataFrame: ...
+
+    def nodes(self) -> pd.DataFrame: ...
+
+    def check_health(self) -> Health: ...
+
+
+class MetricsSource(Protocol):
+    """Resource usage and traffic over time (Prometheus, or the demo cluster)."""
+
+    name: str
+    is_demo: bool
+
+    def pod_usage(
+        self, namespace: str | None, start: dt.datetime, end: dt.datetime
+    ) -> pd.DataFrame: ...
+
+    def container_resources(self, namespace: str | None = None) -> pd.DataFrame: ...
+
+    def hpa_replicas(
+        self, namespace: str | None, start: dt.datetime, end: dt.datetime
+    ) -> pd.DataFrame: ...
+
+    def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame: ...
+
+    def check_health(self) -> Health: ...
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    """A frame with the contract's columns and no rows."""
+    return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
