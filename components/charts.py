@@ -16,7 +16,7 @@ ALERT_COLOUR = "#ff6b6b"
 OK_COLOUR = "#51cf66"
 
 
-def _layout(figure: go.Figure, *, height: int = 380) -> go.Figure:
+def dark_layout(figure: go.Figure, *, height: int = 380) -> go.Figure:
     figure.update_layout(
         template="plotly_dark",
         paper_bgcolor=BACKGROUND,
@@ -37,7 +37,7 @@ def empty_figure(message: str) -> go.Figure:
     figure.add_annotation(text=plotly_text(message), showarrow=False, font={"size": 20})
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
-    return _layout(figure)
+    return dark_layout(figure)
 
 
 def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
@@ -68,7 +68,7 @@ def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(barmode="group", xaxis_tickformat="~s")
-    return _layout(figure, height=max(300, 70 * len(ordered) + 80))
+    return dark_layout(figure, height=max(300, 70 * len(ordered) + 80))
 
 
 def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go.Figure:
@@ -103,4 +103,4 @@ def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go
     figure.update_xaxes(
         range=[0, max(1.1, float(rows["utilisation"].max()) * 1.15)], tickformat=".0%"
     )
-    return _layout(figure, height=max(260, 60 * len(rows) + 80))
+    return dark_layout(figure, height=max(260, 60 * len(rows) + 80))

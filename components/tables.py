@@ -38,7 +38,7 @@ LOT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Component:
+def data_grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Component:
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs,
@@ -65,7 +65,7 @@ def _grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Compo
 
 def stockout_risk_grid(grid_id: str) -> Component:
     at_risk = "params.data && params.data.at_risk"
-    return _grid(
+    return data_grid(
         grid_id,
         [
             {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 110},
@@ -132,7 +132,7 @@ def stockout_risk_grid(grid_id: str) -> Component:
 
 def expiring_lots_grid(grid_id: str) -> Component:
     expired = "params.data && params.data.days_to_expiry < 0"
-    return _grid(
+    return data_grid(
         grid_id,
         [
             {"field": "sku_code", "headerName": "SKU", "minWidth": 100},
@@ -166,7 +166,7 @@ def expiring_lots_grid(grid_id: str) -> Component:
     )
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+def json_records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     """JSON-safe rows: dates as ISO days, infinities and NaN as null."""
     out = frame[columns].copy()
     for column in columns:
@@ -181,8 +181,8 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 
 def stockout_risk_rows(risks: pd.DataFrame) -> list[dict[str, Any]]:
-    return _records(risks, [*RISK_COLUMNS, "at_risk"])
+    return json_records(risks, [*RISK_COLUMNS, "at_risk"])
 
 
 def expiring_lot_rows(lots: pd.DataFrame) -> list[dict[str, Any]]:
-    return _records(lots, LOT_COLUMNS)
+    return json_records(lots, LOT_COLUMNS)

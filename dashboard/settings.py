@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INVDASH_"
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def default_database_path() -> Path:
@@ -40,6 +43,44 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(
         5.0, gt=0, le=300, description="a number of seconds above 0 and at most 300"
     )
+    telemetry: Literal["auto", "demo", "live", "off"] = Field(
+        "auto",
+        description=(
+            "auto (the cluster and Prometheus when configured, else the demo cluster), "
+            "demo, live or off"
+        ),
+    )
+    kube_namespaces: str = Field(
+        "all", description="'all' or a comma-separated list of namespace names"
+    )
+    kube_label_selector: str | None = Field(
+        None, description="a Kubernetes label selector such as app.kubernetes.io/part-of=shop"
+    )
+    kube_timeout_seconds: float = Field(
+        5.0, gt=0, le=120, description="seconds above 0, at most 120"
+    )
+    kube_service_account: str | None = Field(
+        None, description="the service account name shown in permission errors"
+    )
+    prometheus_url: str | None = Field(
+        None, description="an http:// or https:// URL such as http://prometheus:9090"
+    )
+    prometheus_token_file: Path | None = Field(
+        None, description="the path of a readable file holding a bearer token"
+    )
+    prometheus_timeout_seconds: float = Field(
+        5.0, gt=0, le=120, description="seconds above 0, at most 120"
+    )
+    prometheus_queries_file: Path | None = Field(
+        None, description="the path of a TOML file overriding named PromQL queries"
+    )
+    services: str = Field(
+        "order-service,payments",
+        description="a comma-separated list of service names whose HTTP traffic is shown",
+    )
+    telemetry_window_minutes: int = Field(
+        60, ge=5, le=10_080, description="minutes of history on telemetry charts, 5 to 10080"
+    )
 
     @field_validator(
         "holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds"
@@ -49,6 +90,40 @@ class Settings(BaseSettings):
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
         return value
+
+    @field_validator("kube_namespaces")
+    @classmethod
+    def _namespaces(cls, value: str) -> str:
+        if value.strip() == "all":
+            return "all"
+        names = [name.strip() for name in value.split(",")]
+        for name in names:
+            if not DNS_LABEL.fullmatch(name):
+                raise ValueError(f"{name!r} is not a namespace name")
+        return ",".join(names)
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must start with http:// or https:// and name a host")
+        return value.rstrip("/") if value else value
+
+    @field_validator("prometheus_token_file", "prometheus_queries_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @property
+    def namespaces(self) -> list[str] | None:
+        """The namespaces to watch; None for all."""
+        return None if self.kube_namespaces == "all" else self.kube_namespaces.split(",")
+
+    @property
+    def service_names(self) -> list[str]:
+        return [name.strip() for name in self.services.split(",") if name.strip()]
 
     @property
     def uses_default_database(self) -> bool:

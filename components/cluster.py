@@ -1,0 +1,235 @@
+"""Cluster panels: pod tiles, workload table, usage charts, events and node conditions.
+
+Pure functions of the frames in ``queries.telemetry`` and ``queries.workloads``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import html
+from dash.development.base_component import Component
+
+from components.charts import dark_layout, empty_figure
+from components.formatting import plotly_text
+from components.tables import NUMBER, SHARE, data_grid, json_records
+
+Level = Literal["ok", "done", "warn", "alert"]
+ALERT_STATUSES = frozenset(
+    {"CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff", "ErrImagePull", "Evicted",
+     "Unknown", "CreateContainerConfigError", "CreateContainerError", "InvalidImageName",
+     "ContainerStatusUnknown", "Failed"}
+)  # fmt: skip
+SYMBOLS: dict[Level, str] = {"ok": "●", "done": "✓", "warn": "◐", "alert": "✕"}
+
+
+def status_level(status: str, healthy: bool) -> Level:
+    """How a pod's kubectl STATUS reads at a glance; the symbol and text carry it too, not only colour."""
+    if status == "Completed":
+        return "done"
+    if healthy:
+        return "ok"
+    if status in ALERT_STATUSES or status.startswith(
+        ("Init:CrashLoop", "Init:Error", "Init:ExitCode", "Init:Signal", "ExitCode", "Signal")
+    ):
+        return "alert"
+    return "warn"
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in record.items()} for record in frame.to_dict("records")]
+
+
+def demo_badge(is_demo: bool) -> Component:
+    return html.Span("DEMO DATA", className="demo-badge") if is_demo else html.Span()
+
+
+def pod_tiles(pods: pd.DataFrame) -> list[Component]:
+    """One tile per pod, worst first: status word and symbol, ready count, restarts."""
+    if pods.empty:
+        return [html.Div("No pods match the namespaces and selector", className="empty-note")]
+    rank = {"alert": 0, "warn": 1, "ok": 2, "done": 3}
+    rows = pods.assign(
+        level=[
+            status_level(s, bool(h)) for s, h in zip(pods["status"], pods["healthy"], strict=True)
+        ]
+    )
+    rows = rows.assign(rank=rows["level"].map(rank)).sort_values(
+        ["rank", "namespace", "workload", "pod"]
+    )
+    tiles: list[Component] = []
+    for row in _rows(rows):
+        restarts = int(row["restarts"])
+        lines = [
+            html.Div(f"{SYMBOLS[row['level']]} {row['status']}", className="pod-status"),
+            html.Div(
+                str(row["pod"]), className="pod-name", title=f"{row['namespace']}/{row['pod']}"
+            ),
+            html.Div(
+                [
+                    html.Span(f"{row['ready_containers']}/{row['total_containers']} ready"),
+                    html.Span(
+                        f"↻ {restarts}", className="pod-restarts" + (" hot" if restarts else "")
+                    ),
+                ],
+                className="pod-facts",
+            ),
+        ]
+        if row["last_termination_reason"]:
+            lines.append(html.Div(f"last: {row['last_termination_reason']}", className="pod-last"))
+        tiles.append(
+            html.Div(
+                lines,
+                className=f"pod-tile pod-{row['level']}",
+                title=f"{row['namespace']}/{row['workload']}",
+            )
+        )
+    return tiles
+
+
+def node_tiles(nodes: pd.DataFrame) -> list[Component]:
+    tiles: list[Component] = []
+    for row in _rows(nodes):
+        pressures = [
+            name
+            for name, on in (
+                ("memory", row["memory_pressure"]),
+                ("disk", row["disk_pressure"]),
+                ("PID", row["pid_pressure"]),
+            )
+            if on
+        ]
+        level: Level = "ok" if row["ready"] and not pressures else "alert"
+        state = "Ready" if row["ready"] else "NotReady"
+        detail = ", ".join(f"{p} pressure" for p in pressures) or "no pressure"
+        tiles.append(
+            html.Div(
+                [
+                    html.Div(f"{SYMBOLS[level]} {row['node']}", className="node-name"),
+                    html.Div(f"{state} · {detail}", className="node-state"),
+                    html.Div(
+                        f"{row['cpu_allocatable_cores']:g} cores · {row['memory_allocatable_bytes'] / 2**30:.1f} GiB",
+                        className="node-capacity",
+                    ),
+                ],
+                className=f"node-tile pod-{level}",
+            )
+        )
+    return tiles
+
+
+def workload_grid(grid_id: str) -> Component:
+    oom = "params.data && params.data.oom_risk"
+    return data_grid(
+        grid_id,
+        [
+            {"field": "namespace", "headerName": "Namespace", "minWidth": 110},
+            {"field": "workload", "headerName": "Workload", "minWidth": 160},
+            {"field": "pods", "headerName": "Pods", "valueFormatter": NUMBER},
+            {"field": "restarts", "headerName": "Restarts", "valueFormatter": NUMBER},
+            {
+                "field": "cpu_cores",
+                "headerName": "CPU cores",
+                "valueFormatter": {
+                    "function": "params.value == null ? '' : d3.format('.3f')(params.value)"
+                },
+            },
+            {"field": "cpu_request_share", "headerName": "CPU / request", "valueFormatter": SHARE},
+            {"field": "cpu_limit_share", "headerName": "CPU / limit", "valueFormatter": SHARE},
+            {"field": "cpu_throttling_ratio", "headerName": "Throttled", "valueFormatter": SHARE},
+            {
+                "field": "memory_bytes",
+                "headerName": "Memory",
+                "valueFormatter": {
+                    "function": "params.value == null ? '' : d3.format('.3s')(params.value) + 'B'"
+                },
+            },
+            {
+                "field": "memory_request_share",
+                "headerName": "Memory / request",
+                "valueFormatter": SHARE,
+            },
+            {
+                "field": "max_memory_limit_share",
+                "headerName": "Memory / limit (max)",
+                "valueFormatter": {
+                    "function": f"params.value == null ? 'no limit' : ({oom} ? '⚠ OOM risk ' : '') + d3.format('.0%')(params.value)"
+                },
+                "cellClassRules": {"risk-high": oom},
+            },
+        ],
+        height="360px",
+    )
+
+
+def workload_rows(workloads: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = ["namespace", "workload", "pods", "restarts", "cpu_cores", "cpu_request_share", "cpu_limit_share",
+               "cpu_throttling_ratio", "memory_bytes", "memory_request_share", "max_memory_limit_share"]  # fmt: skip
+    rows = workloads.astype({c: "float64" for c in columns[2:]})
+    records = json_records(rows, columns)
+    for record, oom in zip(records, workloads["oom_risk"], strict=True):
+        record["oom_risk"] = bool(oom)
+    return records
+
+
+def events_grid(grid_id: str) -> Component:
+    warning = "params.data && params.data.type == 'Warning'"
+    return data_grid(
+        grid_id,
+        [
+            {
+                "field": "timestamp",
+                "headerName": "Last seen (UTC)",
+                "sort": "desc",
+                "minWidth": 170,
+            },
+            {
+                "field": "type",
+                "headerName": "Type",
+                "valueFormatter": {"function": f"({warning} ? '⚠ ' : '') + params.value"},
+                "cellClassRules": {"risk-high": warning},
+            },
+            {"field": "reason", "headerName": "Reason"},
+            {"field": "object", "headerName": "Object", "minWidth": 200},
+            {"field": "count", "headerName": "Count", "valueFormatter": NUMBER},
+            {
+                "field": "message",
+                "headerName": "Message",
+                "minWidth": 360,
+                "tooltipField": "message",
+            },
+        ],
+        height="360px",
+    )
+
+
+def event_rows(events: pd.DataFrame) -> list[dict[str, Any]]:
+    frame = events.assign(
+        object=events["namespace"] + "/" + events["kind"].str.lower() + "/" + events["name"],
+        timestamp=events["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        count=events["count"].astype("float64"),
+    )
+    return json_records(frame, ["timestamp", "type", "reason", "object", "count", "message"])
+
+
+def usage_figure(series: pd.DataFrame, column: str, title: str, tick_format: str) -> go.Figure:
+    """One line per workload of ``column`` over time (workload_usage_series rows)."""
+    if series.empty:
+        return empty_figure("No usage samples in this window")
+    figure = go.Figure()
+    for (namespace, workload), rows in series.groupby(["namespace", "workload"], sort=True):
+        figure.add_trace(
+            go.Scatter(
+                x=rows["timestamp"],
+                y=rows[column],
+                mode="lines",
+                name=plotly_text(f"{namespace}/{workload}"),
+                hovertemplate="%{fullData.name}<br>%{x|%H:%M}: %{y:"
+                + tick_format
+                + "}<extra></extra>",
+            )
+        )
+    figure.update_layout(yaxis_title=title, yaxis_tickformat=tick_format, hovermode="x unified")
+    return dark_layout(figure, height=360)
