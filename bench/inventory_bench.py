@@ -39,11 +39,15 @@ def timed(action: Callable[[], object], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default="demo")
-    parser.add_argument("--database-url", help="an empty database to seed (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database-url", help="an empty database to seed (default: a temporary SQLite file)"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='invdash-bench-')}/bench.sqlite3"
+    url = (
+        args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='invdash-bench-')}/bench.sqlite3"
+    )
     engine = sa.create_engine(url)
     report = seed_database(engine, scale=args.scale, force=True)
     seed_seconds = report.elapsed_seconds
@@ -61,13 +65,21 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     rows = report.row_counts
-    print(f"backend {engine.url.get_backend_name()}, scale {args.scale}: "
-          f"{rows['sales_order_lines']:,} order lines, {rows['stock_movements']:,} movements, "
-          f"{len(snapshot.positions):,} SKU x warehouse rows")
-    print(f"seed                      {seed_seconds:8.3f} s   ({seed_seconds / 20:.2f} of the 20 s budget)")
+    print(
+        f"backend {engine.url.get_backend_name()}, scale {args.scale}: "
+        f"{rows['sales_order_lines']:,} order lines, {rows['stock_movements']:,} movements, "
+        f"{len(snapshot.positions):,} SKU x warehouse rows"
+    )
+    print(
+        f"seed                      {seed_seconds:8.3f} s   ({seed_seconds / 20:.2f} of the 20 s budget)"
+    )
     print(f"snapshot (3 queries)      {snapshot_seconds:8.3f} s")
-    print(f"page view from snapshot   {view_seconds:8.3f} s   ({view_seconds / snapshot_seconds:.2f} x snapshot)")
-    print(f"refresh from cache        {cached_seconds * 1e6:8.1f} us  (1/{snapshot_seconds / cached_seconds:,.0f} of a snapshot)")
+    print(
+        f"page view from snapshot   {view_seconds:8.3f} s   ({view_seconds / snapshot_seconds:.2f} x snapshot)"
+    )
+    print(
+        f"refresh from cache        {cached_seconds * 1e6:8.1f} us  (1/{snapshot_seconds / cached_seconds:,.0f} of a snapshot)"
+    )
     print(f"peak RSS                  {peak_mib:8.0f} MiB")
 
 

@@ -77,7 +77,7 @@ def pod_tiles(pods: pd.DataFrame) -> list[Component]:
                 className="pod-facts",
             ),
         ]
-        if row["last_termination_reason"]:
+        if row["last_termination_reason"] and row["last_termination_reason"] != "Completed":
             lines.append(html.Div(f"last: {row['last_termination_reason']}", className="pod-last"))
         tiles.append(
             html.Div(

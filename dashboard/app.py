@@ -10,11 +10,11 @@ from flask_caching import Cache
 from dashboard import shell
 from dashboard.cache import SharedCache
 from dashboard.context import DashboardContext
+from dashboard.pages import cluster as cluster_page
 from dashboard.pages import inventory as inventory_page
 from dashboard.routes import register_readiness
 from dashboard.settings import Settings
-from queries.database import create_inventory_engine
-from queries.inventory import InventoryPolicy, InventorySource
+from dashboard.sources import Sources, build_sources
 
 
 def assets_folder() -> Path:
@@ -23,21 +23,7 @@ def assets_folder() -> Path:
     return packed if packed.is_dir() else Path(__file__).resolve().parents[1] / "assets"
 
 
-def inventory_policy(settings: Settings) -> InventoryPolicy:
-    return InventoryPolicy(
-        holding_cost_rate=settings.holding_cost_rate,
-        service_level=settings.service_level,
-        demand_window_days=settings.demand_window_days,
-        risk_threshold=settings.risk_threshold,
-    )
-
-
-def inventory_source(settings: Settings) -> InventorySource:
-    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
-    return InventorySource(engine, inventory_policy(settings))
-
-
-def create_app(settings: Settings) -> Dash:
+def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     """A ready Dash app. It does not touch any source: pages load data on their first refresh."""
     app = Dash(
         __name__,
@@ -51,12 +37,13 @@ def create_app(settings: Settings) -> Dash:
     cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
     context = DashboardContext(
         settings=settings,
-        inventory=inventory_source(settings),
+        sources=sources or build_sources(settings),
         cache=SharedCache(cache, settings.refresh_seconds),
     )
     app.layout = shell.layout(context)
     shell.register_callbacks(app, context)
     inventory_page.register_callbacks(app, context)
+    cluster_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     app.server.config["INVDASH_CONTEXT"] = context
     return app

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask_caching import Cache
 
@@ -62,6 +62,12 @@ class SharedCache:
                 entry = self._load(key, loader, keep_last_good)
                 self._cache.set(slot, entry, timeout=2 * self.interval_seconds)
         return entry
+
+    def peek(self, key: str) -> Fetched[Any] | None:
+        """This interval's entry for ``key`` if someone loaded it, else the last good one; never loads."""
+        slot = f"{key}:{int(self._clock() // self.interval_seconds)}"
+        entry: Fetched[Any] | None = self._cache.get(slot)
+        return entry if entry is not None else self._cache.get(f"{key}:last-good")
 
     def _lock(self, key: str) -> threading.Lock:
         with self._locks_guard:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.app import create_app, inventory_source
+from dashboard.app import create_app
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
-from dashboard.startup import StartupError, check_database_schema
+from dashboard.startup import StartupError, check_database_schema, configured_sources
 from queries.database import create_inventory_engine, database_is_empty
 from queries.health import describe_failure
 from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
@@ -75,8 +75,13 @@ def seed(settings: Settings, scale: str, random_seed: int, force: bool) -> int:
 
 def check(settings: Settings) -> int:
     """One line per source: 'ok' or 'error' and why. Exit status 1 when any source is down."""
+    try:
+        sources = configured_sources(settings)
+    except StartupError as error:
+        print(f"invdash: {error}", file=sys.stderr)
+        return 2
     failures = 0
-    for source in [inventory_source(settings)]:
+    for source in sources.all:
         health = source.check_health()
         failures += not health.ok
         print(f"{health.status:<5} {source.name}: {health.message}")
@@ -103,11 +108,12 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     try:
         _seed_default_database(settings)
         check_database_schema(settings)
+        sources = configured_sources(settings)
     except StartupError as error:
         print(f"invdash: {error}", file=sys.stderr)
         return 2
     if dev:
-        create_app(settings).run(host=host, port=port, debug=False)
+        create_app(settings, sources).run(host=host, port=port, debug=False)
         return 0
     argv = [
         sys.executable, "-m", "gunicorn",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from dashboard.cache import Fetched, SharedCache
 from dashboard.settings import Settings
-from queries.health import Health, Source
+from dashboard.sources import Sources
+from queries.health import Health
 from queries.inventory import InventorySnapshot, InventorySource
 
 INVENTORY_SNAPSHOT = "inventory:snapshot"
@@ -16,12 +17,12 @@ INVENTORY_SNAPSHOT = "inventory:snapshot"
 @dataclass(frozen=True)
 class DashboardContext:
     settings: Settings
-    inventory: InventorySource
+    sources: Sources
     cache: SharedCache
 
     @property
-    def sources(self) -> list[Source]:
-        return [self.inventory]
+    def inventory(self) -> InventorySource:
+        return self.sources.inventory
 
     def inventory_snapshot(self) -> Fetched[InventorySnapshot]:
         return self.cache.fetch(
@@ -36,5 +37,5 @@ class DashboardContext:
                 self.cache.fetch(f"health:{source.name}", source.check_health).value
                 or Health("error", "no health result"),
             )
-            for source in self.sources
+            for source in self.sources.all
         ]

@@ -9,13 +9,14 @@ from dash import Dash, Input, Output, dcc, html
 from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
-from dashboard.pages import inventory
+from dashboard.pages import cluster, inventory
 
 PageLayout = Callable[[DashboardContext], Component]
 
 # path -> (navigation label, layout)
 PAGES: dict[str, tuple[str, PageLayout]] = {
     "/": ("Inventory", inventory.layout),
+    "/cluster": ("Cluster", cluster.layout),
 }
 
 

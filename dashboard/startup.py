@@ -6,8 +6,10 @@ import logging
 import sys
 
 from dashboard.settings import Settings, SettingsError, load_settings
+from dashboard.sources import ConfigurationError, Sources, build_sources
 from queries.database import create_inventory_engine, missing_schema
 from queries.health import describe_failure
+from queries.prometheus import PromQLConfigError
 
 log = logging.getLogger("invdash")
 
@@ -37,12 +39,21 @@ def check_database_schema(settings: Settings) -> None:
         )
 
 
-def startup_settings() -> Settings:
-    """Settings for a server process; on a bad setting or schema, print one line and exit 2."""
+def configured_sources(settings: Settings) -> Sources:
+    """The sources of these settings, or StartupError naming the setting or query at fault."""
+    try:
+        return build_sources(settings)
+    except (ConfigurationError, PromQLConfigError) as error:
+        raise StartupError(str(error)) from None
+
+
+def startup() -> tuple[Settings, Sources]:
+    """Settings and sources for a server process; on a bad setting, print one line and exit 2."""
     try:
         settings = load_settings()
         check_database_schema(settings)
+        sources = configured_sources(settings)
     except (SettingsError, StartupError) as error:
         print(f"invdash: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    return settings
+    return settings, sources

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.app import create_app
-from dashboard.startup import startup_settings
+from dashboard.startup import startup
 
-app = create_app(startup_settings())
+app = create_app(*startup())
 server = app.server

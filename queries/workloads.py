@@ -17,7 +17,7 @@ NOTABLE_REASONS = frozenset(
      "Evicted", "Unhealthy", "FailedCreate", "SuccessfulCreate", "SuccessfulDelete"}
 )  # fmt: skip
 
-_REPLICASET_POD = re.compile(r"^(?P<workload>.+)-[0-9a-f]{6,10}-[a-z0-9]{5}$")
+_REPLICASET_POD = re.compile(r"^(?P<workload>.+)-[0-9a-z]{6,10}-[0-9a-z]{5}$")
 _STATEFUL_POD = re.compile(r"^(?P<workload>.+)-\d+$")
 
 WORKLOAD_COLUMNS = [
@@ -49,6 +49,11 @@ def _pod_owners(pods: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+def _sum_if_all_set(values: pd.Series) -> float:
+    """A workload's request or limit: the sum, or NaN when any container has none (unbounded)."""
+    return float(values.sum()) if values.notna().all() else float("nan")
+
+
 def _share(used: pd.Series, of: pd.Series) -> pd.Series:
     return (used / of).where(of > 0)
 
@@ -57,8 +62,8 @@ def workload_resources(pods: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFr
     """One row per workload: usage against requests and limits, OOM risk, pods and restarts.
 
     ``pods`` is a pod_health frame (may be empty when no cluster source answers), ``resources``
-    a container_resources frame. Columns: WORKLOAD_COLUMNS. Shares are NaN where no request or
-    limit is set for any container; ``max_memory_limit_share`` is the highest container's
+    a container_resources frame. Columns: WORKLOAD_COLUMNS. Shares are NaN where a container of
+    the workload has no request or limit; ``max_memory_limit_share`` is the highest container's
     working set / its memory limit; ``oom_risk`` is that above 90%.
     """
     if resources.empty:
@@ -70,11 +75,11 @@ def workload_resources(pods: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFr
     grouped = containers.groupby(keys, sort=True).agg(
         workload_kind=("workload_kind", "first"),
         cpu_cores=("cpu_cores", "sum"),
-        cpu_request_cores=("cpu_request_cores", lambda s: s.sum(min_count=1)),
-        cpu_limit_cores=("cpu_limit_cores", lambda s: s.sum(min_count=1)),
+        cpu_request_cores=("cpu_request_cores", _sum_if_all_set),
+        cpu_limit_cores=("cpu_limit_cores", _sum_if_all_set),
         memory_bytes=("memory_bytes", "sum"),
-        memory_request_bytes=("memory_request_bytes", lambda s: s.sum(min_count=1)),
-        memory_limit_bytes=("memory_limit_bytes", lambda s: s.sum(min_count=1)),
+        memory_request_bytes=("memory_request_bytes", _sum_if_all_set),
+        memory_limit_bytes=("memory_limit_bytes", _sum_if_all_set),
         max_memory_limit_share=("container_memory_limit_share", "max"),
         cpu_throttling_ratio=("cpu_throttling_ratio", "max"),
     )

@@ -24,6 +24,7 @@ UNREACHABLE = "postgresql+psycopg://invdash@127.0.0.1:1/inventory"
 def small_database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     build_small_inventory(sa.create_engine(sqlite_url))
     monkeypatch.setenv("INVDASH_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("INVDASH_TELEMETRY", "off")
     return sqlite_url
 
 
@@ -39,6 +40,7 @@ def test_check_exits_1_naming_an_unreachable_database(
 ) -> None:
     monkeypatch.setenv("INVDASH_DATABASE_URL", UNREACHABLE)
     monkeypatch.setenv("INVDASH_DATABASE_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("INVDASH_TELEMETRY", "off")
     assert main(["check"]) == 1
     out = capsys.readouterr().out
     assert out.startswith(

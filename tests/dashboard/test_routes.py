@@ -11,7 +11,9 @@ from dashboard.settings import load_settings
 
 def test_readyz_reports_an_answering_database(sqlite_url: str) -> None:
     build_small_inventory(sa.create_engine(sqlite_url))
-    client = create_app(load_settings(database_url=sqlite_url)).server.test_client()
+    client = create_app(
+        load_settings(database_url=sqlite_url, telemetry="off")
+    ).server.test_client()
     assert client.get("/healthz").data == b"OK"
     body = client.get("/readyz").get_json()
     assert body["status"] == "ready"
@@ -29,6 +31,7 @@ def test_readyz_stays_200_and_names_the_problem_when_the_database_is_down() -> N
     settings = load_settings(
         database_url="postgresql+psycopg://invdash:secret@127.0.0.1:1/inventory",
         database_timeout_seconds=2,
+        telemetry="off",
     )
     response = create_app(settings).server.test_client().get("/readyz")
     assert response.status_code == 200
@@ -42,7 +45,7 @@ def test_readyz_names_missing_tables(sqlite_url: str) -> None:
     with sa.create_engine(sqlite_url).begin() as conn:
         conn.exec_driver_sql("CREATE TABLE skus (id INTEGER PRIMARY KEY)")
     (source,) = (
-        create_app(load_settings(database_url=sqlite_url))
+        create_app(load_settings(database_url=sqlite_url, telemetry="off"))
         .server.test_client()
         .get("/readyz")
         .get_json()["sources"]

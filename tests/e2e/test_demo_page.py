@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from components.formatting import count, money, percent
-from dashboard.app import create_app, inventory_policy
+from dashboard.app import create_app
 from dashboard.settings import load_settings
+from dashboard.sources import inventory_policy
 from queries.inventory import InventorySource
 from queries.rollups import inventory_kpis
 from queries.seed import seed_database

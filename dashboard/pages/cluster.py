@@ -1,0 +1,213 @@
+"""The Cluster page: pod health, workload usage against requests and limits, events, nodes.
+
+Each source feeds its own callback, so a slow or failing Prometheus never holds up the
+Kubernetes panels, and each panel says how fresh its data is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import dash_mantine_components as dmc
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+from dash.development.base_component import Component
+
+from components import charts, cluster
+from components.panels import Freshness, freshness_line, panel
+from dashboard.cache import Fetched
+from dashboard.context import DashboardContext
+from queries.telemetry import POD_HEALTH_COLUMNS, empty_frame
+from queries.workloads import notable_events, workload_resources, workload_usage_series
+
+T = TypeVar("T")
+EVENT_HISTORY = dt.timedelta(hours=6)
+
+
+def _slot(name: str) -> Component:
+    return html.Div(
+        [
+            html.Div(id=f"cl-{name}-badge"),
+            html.Div(id=f"cl-{name}-freshness", className="freshness-slot"),
+        ],
+        className="panel-meta",
+    )
+
+
+def layout(context: DashboardContext) -> Component:
+    graph: Any = {"displayModeBar": False}
+    return html.Div(
+        [
+            html.Div([html.H1("Cluster", className="page-title")], className="page-toolbar"),
+            html.Div(
+                panel(
+                    "Pod health",
+                    html.Div([_slot("pods"), html.Div(id="cl-pod-tiles", className="pod-grid")]),
+                    "cl-pods-panel",
+                ),
+                id="cl-pods-body",
+            ),
+            html.Div(
+                panel(
+                    "Workloads: usage against requests and limits",
+                    html.Div([_slot("workloads"), cluster.workload_grid("cl-workload-grid")]),
+                    "cl-workloads-panel",
+                ),
+                id="cl-workloads-body",
+            ),
+            html.Div(
+                dmc.SimpleGrid(
+                    [
+                        panel(
+                            "CPU by workload", dcc.Graph(id="cl-cpu", config=graph), "cl-cpu-panel"
+                        ),
+                        panel(
+                            "Memory by workload",
+                            dcc.Graph(id="cl-memory", config=graph),
+                            "cl-memory-panel",
+                        ),
+                    ],
+                    cols={"base": 1, "lg": 2},
+                    spacing="md",
+                ),
+                id="cl-usage-body",
+            ),
+            dmc.SimpleGrid(
+                [
+                    html.Div(
+                        panel(
+                            "Recent warnings and rollouts",
+                            html.Div([_slot("events"), cluster.events_grid("cl-events-grid")]),
+                            "cl-events-panel",
+                        ),
+                        id="cl-events-body",
+                    ),
+                    html.Div(
+                        panel(
+                            "Nodes",
+                            html.Div(
+                                [
+                                    _slot("nodes"),
+                                    html.Div(id="cl-node-tiles", className="node-grid"),
+                                ]
+                            ),
+                            "cl-nodes-panel",
+                        ),
+                        id="cl-nodes-body",
+                    ),
+                ],
+                cols={"base": 1, "xl": 2},
+                spacing="md",
+            ),
+        ],
+        className="cluster-page",
+    )
+
+
+def _fetch(context: DashboardContext, key: str, loader: Callable[[], T] | None) -> Fetched[T]:
+    if loader is None:
+        return Fetched(None, None, "not configured", None)
+    return context.cache.fetch(key, loader)
+
+
+def _status(context: DashboardContext, name: str, fetched: Fetched[Any]) -> tuple[Component, str]:
+    """The freshness line and the body class ("stale" greys the last good data)."""
+    line = freshness_line(
+        Freshness(name, fetched.fetched_at, fetched.error, fetched.error_since),
+        context.settings.refresh_seconds,
+    )
+    return line, "panel-body stale" if fetched.error and fetched.value is not None else "panel-body"
+
+
+def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    sources = context.sources
+    window = dt.timedelta(minutes=context.settings.telemetry_window_minutes)
+    cluster_source, metrics = sources.cluster, sources.metrics
+    cluster_name = cluster_source.name if cluster_source else "Kubernetes API"
+    metrics_name = metrics.name if metrics else "Prometheus"
+
+    def pods() -> Fetched[pd.DataFrame]:
+        return _fetch(
+            context, "cluster:pods", cluster_source.pod_health if cluster_source else None
+        )
+
+    @app.callback(
+        Output("cl-pod-tiles", "children"),
+        Output("cl-pods-freshness", "children"),
+        Output("cl-pods-body", "className"),
+        Output("cl-pods-badge", "children"),
+        Output("cl-events-grid", "rowData"),
+        Output("cl-events-freshness", "children"),
+        Output("cl-events-body", "className"),
+        Output("cl-events-badge", "children"),
+        Output("cl-node-tiles", "children"),
+        Output("cl-nodes-freshness", "children"),
+        Output("cl-nodes-body", "className"),
+        Output("cl-nodes-badge", "children"),
+        Input("refresh", "n_intervals"),
+    )
+    def refresh_cluster(_: int | None) -> tuple[Any, ...]:
+        demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
+        since = dt.datetime.now(dt.UTC) - EVENT_HISTORY
+        pod_data = pods()
+        events = _fetch(
+            context,
+            "cluster:events",
+            (lambda: cluster_source.events(since)) if cluster_source else None,
+        )
+        nodes = _fetch(context, "cluster:nodes", cluster_source.nodes if cluster_source else None)
+        return (
+            cluster.pod_tiles(pod_data.value) if pod_data.value is not None else [],
+            *_status(context, cluster_name, pod_data),
+            demo,
+            cluster.event_rows(notable_events(events.value)) if events.value is not None else [],
+            *_status(context, cluster_name, events),
+            demo,
+            cluster.node_tiles(nodes.value) if nodes.value is not None else [],
+            *_status(context, cluster_name, nodes),
+            demo,
+        )
+
+    @app.callback(
+        Output("cl-workload-grid", "rowData"),
+        Output("cl-workloads-freshness", "children"),
+        Output("cl-workloads-body", "className"),
+        Output("cl-workloads-badge", "children"),
+        Output("cl-cpu", "figure"),
+        Output("cl-memory", "figure"),
+        Output("cl-usage-body", "className"),
+        Input("refresh", "n_intervals"),
+    )
+    def refresh_metrics(_: int | None) -> tuple[Any, ...]:
+        demo = cluster.demo_badge(bool(metrics and metrics.is_demo))
+        end = dt.datetime.now(dt.UTC)
+        resources = _fetch(
+            context, "metrics:resources", metrics.container_resources if metrics else None
+        )
+        usage = _fetch(
+            context,
+            "metrics:usage",
+            (lambda: metrics.pod_usage(None, end - window, end)) if metrics else None,
+        )
+        # Pod owners come from whatever the cluster callback last cached: never wait on another source.
+        owners = context.cache.peek("cluster:pods")
+        pod_frame = (
+            owners.value
+            if owners is not None and owners.value is not None
+            else empty_frame(POD_HEALTH_COLUMNS)
+        )
+        rows = (
+            cluster.workload_rows(workload_resources(pod_frame, resources.value))
+            if resources.value is not None
+            else []
+        )
+        if usage.value is not None:
+            series = workload_usage_series(pod_frame, usage.value)
+            cpu = cluster.usage_figure(series, "cpu_cores", "CPU cores", ".2f")
+            memory = cluster.usage_figure(series, "memory_bytes", "working set", ".3s")
+        else:
+            cpu = memory = charts.empty_figure(f"{metrics_name}: {usage.error}")
+        line, body = _status(context, metrics_name, resources)
+        return rows, line, body, demo, cpu, memory, _status(context, metrics_name, usage)[1]

@@ -1,0 +1,36 @@
+"""The Cluster page in real headless Chromium on the demo cluster, labelled as such."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from small_inventory import POLICY, build_small_inventory
+
+from dashboard.app import create_app
+from dashboard.settings import load_settings
+
+
+def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    build_small_inventory(sa.create_engine(sqlite_url))
+    settings = load_settings(
+        database_url=sqlite_url,
+        telemetry="demo",
+        refresh_seconds=30,
+        demand_window_days=POLICY.demand_window_days,
+    )
+    dash_duo.driver.set_window_size(1920, 1080)
+    dash_duo.start_server(create_app(settings))
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
+    dash_duo.wait_for_element("#cl-pod-tiles .pod-tile", timeout=30)
+    for panel in ("pods", "workloads", "events", "nodes"):
+        dash_duo.wait_for_text_to_equal(f"#cl-{panel}-badge", "DEMO DATA", timeout=15)
+        dash_duo.wait_for_contains_text(f"#cl-{panel}-freshness", "updated", timeout=15)
+    dash_duo.wait_for_contains_text("#cl-pod-tiles", "order-service", timeout=10)
+    dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=10)
+    dash_duo.wait_for_contains_text("#cl-workload-grid", "order-service", timeout=10)
+    dash_duo.wait_for_element("#cl-cpu .scatterlayer .trace", timeout=10)
+    dash_duo.wait_for_element("#cl-memory .scatterlayer .trace", timeout=10)
+    dash_duo.wait_for_contains_text("#cl-node-tiles", "node-a", timeout=10)
+    dash_duo.driver.save_screenshot("/tmp/cluster-demo.png")
+    assert dash_duo.get_logs() == []
