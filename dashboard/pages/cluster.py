@@ -61,11 +61,18 @@ def layout(context: DashboardContext) -> Component:
                 dmc.SimpleGrid(
                     [
                         panel(
-                            "CPU by workload", dcc.Graph(id="cl-cpu", config=graph), "cl-cpu-panel"
+                            "CPU by workload",
+                            html.Div([_slot("usage"), dcc.Graph(id="cl-cpu", config=graph)]),
+                            "cl-cpu-panel",
                         ),
                         panel(
                             "Memory by workload",
-                            dcc.Graph(id="cl-memory", config=graph),
+                            html.Div(
+                                [
+                                    html.Div(id="cl-memory-badge", className="panel-meta"),
+                                    dcc.Graph(id="cl-memory", config=graph),
+                                ]
+                            ),
                             "cl-memory-panel",
                         ),
                     ],
@@ -178,6 +185,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("cl-cpu", "figure"),
         Output("cl-memory", "figure"),
         Output("cl-usage-body", "className"),
+        Output("cl-usage-badge", "children"),
+        Output("cl-usage-freshness", "children"),
+        Output("cl-memory-badge", "children"),
         Input("refresh", "n_intervals"),
     )
     def refresh_metrics(_: int | None) -> tuple[Any, ...]:
@@ -210,4 +220,5 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         else:
             cpu = memory = charts.empty_figure(f"{metrics_name}: {usage.error}")
         line, body = _status(context, metrics_name, resources)
-        return rows, line, body, demo, cpu, memory, _status(context, metrics_name, usage)[1]
+        usage_line, usage_body = _status(context, metrics_name, usage)
+        return rows, line, body, demo, cpu, memory, usage_body, demo, usage_line, demo

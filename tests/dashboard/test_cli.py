@@ -161,3 +161,33 @@ def test_first_serve_on_the_default_database_creates_and_seeds_it(
         assert conn.exec_driver_sql("SELECT count(*) FROM skus").scalar() == 500
     _, body = _get(f"{base}/readyz")
     assert b'"status":"ok"' in body.replace(b" ", b"")
+
+
+def test_a_malformed_promql_override_stops_start_up_naming_the_query(
+    small_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    overrides = tmp_path / "queries.toml"
+    overrides.write_text(
+        '[queries]\npod_cpu_cores = "sum(rate(container_cpu_usage_seconds_total[5m])"\n'
+    )
+    monkeypatch.setenv("INVDASH_TELEMETRY", "live")
+    monkeypatch.setenv("INVDASH_PROMETHEUS_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("INVDASH_PROMETHEUS_QUERIES_FILE", str(overrides))
+    for command in (["check"], ["serve", "--port", "1"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert 'query "pod_cpu_cores"' in err
+        assert "unbalanced" in err
+
+
+def test_check_lists_the_demo_cluster_when_no_cluster_is_configured(
+    small_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_TELEMETRY", "demo")
+    assert main(["check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ok    inventory database: sqlite database answering"
+    assert lines[1].startswith("ok    demo cluster: ")

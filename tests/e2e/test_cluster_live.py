@@ -91,12 +91,12 @@ def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per
         dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
         for pod in EXPECTED_STATUS:
             dash_duo.wait_for_element(f'#cl-pod-tiles .pod-name[title$="/{pod}"]', timeout=20)
-        tiles = {
-            tile.find_element("css selector", ".pod-name").text: tile.find_element(
-                "css selector", ".pod-status"
-            ).text
-            for tile in dash_duo.find_elements("#cl-pod-tiles .pod-tile")
-        }
+        # Read every tile in one script call: the page re-renders them on each 2 s refresh.
+        pairs = dash_duo.driver.execute_script(
+            "return [...document.querySelectorAll('#cl-pod-tiles .pod-tile')].map("
+            "t => [t.querySelector('.pod-name').textContent, t.querySelector('.pod-status').textContent]);"
+        )
+        tiles = dict(pairs)
         for pod, status in EXPECTED_STATUS.items():
             assert tiles[pod].endswith(status), (pod, tiles[pod])
         assert len(tiles) == 25
@@ -116,7 +116,15 @@ def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per
         assert "pod-tile" in dash_duo.driver.page_source  # last good tiles kept, greyed
         dash_duo.wait_for_contains_text("#cl-workloads-freshness", "updated", timeout=5)
 
+        api.forbid("/api/v1/nodes")
+        dash_duo.wait_for_contains_text(
+            "#cl-nodes-freshness", "cannot list nodes at the cluster scope", timeout=15
+        )
+        dash_duo.wait_for_contains_text(
+            "#cl-nodes-freshness", 'service account "invdash" in "monitoring"', timeout=5
+        )
+
         recorded_prometheus.stop()
         dash_duo.wait_for_contains_text("#cl-workloads-freshness", "stale since", timeout=15)
-        dash_duo.wait_for_contains_text("#cl-nodes-freshness", "updated", timeout=5)
+        dash_duo.wait_for_contains_text("#cl-events-freshness", "updated", timeout=5)
         assert dash_duo.get_logs() == []

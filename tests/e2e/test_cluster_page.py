@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import sqlalchemy as sa
 from small_inventory import POLICY, build_small_inventory
 
 from dashboard.app import create_app
 from dashboard.settings import load_settings
 
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "cluster.png"
+
 
 def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
-    dash_duo, sqlite_url: str
+    dash_duo, sqlite_url: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     build_small_inventory(sa.create_engine(sqlite_url))
     settings = load_settings(
@@ -23,7 +29,8 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
     dash_duo.wait_for_element("#cl-pod-tiles .pod-tile", timeout=30)
-    for panel in ("pods", "workloads", "events", "nodes"):
+    dash_duo.wait_for_text_to_equal("#cl-memory-badge", "DEMO DATA", timeout=15)
+    for panel in ("pods", "workloads", "usage", "events", "nodes"):
         dash_duo.wait_for_text_to_equal(f"#cl-{panel}-badge", "DEMO DATA", timeout=15)
         dash_duo.wait_for_contains_text(f"#cl-{panel}-freshness", "updated", timeout=15)
     dash_duo.wait_for_contains_text("#cl-pod-tiles", "order-service", timeout=10)
@@ -32,5 +39,8 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
     dash_duo.wait_for_element("#cl-cpu .scatterlayer .trace", timeout=10)
     dash_duo.wait_for_element("#cl-memory .scatterlayer .trace", timeout=10)
     dash_duo.wait_for_contains_text("#cl-node-tiles", "node-a", timeout=10)
-    dash_duo.driver.save_screenshot("/tmp/cluster-demo.png")
+    shot = tmp_path / "cluster.png"
+    dash_duo.driver.save_screenshot(str(shot))
+    if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shot, SCREENSHOT)
     assert dash_duo.get_logs() == []
