@@ -58,7 +58,7 @@ import hashlib
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -75,6 +75,7 @@ from queries.telemetry import (
     POD_HEALTH_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    contract_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -507,7 +508,7 @@ class DemoCluster:
             )
             for p in self._pods_at(now, self._demand(now, now))
         ]  # fmt: skip
-        return _frame(rows, POD_HEALTH_COLUMNS, _POD_DTYPES)
+        return contract_frame(rows, POD_HEALTH_COLUMNS)
 
     def events(self, since: dt.datetime) -> pd.DataFrame:
         """Events last seen at or after ``since`` and still alive (one hour), newest first.
@@ -520,7 +521,7 @@ class DemoCluster:
         now = self._now()
         low = max(since_s, now - EVENT_TTL_SECONDS)
         if low > now:
-            return _frame([], EVENT_COLUMNS, _EVENT_DTYPES)
+            return contract_frame([], EVENT_COLUMNS)
         demand = self._demand(low - LOOP_SECONDS, now)
         found = [event for event in self._events(low, now, demand) if low <= event.at <= now]
         found.sort(key=lambda event: event.at, reverse=True)
@@ -528,7 +529,7 @@ class DemoCluster:
             (_timestamp(e.at), e.namespace, e.kind, e.name, e.type, e.reason, e.message, e.repeats)
             for e in found
         ]
-        return _frame(rows, EVENT_COLUMNS, _EVENT_DTYPES)
+        return contract_frame(rows, EVENT_COLUMNS)
 
     def nodes(self) -> pd.DataFrame:
         """One row per node, by name (columns ``NODE_COLUMNS``): all Ready, no disk or PID
@@ -542,7 +543,7 @@ class DemoCluster:
             )
             for node in NODES
         ]  # fmt: skip
-        return _frame(rows, NODE_COLUMNS, _NODE_DTYPES)
+        return contract_frame(rows, NODE_COLUMNS)
 
     def check_health(self) -> Health:
         """ok (error only for a clock without a timezone); the message says whether traffic
@@ -588,7 +589,7 @@ class DemoCluster:
                         cpu = sum(c.cpu_cores for c in running)
                         memory = sum(c.memory_bytes for c in running)
                         rows.append((stamp, pod.namespace, pod.name, cpu, memory))
-        return _frame(rows, POD_USAGE_COLUMNS, _USAGE_DTYPES)
+        return contract_frame(rows, POD_USAGE_COLUMNS)
 
     def container_resources(self, namespace: str | None = None) -> pd.DataFrame:
         """One row per container of every pod now in phase Running, in ``namespace`` or all, by
@@ -615,7 +616,7 @@ class DemoCluster:
                         c.throttling_ratio, c.restarts_window, c.last_terminated_reason,
                     )
                 )  # fmt: skip
-        return _frame(rows, CONTAINER_RESOURCE_COLUMNS, _RESOURCE_DTYPES)
+        return contract_frame(rows, CONTAINER_RESOURCE_COLUMNS)
 
     def hpa_replicas(
         self, namespace: str | None, start: dt.datetime, end: dt.datetime
@@ -630,7 +631,7 @@ class DemoCluster:
                 j = demand.index(t)
                 current, desired = int(demand.current[j]), int(demand.desired[j])
                 rows.append((_timestamp(t), "shop", "order-service", current, desired))
-        return _frame(rows, HPA_COLUMNS, _HPA_DTYPES)
+        return contract_frame(rows, HPA_COLUMNS)
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
         """Requests/s, 5xx/s, 5xx share and p95 latency (s) of order-service and payments per
@@ -643,7 +644,7 @@ class DemoCluster:
                 stamp = _timestamp(t)
                 for service, rate, errors, p95 in self._traffic_at(t, demand):
                     rows.append((stamp, service, rate, rate * errors, errors, p95))
-        return _frame(rows, SERVICE_TRAFFIC_COLUMNS, _TRAFFIC_DTYPES)
+        return contract_frame(rows, SERVICE_TRAFFIC_COLUMNS)
 
     # --- time and demand -----------------------------------------------------------------------
 
@@ -1215,46 +1216,6 @@ class DemoCluster:
 
 # --- frames --------------------------------------------------------------------------------------
 
-_POD_DTYPES = {
-    "namespace": "str", "pod": "str", "workload": "str", "workload_kind": "str", "node": "str",
-    "phase": "str", "status": "str", "ready_containers": "int64", "total_containers": "int64",
-    "restarts": "int64", "last_termination_reason": "str", "age_seconds": "float64",
-    "healthy": "bool",
-}  # fmt: skip
-_EVENT_DTYPES = {
-    "timestamp": "datetime64[ns, UTC]", "namespace": "str", "kind": "str", "name": "str",
-    "type": "str", "reason": "str", "message": "str", "count": "int64",
-}  # fmt: skip
-_NODE_DTYPES = {
-    "node": "str", "ready": "bool", "memory_pressure": "bool", "disk_pressure": "bool",
-    "pid_pressure": "bool", "cpu_allocatable_cores": "float64",
-    "memory_allocatable_bytes": "float64",
-}  # fmt: skip
-_USAGE_DTYPES = {
-    "timestamp": "datetime64[ns, UTC]", "namespace": "str", "pod": "str",
-    "cpu_cores": "float64", "memory_bytes": "float64",
-}  # fmt: skip
-_RESOURCE_DTYPES = {
-    **dict.fromkeys(CONTAINER_RESOURCE_COLUMNS, "float64"),
-    "namespace": "str", "pod": "str", "container": "str", "restarts_window": "int64",
-    "last_terminated_reason": "str",
-}  # fmt: skip
-_HPA_DTYPES = {
-    "timestamp": "datetime64[ns, UTC]", "namespace": "str", "hpa": "str",
-    "current_replicas": "int64", "desired_replicas": "int64",
-}  # fmt: skip
-_TRAFFIC_DTYPES = {
-    "timestamp": "datetime64[ns, UTC]", "service": "str", "request_rate": "float64",
-    "error_rate": "float64", "error_share": "float64", "p95_latency_seconds": "float64",
-}  # fmt: skip
-
 
 def _timestamp(t: int) -> pd.Timestamp:
     return pd.Timestamp(t * 1_000_000_000, tz="UTC")
-
-
-def _frame(
-    rows: Iterable[tuple[object, ...]], columns: list[str], dtypes: dict[str, str]
-) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=columns)
-    return frame.astype({column: dtypes[column] for column in columns})

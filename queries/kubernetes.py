@@ -41,7 +41,7 @@ from kubernetes.config.incluster_config import (
 from kubernetes.config.kube_config import new_client_from_config
 
 from queries.health import Health, describe_failure
-from queries.telemetry import EVENT_COLUMNS, NODE_COLUMNS, POD_HEALTH_COLUMNS
+from queries.telemetry import EVENT_COLUMNS, NODE_COLUMNS, POD_HEALTH_COLUMNS, contract_frame
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +49,6 @@ SERVICE_ACCOUNT_ENV = "INVDASH_KUBE_SERVICE_ACCOUNT"
 NODE_LOST_REASON = "NodeLost"  # kubelet's NodeUnreachablePodReason
 GRANT = "get/list/watch"
 
-_POD_DTYPES = {
-    "namespace": "str", "pod": "str", "workload": "str", "workload_kind": "str", "node": "str",
-    "phase": "str", "status": "str", "ready_containers": "int64", "total_containers": "int64",
-    "restarts": "int64", "last_termination_reason": "str", "age_seconds": "float64",
-    "healthy": "bool",
-}  # fmt: skip
-_EVENT_DTYPES = {
-    "timestamp": "datetime64[ns, UTC]", "namespace": "str", "kind": "str", "name": "str",
-    "type": "str", "reason": "str", "message": "str", "count": "int64",
-}  # fmt: skip
-_NODE_DTYPES = {
-    "node": "str", "ready": "bool", "memory_pressure": "bool", "disk_pressure": "bool",
-    "pid_pressure": "bool", "cpu_allocatable_cores": "float64",
-    "memory_allocatable_bytes": "float64",
-}  # fmt: skip
 _NODE_CONDITIONS = {
     "ready": "Ready", "memory_pressure": "MemoryPressure", "disk_pressure": "DiskPressure",
     "pid_pressure": "PIDPressure",
@@ -360,11 +345,6 @@ def _node_row(node: Any) -> dict[str, Any]:
     return row
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str], dtypes: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({column: dtypes[column] for column in columns})
-
-
 # --- refusals and errors -------------------------------------------------------------------------
 
 
@@ -550,7 +530,7 @@ class KubernetesSource:
         now = dt.datetime.now(dt.UTC)
         rows = [_pod_row(pod, now) for pod in self._pods()]
         rows.sort(key=lambda row: (row["namespace"], row["pod"]))
-        return _frame(rows, POD_HEALTH_COLUMNS, _POD_DTYPES)
+        return contract_frame(rows, POD_HEALTH_COLUMNS)
 
     def events(self, since: dt.datetime) -> pd.DataFrame:
         """Events last seen at or after ``since`` (naive means UTC), newest first.
@@ -567,7 +547,7 @@ class KubernetesSource:
             if timestamp is not None and timestamp >= since_utc:
                 rows.append(_event_row(event, timestamp))
         rows.sort(key=lambda row: row["timestamp"], reverse=True)
-        return _frame(rows, EVENT_COLUMNS, _EVENT_DTYPES)
+        return contract_frame(rows, EVENT_COLUMNS)
 
     def nodes(self) -> pd.DataFrame:
         """One row per node, by name (columns ``NODE_COLUMNS``): ready, memory_pressure,
@@ -575,7 +555,7 @@ class KubernetesSource:
         is False); cpu_allocatable_cores (float, cores); memory_allocatable_bytes (float, bytes);
         NaN when the node does not report the resource."""
         rows = sorted((_node_row(node) for node in self._nodes()), key=lambda row: row["node"])
-        return _frame(rows, NODE_COLUMNS, _NODE_DTYPES)
+        return contract_frame(rows, NODE_COLUMNS)
 
     def check_health(self) -> Health:
         """ok when the API server answers and lets invdash list pods, events and nodes."""

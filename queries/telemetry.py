@@ -11,7 +11,8 @@ bytes, durations in seconds, rates per second, shares as fractions (0.5 = 50%).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -97,6 +98,38 @@ class MetricsSource(Protocol):
     def check_health(self) -> Health: ...
 
 
+# The dtype of every contract column; a name means the same thing in every frame it appears in.
+COLUMN_DTYPES: dict[str, str] = {
+    "timestamp": "datetime64[ns, UTC]",
+    **dict.fromkeys(
+        ["namespace", "pod", "workload", "workload_kind", "node", "phase", "status",
+         "last_termination_reason", "kind", "name", "type", "reason", "message", "container",
+         "last_terminated_reason", "hpa", "service"],
+        "str",
+    ),
+    **dict.fromkeys(
+        ["ready_containers", "total_containers", "restarts", "count", "restarts_window",
+         "current_replicas", "desired_replicas"],
+        "int64",
+    ),
+    **dict.fromkeys(["healthy", "ready", "memory_pressure", "disk_pressure", "pid_pressure"], "bool"),
+    **dict.fromkeys(
+        ["age_seconds", "cpu_allocatable_cores", "memory_allocatable_bytes", "cpu_cores",
+         "memory_bytes", "cpu_request_cores", "cpu_limit_cores", "memory_request_bytes",
+         "memory_limit_bytes", "cpu_request_share", "cpu_limit_share", "memory_request_share",
+         "memory_limit_share", "cpu_throttling_ratio", "request_rate", "error_rate", "error_share",
+         "p95_latency_seconds"],
+        "float64",
+    ),
+}  # fmt: skip
+
+
+def contract_frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows (dicts or tuples in column order) as a frame with the contract's columns and dtypes."""
+    frame = pd.DataFrame(list(rows), columns=columns)
+    return frame.astype({column: COLUMN_DTYPES[column] for column in columns})
+
+
 def empty_frame(columns: list[str]) -> pd.DataFrame:
-    """A frame with the contract's columns and no rows."""
-    return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+    """A frame with the contract's columns and dtypes, and no rows."""
+    return contract_frame([], columns)
