@@ -75,6 +75,7 @@ from queries.telemetry import (
     POD_HEALTH_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    choose_step,
     contract_frame,
 )
 
@@ -145,7 +146,6 @@ EVENT_TTL_SECONDS = 3600
 RESTART_WINDOW_SECONDS = 3600
 
 MAX_POINTS = 1000
-_STEP_LADDER = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 # How far before a minute its replicas depend on order volume: the stale-inventory test, the
 # smoothing, the stabilisation window and the minute's lag.
 _LOOKBACK_MINUTES = STALE_MINUTES + SMOOTHING_MINUTES + SCALE_DOWN_STABILIZATION_MINUTES + 5
@@ -233,20 +233,17 @@ def _release(t: int) -> int:
     return since + ORDER_SERVICE_RELEASE_AT
 
 
-def _step_seconds(span_seconds: int) -> int:
-    """The smallest step on a round ladder that keeps a series within MAX_POINTS points."""
-    needed = span_seconds / (MAX_POINTS - 1)
-    for step in _STEP_LADDER:
-        if step >= needed:
-            return step
-    return math.ceil(needed / DAY_SECONDS) * DAY_SECONDS
-
-
 def _steps(start_s: int, end_s: int) -> list[int]:
     """Step-aligned moments in [start, end], so one moment reads the same in every window."""
     if start_s > end_s:
         raise ValueError("start must not be after end")
-    step = _step_seconds(end_s - start_s)
+    step = int(
+        choose_step(
+            dt.datetime.fromtimestamp(start_s, dt.UTC),
+            dt.datetime.fromtimestamp(end_s, dt.UTC),
+            MAX_POINTS,
+        ).total_seconds()
+    )
     first = -(-start_s // step) * step
     return list(range(first, end_s + 1, step))
 

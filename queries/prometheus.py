@@ -64,15 +64,16 @@ from urllib3.util.retry import Retry
 from queries.health import Health, describe_failure
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
+    DEFAULT_MAX_POINTS,
     HPA_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    choose_step,
 )
 
 DEFAULT_CONTAINER_SELECTOR = 'container!="", container!="POD", image!=""'
 DEFAULT_RATE_WINDOW = dt.timedelta(minutes=5)
 DEFAULT_RESTARTS_WINDOW = dt.timedelta(hours=1)
-DEFAULT_MAX_POINTS = 1000
 
 _BY_CONTAINER = "namespace, pod, container"
 
@@ -157,10 +158,6 @@ PLACEHOLDERS = frozenset(
 # The query check_health runs: cheap, and it exercises the same API, auth and engine as the panels.
 HEALTH_QUERY = "vector(1)"
 
-NICE_STEPS = tuple(
-    dt.timedelta(seconds=seconds)
-    for seconds in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
-)
 
 _PLACEHOLDER = re.compile(
     r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*)|(?P<dollar>\$))"
@@ -478,21 +475,6 @@ class PromQLCatalogue:
 
 # ---------------------------------------------------------------------------------------------
 # Time
-
-
-def choose_step(
-    start: dt.datetime, end: dt.datetime, max_points: int = DEFAULT_MAX_POINTS
-) -> dt.timedelta:
-    """The smallest of NICE_STEPS (then whole days) with (end - start) / step + 1 <= max_points."""
-    if max_points < 2:
-        raise ValueError(f"max_points must be at least 2, not {max_points}")
-    span_seconds = (end - start).total_seconds()
-    if span_seconds < 0:
-        raise ValueError(f"end {end} is before start {start}")
-    for step in NICE_STEPS:
-        if span_seconds / step.total_seconds() + 1 <= max_points:
-            return step
-    return dt.timedelta(days=math.ceil(span_seconds / 86_400 / (max_points - 1)))
 
 
 def _aware_utc(value: dt.datetime, what: str) -> dt.datetime:

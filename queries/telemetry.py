@@ -11,6 +11,7 @@ bytes, durations in seconds, rates per second, shares as fractions (0.5 = 50%).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -96,6 +97,29 @@ class MetricsSource(Protocol):
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame: ...
 
     def check_health(self) -> Health: ...
+
+
+DEFAULT_MAX_POINTS = 1000
+NICE_STEPS = tuple(
+    dt.timedelta(seconds=seconds)
+    for seconds in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+)
+
+
+def choose_step(
+    start: dt.datetime, end: dt.datetime, max_points: int = DEFAULT_MAX_POINTS
+) -> dt.timedelta:
+    """The step of a range query or simulation over [start, end]: the smallest of NICE_STEPS
+    (then whole days) with (end - start) / step + 1 <= max_points, so charts stay light."""
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2, not {max_points}")
+    span_seconds = (end - start).total_seconds()
+    if span_seconds < 0:
+        raise ValueError(f"end {end} is before start {start}")
+    for step in NICE_STEPS:
+        if span_seconds / step.total_seconds() + 1 <= max_points:
+            return step
+    return dt.timedelta(days=math.ceil(span_seconds / 86_400 / (max_points - 1)))
 
 
 # The dtype of every contract column; a name means the same thing in every frame it appears in.

@@ -43,7 +43,6 @@ from queries.prometheus import (
     PrometheusSource,
     PromQLCatalogue,
     PromQLConfigError,
-    choose_step,
     prometheus_connect,
     promql_string,
     promql_structure_problem,
@@ -53,6 +52,7 @@ from queries.telemetry import (
     HPA_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    choose_step,
 )
 
 MI = 2**20
