@@ -1,0 +1,70 @@
+"""The URL holds the whole view; bad parts are named and replaced by defaults, never fatal."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.urlstate import ViewState, parse_view, playlist_position, view_search, with_filter
+
+
+def test_a_full_wall_screen_url_round_trips() -> None:
+    search = (
+        "?warehouse=all,WH1,WH2&range=6h&kiosk=1&playlist=ops,exec,sre&dwell=ops:60,exec:20,sre:30"
+    )
+    state = parse_view("/ops", search)
+    assert state.page == "ops"
+    assert state.kiosk
+    assert state.playlist == ("ops", "exec", "sre")
+    assert state.dwell_seconds == {"ops": 60, "exec": 20, "sre": 30}
+    assert state.rotations == {"warehouse": ("all", "WH1", "WH2")}
+    assert state.filter("warehouse") == "all"
+    assert state.range_minutes == 360
+    assert state.problems == ()
+    assert parse_view("/ops", view_search(state)) == state
+
+
+def test_playlist_rotates_pages_by_dwell_and_filters_by_pass() -> None:
+    state = parse_view(
+        "/ops", "?playlist=ops,exec,sre&dwell=ops:60,exec:20,sre:30&warehouse=all,WH1"
+    )
+    assert playlist_position(state, 0) == ("ops", {"warehouse": "all"})
+    assert playlist_position(state, 59) == ("ops", {"warehouse": "all"})
+    assert playlist_position(state, 60) == ("exec", {"warehouse": "all"})
+    assert playlist_position(state, 80) == ("sre", {"warehouse": "all"})
+    assert playlist_position(state, 110) == ("ops", {"warehouse": "WH1"})  # second pass
+    assert playlist_position(state, 220) == ("ops", {"warehouse": "all"})
+    # Pages without a dwell stay 30 s.
+    assert playlist_position(parse_view("/", "?playlist=ops,sre"), 31)[0] == "sre"
+
+
+@pytest.mark.parametrize(
+    ("path", "search", "problem"),
+    [
+        ("/nowhere", "", "unknown page '/nowhere'"),
+        ("/", "?playlist=ops,<script>", "playlist page '<script>' is unknown"),
+        ("/", "?dwell=ops:abc", "dwell 'ops:abc' is not page:seconds"),
+        ("/", "?dwell=ops:1", "dwell 'ops:1' is not page:seconds"),
+        (
+            "/",
+            "?warehouse=<img src=x onerror=alert(1)>",
+            "warehouse='<img src=x onerror=alert(1)>' cannot be used",
+        ),
+        ("/", "?range=forever", "range='forever' cannot be used"),
+        ("/", "?kiosk=maybe", "kiosk='maybe' is not 0 or 1"),
+    ],
+)
+def test_unusable_url_parts_are_named_and_defaults_used(
+    path: str, search: str, problem: str
+) -> None:
+    state = parse_view(path, search)
+    assert any(p.startswith(problem) for p in state.problems), state.problems
+    assert state.page in ("inventory", "ops", "exec", "sre", "cluster")
+    assert "<" not in "".join(state.filters.values())
+
+
+def test_custom_range_and_filter_updates_keep_the_rest_of_the_url() -> None:
+    state = parse_view("/sre", "?range=2026-11-27T10:00~2026-11-27T12:00")
+    assert state.filters["range"] == "2026-11-27T10:00~2026-11-27T12:00"
+    assert with_filter("?kiosk=1&warehouse=WH1", "warehouse", "WH2") == "?kiosk=1&warehouse=WH2"
+    assert with_filter("?kiosk=1&warehouse=WH1", "warehouse", "all") == "?kiosk=1"
+    assert view_search(ViewState()) == ""
