@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import urllib3
@@ -442,7 +442,7 @@ def _stop_retries(core_v1: Any) -> None:
     pool_manager = getattr(getattr(core_v1.api_client, "rest_client", None), "pool_manager", None)
     if isinstance(pool_manager, urllib3.PoolManager):
         pool_manager.connection_pool_kw["retries"] = False
-        pool_manager.clear()
+        cast(Any, pool_manager).clear()  # some urllib3 stubs leave clear() unannotated
 
 
 class KubernetesSource:
