@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import dash_mantine_components as dmc
 from dash import html
@@ -46,8 +47,16 @@ def freshness_line(freshness: Freshness, retry_seconds: int) -> Component:
         return dmc.Alert(
             text, color="yellow", title="Stale data", className="freshness freshness-stale"
         )
+    fetched = freshness.fetched_at
+    epoch = (fetched if fetched.tzinfo else fetched.replace(tzinfo=dt.UTC)).timestamp()
+    # assets/freshness.js reads these every second: "N s ago", amber past 2 refreshes, red past 5.
+    ages: dict[str, Any] = {
+        "data-fetched": f"{epoch:.0f}",
+        "data-amber": str(2 * retry_seconds + 5),
+        "data-red": str(5 * retry_seconds + 5),
+    }
     return html.Span(
-        f"updated {clock_time(freshness.fetched_at)} UTC", className="freshness freshness-ok"
+        f"updated {clock_time(fetched)} UTC", className="freshness freshness-ok", **ages
     )
 
 

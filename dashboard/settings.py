@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         "order-service,payments",
         description="a comma-separated list of service names whose HTTP traffic is shown",
     )
+    reload_hours: float = Field(
+        24, ge=0, le=8760, description="hours between full page reloads of a screen, 0 for never"
+    )
     telemetry_window_minutes: int = Field(
         60, ge=5, le=10_080, description="minutes of history on telemetry charts, 5 to 10080"
     )

@@ -1,68 +1,147 @@
-"""The frame around every page: header, navigation, source status strip, and the router."""
+"""The frame around every page: header, navigation, source status strip, router and playlist.
+
+The URL is the single source of view state (``dashboard.urlstate``): the router renders the page
+it names with the filters it holds; kiosk mode and playlists are URL parameters too.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import dash_mantine_components as dmc
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
 from dashboard.pages import cluster, inventory
+from dashboard.urlstate import PAGE_PATHS, ViewState, parse_view, playlist_position
 
-PageLayout = Callable[[DashboardContext], Component]
+PageLayout = Callable[[DashboardContext, ViewState], Component]
 
-# path -> (navigation label, layout)
+# page -> (navigation label, layout); the order is the navigation's.
 PAGES: dict[str, tuple[str, PageLayout]] = {
-    "/": ("Inventory", inventory.layout),
-    "/cluster": ("Cluster", cluster.layout),
+    "inventory": ("Inventory", inventory.layout),
+    "cluster": ("Cluster", cluster.layout),
 }
 
 
 def layout(context: DashboardContext) -> Component:
+    settings = context.settings
+    reload_attribute: dict[str, Any] = {"data-reload-seconds": str(settings.reload_hours * 3600)}
     return dmc.MantineProvider(
         forceColorScheme="dark",
         theme={"fontFamily": "Inter, 'DejaVu Sans', system-ui, sans-serif", "primaryColor": "blue"},
         children=html.Div(
             [
-                dcc.Location(id="url"),
-                dcc.Interval(id="refresh", interval=context.settings.refresh_seconds * 1000),
+                dcc.Location(id="url", refresh=False),
+                dcc.Interval(id="refresh", interval=settings.refresh_seconds * 1000),
+                dcc.Interval(id="playlist-tick", interval=1000, disabled=True),
+                dcc.Store(id="playlist-start"),
+                dcc.Store(id="rotation", data={}),
                 html.Header(
                     [
                         html.Div("invdash", className="brand"),
-                        html.Nav(
-                            [
-                                html.A(label, href=path, className="nav-link")
-                                for path, (label, _) in PAGES.items()
-                            ],
-                            className="nav",
-                        ),
+                        html.Nav(id="nav", className="nav"),
                         html.Div(id="source-status", className="source-status"),
                     ],
                     className="app-header",
                 ),
+                html.Div(id="url-problems", className="url-problems"),
                 html.Main(id="page", className="page"),
+                html.Div(className="reload-schedule", **reload_attribute),
             ],
+            id="app-root",
             className="app",
         ),
     )
 
 
+def effective_view(
+    pathname: str | None, search: str | None, rotation: dict[str, str] | None
+) -> ViewState:
+    """The URL's view with the playlist's current filter values applied."""
+    state = parse_view(pathname, search)
+    if rotation:
+        return ViewState(
+            state.page, state.kiosk, state.playlist, state.dwell_seconds, state.rotations,
+            {**state.filters, **{k: v for k, v in rotation.items() if k in state.rotations}},
+            state.problems,
+        )  # fmt: skip
+    return state
+
+
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
-    @app.callback(Output("page", "children"), Input("url", "pathname"))
-    def route(pathname: str | None) -> Component:
-        page = PAGES.get(pathname or "/")
-        if page is None:
-            return html.Div(
-                [
-                    html.H2("Page not found"),
-                    html.P(f"There is no page at {pathname!s}."),
-                    html.A("Back to Inventory", href="/"),
-                ],
-                className="not-found",
+    @app.callback(
+        Output("page", "children"),
+        Output("app-root", "className"),
+        Output("url-problems", "children"),
+        Output("nav", "children"),
+        Output("playlist-tick", "disabled"),
+        Input("url", "pathname"),
+        Input("url", "search"),
+        Input("rotation", "data"),
+    )
+    def route(
+        pathname: str | None, search: str | None, rotation: dict[str, str] | None
+    ) -> tuple[Any, ...]:
+        state = effective_view(pathname, search, rotation)
+        page = PAGES.get(state.page, PAGES["inventory"])
+        problems = (
+            dmc.Alert(
+                "; ".join(state.problems),
+                title="Parts of the address could not be used",
+                color="yellow",
             )
-        return page[1](context)
+            if state.problems
+            else None
+        )
+        keep = search or ""
+        nav = [
+            dcc.Link(
+                label,
+                href=PAGE_PATHS[name] + keep,
+                className="nav-link" + (" active" if name == state.page else ""),
+            )
+            for name, (label, _) in PAGES.items()
+        ]
+        return (
+            page[1](context, state),
+            "app kiosk" if state.kiosk else "app",
+            problems,
+            nav,
+            not state.playlist,
+        )
+
+    @app.callback(
+        Output("url", "pathname"),
+        Output("rotation", "data"),
+        Output("playlist-start", "data"),
+        Input("playlist-tick", "n_intervals"),
+        State("url", "pathname"),
+        State("url", "search"),
+        State("rotation", "data"),
+        State("playlist-start", "data"),
+    )
+    def rotate(
+        _: int | None,
+        pathname: str | None,
+        search: str | None,
+        rotation: dict[str, str] | None,
+        start: float | None,
+    ) -> tuple[Any, ...]:
+        state = parse_view(pathname, search)
+        if not state.playlist:
+            return no_update, no_update, no_update
+        started = start if start is not None else time.time()
+        page, rotated = playlist_position(state, time.time() - started)
+        path = PAGE_PATHS[page]
+        return (
+            path if path != (pathname or "/") else no_update,
+            rotated if rotated != (rotation or {}) else no_update,
+            started if start is None else no_update,
+        )
 
     @app.callback(Output("source-status", "children"), Input("refresh", "n_intervals"))
     def source_status(_: int | None) -> list[Component]:

@@ -19,6 +19,7 @@ from components import charts, cluster
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
+from dashboard.urlstate import ViewState
 from queries.telemetry import POD_HEALTH_COLUMNS, empty_frame
 from queries.workloads import notable_events, workload_resources, workload_usage_series
 
@@ -36,7 +37,7 @@ def _slot(name: str) -> Component:
     )
 
 
-def layout(context: DashboardContext) -> Component:
+def layout(context: DashboardContext, view: ViewState) -> Component:
     graph: Any = {"displayModeBar": False}
     return html.Div(
         [

@@ -8,7 +8,7 @@ from typing import Any
 
 import dash_mantine_components as dmc
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from components import charts, tables
@@ -17,6 +17,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.context import DashboardContext
 from dashboard.settings import Settings
+from dashboard.urlstate import ViewState, parse_view, with_filter
 from queries.inventory import InventorySnapshot
 from queries.rollups import (
     ALL,
@@ -31,8 +32,14 @@ from queries.rollups import (
 FILTER_ALL = [{"value": ALL, "label": "All"}]
 
 
-def layout(context: DashboardContext) -> Component:
+def _initial_options(value: str) -> list[dict[str, str]]:
+    """The URL's filter value among the options until the first refresh brings them all."""
+    return FILTER_ALL + ([{"value": value, "label": value}] if value != ALL else [])
+
+
+def layout(context: DashboardContext, view: ViewState) -> Component:
     select_style = {"minWidth": 220}
+    warehouse, category = view.filter("warehouse"), view.filter("category")
     return html.Div(
         [
             html.Div(
@@ -41,8 +48,8 @@ def layout(context: DashboardContext) -> Component:
                     dmc.Select(
                         id="inv-warehouse",
                         label="Warehouse",
-                        data=FILTER_ALL,
-                        value=ALL,
+                        data=_initial_options(warehouse),
+                        value=warehouse,
                         allowDeselect=False,
                         searchable=True,
                         style=select_style,
@@ -50,13 +57,14 @@ def layout(context: DashboardContext) -> Component:
                     dmc.Select(
                         id="inv-category",
                         label="Category",
-                        data=FILTER_ALL,
-                        value=ALL,
+                        data=_initial_options(category),
+                        value=category,
                         allowDeselect=False,
                         searchable=True,
                         style=select_style,
                     ),
                     html.Div(id="inv-freshness", className="freshness-slot"),
+                    html.Div(id="inv-filter-problems"),
                 ],
                 className="page-toolbar",
             ),
@@ -196,7 +204,27 @@ def empty_view(message: str) -> InventoryView:
     )
 
 
+def _with_unknown(options: list[dict[str, str]], unknown: str | None) -> list[dict[str, str]]:
+    return [*options, {"value": unknown, "label": f"{unknown} (unknown)"}] if unknown else options
+
+
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("inv-warehouse", "value"),
+        Input("inv-category", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def remember_filters(warehouse: str | None, category: str | None, search: str | None) -> Any:
+        """The filters go into the URL, so a link or a reload shows the same view. A Select that
+        empties itself (its value left the options) is no choice of the user's: ignored."""
+        if warehouse is None and category is None:
+            return no_update
+        if warehouse is not None:
+            search = with_filter(search, "warehouse", warehouse)
+        return with_filter(search, "category", category) if category is not None else search
+
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
 
     @app.callback(
@@ -212,18 +240,32 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("inv-utilisation", "figure"),
         Output("inv-warehouse", "data"),
         Output("inv-category", "data"),
+        Output("inv-filter-problems", "children"),
         Input("refresh", "n_intervals"),
         Input("inv-warehouse", "value"),
         Input("inv-category", "value"),
+        State("url", "search"),
     )
-    def refresh(_: int | None, warehouse: str | None, category: str | None) -> tuple[Any, ...]:
+    def refresh(
+        _: int | None, warehouse: str | None, category: str | None, search: str | None
+    ) -> tuple[Any, ...]:
+        asked = parse_view(None, search)
+        warehouse = warehouse or asked.filter("warehouse")
+        category = category or asked.filter("category")
         fetched = context.inventory_snapshot()
         freshness = Freshness(
             context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
         )
         snapshot = fetched.value
         view: InventoryView | None = None
+        # Values the URL asked for that the data does not have: said on the page, kept among the
+        # options (so the address stays as given), and replaced by "all" for the figures.
+        unknown: dict[str, str] = {}
         if snapshot is not None:
+            if warehouse != ALL and warehouse not in set(snapshot.warehouses["warehouse_code"]):
+                unknown["warehouse"], warehouse = warehouse, ALL
+            if category != ALL and category not in set(snapshot.positions["category"]):
+                unknown["category"], category = category, ALL
             # Every screen with the same filter shares one rendering of the same snapshot.
             key = f"inventory:view:{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
             view = context.cache.fetch(
@@ -245,6 +287,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             view.lot_rows,
             view.expiry_summary,
             view.utilisation,
-            view.warehouse_options,
-            view.category_options,
+            _with_unknown(view.warehouse_options, unknown.get("warehouse")),
+            _with_unknown(view.category_options, unknown.get("category")),
+            dmc.Alert(
+                "No "
+                + " or ".join(f"{k} {v!r}" for k, v in unknown.items())
+                + " here: showing all",
+                color="yellow",
+            )
+            if unknown
+            else None,
         )
