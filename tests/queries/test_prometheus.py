@@ -415,8 +415,9 @@ def test_container_resources_default_to_now(source: PrometheusSource) -> None:
     assert app["memory_bytes"] == 300 * MI
     assert app["cpu_request_cores"] == 0.25
     # The series stop at END, a little before now: Prometheus extrapolates the rate over the
-    # part of the 5 minute window that has samples, so it is below 0.5 but not 0.
-    assert 0.3 < app["cpu_cores"] <= 0.5
+    # part of the 5 minute window that has samples, so it is below 0.5 but not 0 (how far
+    # below depends on how long after END this runs).
+    assert 0 < app["cpu_cores"] <= 0.5
     assert app["restarts_window"] == 3
     assert {"shop", "payments"} <= set(resources["namespace"])
 
