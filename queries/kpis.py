@@ -164,11 +164,12 @@ def period_kpis(daily: pd.DataFrame, period: Period, holding_cost_rate: float) -
       days_of_inventory (days): 365 / turnover, NaN without cogs;
       gmroi (ratio, annualised): (revenue - cogs) x 365 / n / mean inventory value;
       fill_rate (share): units shipped / units ordered on the period's order lines;
-      stockout_count (count): mean stock-out pairs per day, so a stock-out lasting half the
-        period counts a half and a brief one at the period's end does not count in full;
+      stockout_count (count): stock-out pairs per day, the mean over the period rather than
+        the count on its last day, so one bad evening does not make the period look bad and a
+        stock-out lasting half the period counts a half;
       orders_per_day (count): orders placed / n.
 
-    Ratios over a mean inventory value of 0 (and a fill rate without orders) are NaN.
+    Ratios over a mean inventory value of 0 or less (and a fill rate without orders) are NaN.
     Columns: kpi, unit ("money", "ratio", "days", "count", "share"), current, previous (float),
     delta (current - previous), delta_share (delta / |previous|, NaN when previous is 0 or NaN),
     sparkline (list of 2n daily floats, oldest first, for the KPIs with a daily value:
