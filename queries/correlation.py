@@ -86,7 +86,7 @@ def orders_and_traffic(
       any service and sample in the step: a p95 of the sum is not derivable from the parts).
       Traffic columns are NaN in steps without a sample of the services.
     """
-    step_seconds = (step or _traffic_step(traffic)).total_seconds()
+    step_seconds = (step if step is not None else _traffic_step(traffic)).total_seconds()
     if step_seconds <= 0:
         raise ValueError(f"step must be positive, not {step}")
     if services is not None:
@@ -107,7 +107,7 @@ def orders_and_traffic(
     ends = steps * step_seconds
 
     lines_before = _order_lines_before(
-        minute_starts, orders["order_lines"].astype("float64").fillna(0.0).to_numpy()
+        minute_starts, np.asarray(orders["order_lines"].fillna(0), dtype=np.float64)
     )
     lines = np.interp(ends, *lines_before) - np.interp(ends - step_seconds, *lines_before)
 
@@ -234,7 +234,7 @@ def total_orders_at_risk(
 
 def _epoch_seconds(timestamps: pd.Series) -> FloatArray:
     stamps = pd.to_datetime(timestamps, utc=True)
-    return ((stamps - _EPOCH) / _ONE_SECOND).to_numpy(np.float64)
+    return np.asarray((stamps - _EPOCH) / _ONE_SECOND, dtype=np.float64)
 
 
 def _timestamps(epoch_seconds: FloatArray) -> pd.Series:
