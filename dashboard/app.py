@@ -12,6 +12,7 @@ from dashboard.cache import SharedCache
 from dashboard.context import DashboardContext
 from dashboard.pages import cluster as cluster_page
 from dashboard.pages import inventory as inventory_page
+from dashboard.pages import ops as ops_page
 from dashboard.routes import register_readiness
 from dashboard.settings import Settings
 from dashboard.sources import Sources, build_sources
@@ -44,6 +45,7 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     shell.register_callbacks(app, context)
     inventory_page.register_callbacks(app, context)
     cluster_page.register_callbacks(app, context)
+    ops_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     app.server.config["INVDASH_CONTEXT"] = context
     return app

@@ -69,3 +69,40 @@ def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
     assert dash_duo.get_logs() == []
+
+
+def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
+    dash_duo, demo_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
+    source = InventorySource(sa.create_engine(demo_url), inventory_policy(settings))
+    expected = inventory_kpis(source.stock_positions(dt.datetime.now(dt.UTC)))
+    dash_duo.start_server(create_app(settings))
+    # A wall screen's browser shows 1920x1080 of page: size the window so the viewport is that.
+    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
+    dash_duo.driver.set_window_size(1920, 1080 + chrome)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/ops?kiosk=1")
+    dash_duo.wait_for_text_to_equal(
+        "#ops-kpi-value-value", money(expected.inventory_value), timeout=30
+    )
+    dash_duo.wait_for_text_to_equal("#ops-kpi-risk-value", f"⚠ {count(expected.skus_at_risk)}")
+    dash_duo.wait_for_element("#ops-risks .ops-table", timeout=10)
+    dash_duo.wait_for_element("#ops-pod-tiles .pod-tile", timeout=15)
+    dash_duo.wait_for_element("#ops-orders .bars path", timeout=15)
+    dash_duo.wait_for_text_to_equal("#ops-pods-badge", "DEMO DATA", timeout=10)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    last_hour = int(
+        source.order_lines_per_minute(
+            now - dt.timedelta(minutes=59), now + dt.timedelta(minutes=1)
+        )["order_lines"].sum()
+    )
+    dash_duo.wait_for_text_to_equal("#ops-kpi-orders-value", count(last_hour), timeout=10)
+    shot = tmp_path / "ops.png"
+    dash_duo.driver.save_screenshot(str(shot))
+    if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shot, SCREENSHOT.parent / "ops.png")
+    overflow = dash_duo.driver.execute_script(
+        "return document.documentElement.scrollHeight - window.innerHeight"
+    )
+    assert overflow <= 0, f"the wall screen scrolls by {overflow} px"
+    assert dash_duo.get_logs() == []

@@ -1,0 +1,71 @@
+"""Wall-screen pieces: a short risk list and an orders-per-minute chart, readable at 5 m."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import html
+from dash.development.base_component import Component
+
+from components.charts import VALUE_COLOUR, dark_layout, empty_figure
+from components.formatting import count, percent
+
+
+def risk_list(risks: pd.DataFrame, limit: int = 8) -> Component:
+    """The SKUs most likely to run out, as a plain large table (no controls on a wall)."""
+    if risks.empty:
+        return html.Div("✓ No SKU with demand is at risk", className="empty-note")
+    header = html.Tr([html.Th(t) for t in ("SKU", "Name", "Warehouse", "Risk", "Cover")])
+    rows = []
+    for record in risks.head(limit).to_dict("records"):
+        cover = record["days_of_cover"]
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(str(record["sku_code"])),
+                    html.Td(str(record["sku_name"]), className="ops-name"),
+                    html.Td(str(record["warehouse_code"])),
+                    html.Td(
+                        ("⚠ " if record["at_risk"] else "")
+                        + percent(float(record["stockout_probability"]), 0),
+                        className="risk-high" if record["at_risk"] else "",
+                    ),
+                    html.Td("out" if cover <= 0 else f"{cover:.1f} d"),
+                ]
+            )
+        )
+    return html.Table([html.Thead(header), html.Tbody(rows)], className="ops-table")
+
+
+def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) -> go.Figure:
+    """Order lines per minute (bars) and their rolling mean (line); orders_lines_per_minute rows."""
+    if orders.empty:
+        return empty_figure("No orders in this window")
+    rolling = orders["order_lines"].rolling(rolling_minutes, min_periods=1).mean()
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=orders["timestamp"],
+                y=orders["order_lines"],
+                name="order lines / min",
+                marker_color="#3a5f86",
+            ),
+            go.Scatter(
+                x=orders["timestamp"],
+                y=rolling,
+                name=f"{rolling_minutes}-min mean",
+                line={"color": VALUE_COLOUR, "width": 4},
+            ),
+        ]
+    )
+    figure.update_layout(bargap=0, hovermode="x unified")
+    return dark_layout(figure, height=270)
+
+
+def change_text(current: float, previous: float) -> str:
+    """'▲ 12% vs same hour last week', with a word for the cases a percentage cannot say."""
+    if previous == 0:
+        return "none in the same hour last week" if current else "none now or last week"
+    change = (current - previous) / previous
+    symbol = "▲" if change > 0 else "▼" if change < 0 else "="
+    return f"{symbol} {abs(change):.0%} vs same hour last week ({count(previous)})"

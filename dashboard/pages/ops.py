@@ -1,0 +1,232 @@
+"""/ops: the operations wall screen. Big tiles, the top risks, pod health, orders per minute.
+
+Made to fit 1920x1080 and 3840x2160 without scrolling and to be read from 5 m; colour always
+comes with a symbol or a word.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dash_mantine_components as dmc
+from dash import Dash, Input, Output, State, dcc, html
+from dash.development.base_component import Component
+
+from components import cluster, ops
+from components.charts import empty_figure
+from components.formatting import count, money
+from components.kpi import kpi_tile, kpi_value
+from components.panels import Freshness, freshness_line, panel
+from dashboard.context import DashboardContext
+from dashboard.urlstate import ViewState, parse_view
+from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
+
+WEEK = dt.timedelta(days=7)
+HOUR = dt.timedelta(hours=1)
+
+
+def layout(context: DashboardContext, view: ViewState) -> Component:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Operations", className="page-title"),
+                    html.Div(id="ops-scope", className="ops-scope"),
+                    html.Div(id="ops-freshness", className="freshness-slot"),
+                ],
+                className="page-toolbar",
+            ),
+            dmc.SimpleGrid(
+                [
+                    kpi_tile("ops-kpi-value", "Inventory value"),
+                    kpi_tile("ops-kpi-risk", "SKUs at risk"),
+                    kpi_tile("ops-kpi-expiring", "Lots expiring ≤ 30 d"),
+                    kpi_tile("ops-kpi-orders", "Orders, last hour"),
+                    kpi_tile("ops-kpi-pods", "Unhealthy pods"),
+                ],
+                cols=5,
+                spacing="md",
+                className="kpi-row",
+            ),
+            dmc.SimpleGrid(
+                [
+                    panel("Top stockout risks", html.Div(id="ops-risks"), "ops-risks-panel"),
+                    panel(
+                        "Order lines per minute",
+                        html.Div(
+                            [
+                                html.Div(id="ops-orders-freshness", className="freshness-slot"),
+                                dcc.Graph(id="ops-orders", config={"displayModeBar": False}),
+                            ]
+                        ),
+                        "ops-orders-panel",
+                    ),
+                ],
+                cols=2,
+                spacing="md",
+            ),
+            panel(
+                "Pod health",
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Div(id="ops-pods-badge"),
+                                html.Div(id="ops-pods-freshness", className="freshness-slot"),
+                            ],
+                            className="panel-meta",
+                        ),
+                        html.Div(id="ops-pod-tiles", className="pod-grid ops-pods"),
+                    ]
+                ),
+                "ops-pods-panel",
+            ),
+        ],
+        className="ops-page",
+    )
+
+
+def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    settings = context.settings
+    pods_source = context.sources.cluster
+
+    @app.callback(
+        Output("ops-scope", "children"),
+        Output("ops-freshness", "children"),
+        Output("ops-kpi-value-value", "children"),
+        Output("ops-kpi-value-hint", "children"),
+        Output("ops-kpi-risk-value", "children"),
+        Output("ops-kpi-risk-hint", "children"),
+        Output("ops-kpi-expiring-value", "children"),
+        Output("ops-kpi-expiring-hint", "children"),
+        Output("ops-risks", "children"),
+        Input("refresh", "n_intervals"),
+        State("url", "search"),
+        State("rotation", "data"),
+    )
+    def refresh_stock(
+        _: int | None, search: str | None, rotation: dict[str, str] | None
+    ) -> tuple[Any, ...]:
+        warehouse = (rotation or {}).get("warehouse") or parse_view(None, search).filter(
+            "warehouse"
+        )
+        fetched = context.inventory_snapshot()
+        line = freshness_line(
+            Freshness(
+                context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
+            ),
+            settings.refresh_seconds,
+        )
+        scope = f"Warehouse {warehouse}" if warehouse != ALL else "All warehouses"
+        snapshot = fetched.value
+        if snapshot is None:
+            na = kpi_value("n/a", None)
+            return (
+                scope,
+                line,
+                na,
+                "",
+                na,
+                "",
+                na,
+                "",
+                html.Div("No inventory data", className="empty-note"),
+            )
+        positions = filter_rows(snapshot.positions, warehouse=warehouse)
+        lots = filter_rows(snapshot.lots, warehouse=warehouse)
+        kpis = inventory_kpis(positions)
+        soon = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= 30)]
+        return (
+            scope,
+            line,
+            kpi_value(money(kpis.inventory_value), kpis.inventory_value),
+            f"{count(kpis.sku_count)} SKUs",
+            kpi_value(
+                count(kpis.skus_at_risk),
+                kpis.skus_at_risk,
+                "alert" if kpis.skus_at_risk else "normal",
+            ),
+            f"of {count(kpis.sku_count)}",
+            kpi_value(count(len(soon)), len(soon), "warning" if len(soon) else "normal"),
+            f"worth {money(float(soon['value'].sum()))}",
+            ops.risk_list(top_stockout_risks(positions), limit=6),
+        )
+
+    @app.callback(
+        Output("ops-kpi-orders-value", "children"),
+        Output("ops-kpi-orders-hint", "children"),
+        Output("ops-orders", "figure"),
+        Output("ops-orders-freshness", "children"),
+        Input("refresh", "n_intervals"),
+        State("url", "search"),
+    )
+    def refresh_orders(_: int | None, search: str | None) -> tuple[Any, ...]:
+        minutes = parse_view(None, search).range_minutes
+        now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        window = dt.timedelta(minutes=max(minutes, 60))
+        recent = context.cache.fetch(
+            f"orders:{minutes}", lambda: context.inventory.order_lines_per_minute(now - window, now)
+        )
+        last_week = context.cache.fetch(
+            "orders:last-week-hour",
+            lambda: context.inventory.order_lines_per_minute(now - WEEK - HOUR, now - WEEK),
+        )
+        line = freshness_line(
+            Freshness(context.inventory.name, recent.fetched_at, recent.error, recent.error_since),
+            settings.refresh_seconds,
+        )
+        if recent.value is None:
+            return kpi_value("n/a", None), "", empty_figure("No order data"), line
+        frame = recent.value
+        hour = int(
+            frame[frame["timestamp"] >= frame["timestamp"].max() - dt.timedelta(minutes=59)][
+                "order_lines"
+            ].sum()
+        )
+        previous = int(last_week.value["order_lines"].sum()) if last_week.value is not None else 0
+        return (
+            kpi_value(count(hour), hour),
+            ops.change_text(hour, previous),
+            ops.orders_per_minute_figure(frame),
+            line,
+        )
+
+    @app.callback(
+        Output("ops-kpi-pods-value", "children"),
+        Output("ops-kpi-pods-hint", "children"),
+        Output("ops-pod-tiles", "children"),
+        Output("ops-pods-freshness", "children"),
+        Output("ops-pods-badge", "children"),
+        Input("refresh", "n_intervals"),
+    )
+    def refresh_pods(_: int | None) -> tuple[Any, ...]:
+        name = pods_source.name if pods_source else "Kubernetes API"
+        fetched = (
+            context.cache.fetch("cluster:pods", pods_source.pod_health) if pods_source else None
+        )
+        badge = cluster.demo_badge(bool(pods_source and pods_source.is_demo))
+        if fetched is None or fetched.value is None:
+            error = fetched.error if fetched else "not configured"
+            line = freshness_line(Freshness(name, None, error), settings.refresh_seconds)
+            return kpi_value("n/a", None), "", [], line, badge
+        pods = fetched.value
+        unhealthy = int((~pods["healthy"]).sum())
+        line = freshness_line(
+            Freshness(name, fetched.fetched_at, fetched.error, fetched.error_since),
+            settings.refresh_seconds,
+        )
+        # One row of the worst pods fits the screen; the tile says how many more there are.
+        tiles = cluster.pod_tiles(pods)
+        worst = (
+            tiles[:6]
+            if len(tiles) <= 6
+            else [*tiles[:5], html.Div(f"+ {len(tiles) - 5} more", className="pod-tile pod-more")]
+        )
+        return (
+            kpi_value(count(unhealthy), unhealthy, "alert" if unhealthy else "normal"),
+            f"of {count(len(pods))} pods",
+            worst,
+            line,
+            badge,
+        )
