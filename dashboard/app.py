@@ -13,6 +13,7 @@ from dashboard.context import DashboardContext
 from dashboard.pages import cluster as cluster_page
 from dashboard.pages import inventory as inventory_page
 from dashboard.pages import ops as ops_page
+from dashboard.pages import sre as sre_page
 from dashboard.routes import register_readiness
 from dashboard.settings import Settings
 from dashboard.sources import Sources, build_sources
@@ -46,6 +47,7 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     inventory_page.register_callbacks(app, context)
     cluster_page.register_callbacks(app, context)
     ops_page.register_callbacks(app, context)
+    sre_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     app.server.config["INVDASH_CONTEXT"] = context
     return app

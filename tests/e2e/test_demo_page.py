@@ -106,3 +106,34 @@ def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
     )
     assert overflow <= 0, f"the wall screen scrolls by {overflow} px"
     assert dash_duo.get_logs() == []
+
+
+def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
+    dash_duo, demo_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
+    dash_duo.start_server(create_app(settings))
+    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
+    dash_duo.driver.set_window_size(1920, 1080 + chrome)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/sre?range=6h")
+    dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
+    dash_duo.wait_for_contains_text("#sre-kpi-correlation-hint", "best r =", timeout=15)
+    dash_duo.wait_for_text_to_equal("#sre-badge", "DEMO DATA", timeout=10)
+    titles = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('#sre-figure .annotation-text')].map(a => a.textContent)"
+    )
+    assert {
+        "Order lines / min",
+        "Requests / s",
+        "5xx errors / s",
+        "p95 latency (s)",
+        "CPU cores",
+        "Memory",
+        "HPA replicas",
+    } <= set(titles)
+    shot = tmp_path / "sre.png"
+    dash_duo.driver.save_screenshot(str(shot))
+    if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shot, SCREENSHOT.parent / "sre.png")
+    assert "range=6h" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []

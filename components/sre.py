@@ -1,0 +1,173 @@
+"""The SRE view: orders and traffic on one shared time axis, cluster events drawn on every row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.charts import ALERT_COLOUR, BACKGROUND, COST_COLOUR, GRID, TEXT, VALUE_COLOUR
+from components.formatting import plotly_text
+
+ROWS = (
+    "Order lines / min",
+    "Requests / s",
+    "5xx errors / s",
+    "p95 latency (s)",
+    "CPU cores",
+    "Memory",
+    "HPA replicas",
+)
+EVENT_COLOURS = {"Warning": ALERT_COLOUR, "Normal": "#91a7ff"}
+
+
+def shared_axis_figure(
+    combined: pd.DataFrame,
+    usage: pd.DataFrame,
+    hpa: pd.DataFrame,
+    events: pd.DataFrame,
+) -> go.Figure:
+    """One figure, one time axis. ``combined`` is queries.correlation.orders_and_traffic rows,
+    ``usage`` workload_usage_series rows, ``hpa`` hpa_replicas rows, ``events`` notable events
+    (drawn as vertical lines on every row, labelled with their reason)."""
+    figure = make_subplots(
+        rows=len(ROWS), cols=1, shared_xaxes=True, vertical_spacing=0.018, subplot_titles=ROWS
+    )
+    if not combined.empty:
+        x = combined["timestamp"]
+        figure.add_trace(
+            go.Bar(
+                x=x,
+                y=combined["order_lines_per_minute"],
+                name="order lines / min",
+                marker_color="#3a5f86",
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x, y=combined["request_rate"], name="requests / s", line={"color": VALUE_COLOUR}
+            ),
+            row=2,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(x=x, y=combined["error_rate"], name="5xx / s", line={"color": ALERT_COLOUR}),
+            row=3,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x, y=combined["p95_latency_seconds"], name="p95 s", line={"color": COST_COLOUR}
+            ),
+            row=4,
+            col=1,
+        )
+    for (namespace, workload), rows in usage.groupby(["namespace", "workload"], sort=True):
+        label = plotly_text(f"{namespace}/{workload}")
+        figure.add_trace(
+            go.Scatter(
+                x=rows["timestamp"],
+                y=rows["cpu_cores"],
+                name=label,
+                legendgroup=label,
+                mode="lines",
+            ),
+            row=5,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=rows["timestamp"],
+                y=rows["memory_bytes"],
+                name=label,
+                legendgroup=label,
+                mode="lines",
+                showlegend=False,
+            ),
+            row=6,
+            col=1,
+        )
+    for (namespace, name), rows in hpa.groupby(["namespace", "hpa"], sort=True):
+        label = plotly_text(f"{namespace}/{name}")
+        figure.add_trace(
+            go.Scatter(
+                x=rows["timestamp"],
+                y=rows["current_replicas"],
+                name=f"{label} current",
+                line_shape="hv",
+            ),
+            row=7,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=rows["timestamp"],
+                y=rows["desired_replicas"],
+                name=f"{label} desired",
+                line={"dash": "dot"},
+                line_shape="hv",
+            ),
+            row=7,
+            col=1,
+        )
+    # One line per event across every row: the rows share the x axis, so one paper-high shape
+    # each (plotly's add_vline per row is quadratic in the number of shapes).
+    figure.update_layout(
+        shapes=[
+            {
+                "type": "line", "xref": "x", "yref": "paper", "x0": ts, "x1": ts, "y0": 0, "y1": 1,
+                "line": {"color": EVENT_COLOURS.get(str(kind), "#91a7ff"), "dash": "dot", "width": 1},
+                "opacity": 0.7,
+            }
+            for ts, kind in zip(events["timestamp"], events["type"], strict=True)
+        ]
+    )  # fmt: skip
+    if not events.empty:
+        top = float(combined["order_lines_per_minute"].max()) if not combined.empty else 1.0
+        figure.add_trace(
+            go.Scatter(
+                x=events["timestamp"],
+                y=[top * 1.05] * len(events),
+                mode="markers+text",
+                marker={
+                    "symbol": "triangle-down",
+                    "size": 12,
+                    "color": [EVENT_COLOURS.get(t, "#91a7ff") for t in events["type"]],
+                },
+                text=[plotly_text(str(r)) for r in events["reason"]],
+                textposition="top center",
+                hovertext=[
+                    plotly_text(f"{t} {r}: {k}/{n} {m}")
+                    for t, r, k, n, m in zip(
+                        events["type"],
+                        events["reason"],
+                        events["kind"],
+                        events["name"],
+                        events["message"],
+                        strict=True,
+                    )
+                ],
+                hoverinfo="text+x",
+                name="cluster events",
+            ),
+            row=1,
+            col=1,
+        )
+    figure.update_layout(
+        template="plotly_dark",
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        font={"size": 15, "color": TEXT},
+        height=1250,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.03},
+        uirevision="keep",
+        clickmode="event",
+    )
+    figure.update_yaxes(gridcolor=GRID, automargin=True)
+    figure.update_xaxes(gridcolor=GRID, showspikes=True, spikemode="across", spikesnap="cursor")
+    figure.update_yaxes(tickformat=".3s", row=6, col=1)
+    return figure

@@ -1,0 +1,253 @@
+"""/sre: did the spike in traffic come with more orders, or did an incident cost us orders?
+
+Order volume (inventory database), the order services' traffic and the workloads' usage
+(Prometheus or the demo cluster) on one time axis, with cluster events drawn on every row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import dash_mantine_components as dmc
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash.development.base_component import Component
+
+from components import cluster, sre
+from components.formatting import count
+from components.kpi import kpi_tile, kpi_value
+from components.panels import Freshness, freshness_line, panel
+from dashboard.cache import Fetched
+from dashboard.context import DashboardContext
+from dashboard.urlstate import RANGES, ViewState, parse_view, with_filter
+from queries.correlation import (
+    lagged_correlation,
+    orders_and_traffic,
+    orders_at_risk,
+    orders_per_thousand_requests,
+)
+from queries.telemetry import (
+    EVENT_COLUMNS,
+    HPA_COLUMNS,
+    POD_HEALTH_COLUMNS,
+    POD_USAGE_COLUMNS,
+    SERVICE_TRAFFIC_COLUMNS,
+    empty_frame,
+)
+from queries.workloads import notable_events, workload_usage_series
+
+NEAR_CLICK = dt.timedelta(minutes=5)
+
+
+def layout(context: DashboardContext, view: ViewState) -> Component:
+    current = view.filter("range", "1h")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Orders against traffic", className="page-title"),
+                    dmc.SegmentedControl(
+                        id="sre-range",
+                        data=list(RANGES),
+                        value=current if current in RANGES else "1h",
+                        className="controls",
+                    ),
+                    html.Div(id="sre-freshness", className="sre-freshness"),
+                ],
+                className="page-toolbar",
+            ),
+            dmc.SimpleGrid(
+                [
+                    kpi_tile("sre-kpi-ratio", "Orders per 1,000 requests"),
+                    kpi_tile("sre-kpi-correlation", "Orders vs requests"),
+                    kpi_tile("sre-kpi-risk", "Orders at risk in error bursts"),
+                    kpi_tile("sre-kpi-events", "Warnings in window"),
+                ],
+                cols=4,
+                spacing="md",
+                className="kpi-row",
+            ),
+            panel(
+                "One time axis",
+                html.Div(
+                    [
+                        html.Div(id="sre-badge"),
+                        dcc.Graph(id="sre-figure", config={"displayModeBar": False}),
+                    ]
+                ),
+                "sre-figure-panel",
+            ),
+            panel(
+                "At the clicked time",
+                html.Div(
+                    "Click a point in time to list the pods with warnings then.", id="sre-clicked"
+                ),
+                "sre-clicked-panel",
+            ),
+        ],
+        className="sre-page",
+    )
+
+
+def _frame_or_empty(fetched: Fetched[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    return fetched.value if fetched.value is not None else empty_frame(columns)
+
+
+def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    settings = context.settings
+    metrics, cluster_source = context.sources.metrics, context.sources.cluster
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("sre-range", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def remember_range(value: str | None, search: str | None) -> Any:
+        return with_filter(search, "range", value) if value else no_update
+
+    @app.callback(
+        Output("sre-figure", "figure"),
+        Output("sre-freshness", "children"),
+        Output("sre-badge", "children"),
+        Output("sre-kpi-ratio-value", "children"),
+        Output("sre-kpi-ratio-hint", "children"),
+        Output("sre-kpi-correlation-value", "children"),
+        Output("sre-kpi-correlation-hint", "children"),
+        Output("sre-kpi-risk-value", "children"),
+        Output("sre-kpi-risk-hint", "children"),
+        Output("sre-kpi-events-value", "children"),
+        Output("sre-kpi-events-hint", "children"),
+        Input("refresh", "n_intervals"),
+        Input("url", "search"),
+    )
+    def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
+        minutes = parse_view(None, search).range_minutes
+        end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        start = end - dt.timedelta(minutes=minutes)
+        orders = context.cache.fetch(
+            f"orders:{minutes}", lambda: context.inventory.order_lines_per_minute(start, end)
+        )
+        none: Fetched[pd.DataFrame] = Fetched(None, None, "not configured")
+        traffic = (
+            context.cache.fetch(f"traffic:{minutes}", lambda: metrics.service_traffic(start, end))
+            if metrics
+            else none
+        )
+        usage = (
+            context.cache.fetch(f"usage:{minutes}", lambda: metrics.pod_usage(None, start, end))
+            if metrics
+            else none
+        )
+        hpa = (
+            context.cache.fetch(f"hpa:{minutes}", lambda: metrics.hpa_replicas(None, start, end))
+            if metrics
+            else none
+        )
+        events = (
+            context.cache.fetch(f"events:{minutes}", lambda: cluster_source.events(start))
+            if cluster_source
+            else none
+        )
+        pods = context.cache.peek("cluster:pods")
+        pod_frame = (
+            pods.value
+            if pods is not None and pods.value is not None
+            else empty_frame(POD_HEALTH_COLUMNS)
+        )
+
+        combined = orders_and_traffic(
+            _frame_or_empty(orders, ["timestamp", "order_lines", "units"]),
+            _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
+            settings.service_names,
+        )
+        notable = notable_events(_frame_or_empty(events, EVENT_COLUMNS))
+        figure = sre.shared_axis_figure(
+            combined,
+            workload_usage_series(pod_frame, _frame_or_empty(usage, POD_USAGE_COLUMNS)),
+            _frame_or_empty(hpa, HPA_COLUMNS),
+            notable,
+        )
+        lines = [
+            freshness_line(
+                Freshness(name, f.fetched_at, f.error, f.error_since), settings.refresh_seconds
+            )
+            for name, f in (
+                (context.inventory.name, orders),
+                (metrics.name if metrics else "Prometheus", traffic),
+                (cluster_source.name if cluster_source else "Kubernetes API", events),
+            )
+        ]
+        ratio = orders_per_thousand_requests(combined)
+        lag = lagged_correlation(combined)
+        bursts = orders_at_risk(combined)
+        at_risk = float(bursts["orders_at_risk"].sum())
+        warnings = int((notable["type"] == "Warning").sum())
+        demo = bool(metrics and metrics.is_demo) or bool(cluster_source and cluster_source.is_demo)
+        return (
+            figure,
+            lines,
+            cluster.demo_badge(demo),
+            kpi_value(
+                "n/a" if math.isnan(ratio) else f"{ratio:.2f}", None if math.isnan(ratio) else ratio
+            ),
+            f"over the last {parse_view(None, search).filter('range', '1h')}",
+            kpi_value(
+                "n/a"
+                if math.isnan(lag.correlation_at_zero)
+                else f"r = {lag.correlation_at_zero:.2f}",
+                None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
+            ),
+            "not enough data"
+            if math.isnan(lag.best_correlation)
+            else f"best r = {lag.best_correlation:.2f} with orders {_lag_words(lag.best_lag)}",
+            kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
+            f"{count(len(bursts))} error bursts above 2% errors",
+            kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
+            f"{count(len(notable))} rollout, scaling and warning events",
+        )
+
+    @app.callback(
+        Output("sre-clicked", "children"),
+        Input("sre-figure", "clickData"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def clicked(click: dict[str, Any] | None, search: str | None) -> Any:
+        if not click or not click.get("points"):
+            return no_update
+        moment = pd.Timestamp(click["points"][0]["x"])
+        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        minutes = parse_view(None, search).range_minutes
+        cached = context.cache.peek(f"events:{minutes}")
+        events = (
+            cached.value
+            if cached is not None and cached.value is not None
+            else empty_frame(EVENT_COLUMNS)
+        )
+        near = events[(events["timestamp"] - moment).abs() <= NEAR_CLICK]
+        warnings = near[near["type"] == "Warning"]
+        heading = f"{moment:%Y-%m-%d %H:%M} UTC ± {int(NEAR_CLICK.total_seconds() // 60)} min"
+        if warnings.empty:
+            return html.Div(
+                [
+                    html.Strong(heading),
+                    html.Div("✓ No pod had a warning then", className="empty-note"),
+                ]
+            )
+        items = [
+            html.Li(
+                f"{row['namespace']}/{row['name']} ({row['kind']}): {row['reason']} at {row['timestamp']:%H:%M:%S}, {row['message']}"
+            )
+            for row in warnings.sort_values("timestamp").to_dict("records")
+        ]
+        return html.Div([html.Strong(heading), html.Ul(items, className="clicked-list")])
+
+
+def _lag_words(lag: dt.timedelta) -> str:
+    minutes = lag.total_seconds() / 60
+    if minutes == 0:
+        return "in step with requests"
+    return f"{abs(minutes):g} min {'after' if minutes > 0 else 'before'} requests"
