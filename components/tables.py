@@ -38,7 +38,9 @@ LOT_COLUMNS = [
 ]  # fmt: skip
 
 
-def data_grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> Component:
+def data_grid(
+    grid_id: str, column_defs: list[dict[str, Any]], height: str, csv_file: str | None = None
+) -> Component:
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs,
@@ -60,6 +62,7 @@ def data_grid(grid_id: str, column_defs: list[dict[str, Any]], height: str) -> C
         },
         style={"height": height, "width": "100%"},
         className="grid",
+        csvExportParams={"fileName": csv_file} if csv_file else None,
     )
 
 

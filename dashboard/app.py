@@ -11,6 +11,7 @@ from dashboard import shell
 from dashboard.cache import SharedCache
 from dashboard.context import DashboardContext
 from dashboard.pages import cluster as cluster_page
+from dashboard.pages import executive as executive_page
 from dashboard.pages import inventory as inventory_page
 from dashboard.pages import ops as ops_page
 from dashboard.pages import sre as sre_page
@@ -47,6 +48,7 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     inventory_page.register_callbacks(app, context)
     cluster_page.register_callbacks(app, context)
     ops_page.register_callbacks(app, context)
+    executive_page.register_callbacks(app, context)
     sre_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     app.server.config["INVDASH_CONTEXT"] = context

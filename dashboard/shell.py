@@ -15,7 +15,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
-from dashboard.pages import cluster, inventory, ops, sre
+from dashboard.pages import cluster, executive, inventory, ops, sre
 from dashboard.urlstate import PAGE_PATHS, ViewState, parse_view, playlist_position
 
 PageLayout = Callable[[DashboardContext, ViewState], Component]
@@ -23,6 +23,7 @@ PageLayout = Callable[[DashboardContext, ViewState], Component]
 # page -> (navigation label, layout); the order is the navigation's.
 PAGES: dict[str, tuple[str, PageLayout]] = {
     "ops": ("Operations", ops.layout),
+    "exec": ("KPI review", executive.layout),
     "inventory": ("Inventory", inventory.layout),
     "cluster": ("Cluster", cluster.layout),
     "sre": ("SRE", sre.layout),

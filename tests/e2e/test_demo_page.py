@@ -15,6 +15,7 @@ from dashboard.app import create_app
 from dashboard.settings import load_settings
 from dashboard.sources import inventory_policy
 from queries.inventory import InventorySource
+from queries.kpis import ExecutiveKpiSource
 from queries.rollups import inventory_kpis
 from queries.seed import seed_database
 
@@ -136,4 +137,39 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
     if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, SCREENSHOT.parent / "sre.png")
     assert "range=6h" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []
+
+
+def test_exec_review_compares_periods_and_exports_csv(
+    dash_duo, demo_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
+    source = ExecutiveKpiSource(sa.create_engine(demo_url), settings.holding_cost_rate)
+    expected = source.period_review(dt.datetime.now(dt.UTC), "month").set_index("kpi")
+    dash_duo.start_server(create_app(settings))
+    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
+    dash_duo.driver.set_window_size(1920, 1080 + chrome)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/exec?period=month")
+    value = float(expected.loc["inventory_value", "current"])
+    dash_duo.wait_for_element(
+        f'#exec-inventory_value .exec-value[data-value="{value!r}"]', timeout=30
+    )
+    dash_duo.wait_for_text_to_equal("#exec-inventory_value .exec-value", money(value))
+    for kpi in (
+        "carrying_cost",
+        "turnover",
+        "days_of_inventory",
+        "gmroi",
+        "fill_rate",
+        "stockout_count",
+        "orders_per_day",
+        "availability",
+    ):
+        dash_duo.wait_for_element(f"#exec-{kpi} .exec-change", timeout=10)
+    dash_duo.wait_for_contains_text("#exec-fill_rate .exec-change", "vs previous", timeout=5)
+    dash_duo.wait_for_element("#exec-abc-grid .ag-row", timeout=10)
+    shot = tmp_path / "exec.png"
+    dash_duo.driver.save_screenshot(str(shot))
+    if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shot, SCREENSHOT.parent / "exec.png")
     assert dash_duo.get_logs() == []

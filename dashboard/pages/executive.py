@@ -1,0 +1,216 @@
+"""/exec: the KPI review. Each figure against the previous period, ABC classes, CSV export,
+and a layout that prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dash_mantine_components as dmc
+import numpy as np
+import pandas as pd
+from dash import Dash, Input, Output, State, html, no_update
+from dash.development.base_component import Component
+
+from components import executive
+from components.panels import Freshness, freshness_line, panel
+from components.tables import NUMBER, SHARE, data_grid, json_records
+from dashboard.context import DashboardContext
+from dashboard.urlstate import PERIODS, ViewState, parse_view, with_filter
+from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
+
+
+def layout(context: DashboardContext, view: ViewState) -> Component:
+    period = view.filter("period", "week")
+    abc = data_grid(
+        "exec-abc-grid",
+        [
+            {"field": "class", "headerName": "Class"},
+            {"field": "skus", "headerName": "SKUs", "valueFormatter": NUMBER},
+            {"field": "revenue", "headerName": "Revenue", "valueFormatter": NUMBER},
+            {"field": "revenue_share", "headerName": "Share of revenue", "valueFormatter": SHARE},
+            {"field": "inventory_value", "headerName": "Inventory value", "valueFormatter": NUMBER},
+        ],
+        height="230px",
+        csv_file="invdash-abc.csv",
+    )
+    kpis = data_grid(
+        "exec-kpi-grid",
+        [
+            {"field": "kpi", "headerName": "KPI"},
+            {"field": "unit", "headerName": "Unit"},
+            {"field": "current", "headerName": "This period"},
+            {"field": "previous", "headerName": "Previous period"},
+            {"field": "delta", "headerName": "Change"},
+            {"field": "delta_share", "headerName": "Change (share)", "valueFormatter": SHARE},
+        ],
+        height="380px",
+        csv_file="invdash-kpis.csv",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("KPI review", className="page-title"),
+                    dmc.SegmentedControl(
+                        id="exec-period",
+                        data=list(PERIODS),
+                        value=period if period in PERIODS else "week",
+                        className="controls",
+                    ),
+                    html.Div(id="exec-scope", className="ops-scope"),
+                    html.Div(id="exec-freshness", className="freshness-slot"),
+                ],
+                className="page-toolbar",
+            ),
+            html.Div(id="exec-cards", className="exec-cards"),
+            dmc.SimpleGrid(
+                [
+                    panel(
+                        "ABC classes by revenue",
+                        html.Div(
+                            [
+                                dmc.Button(
+                                    "Export CSV",
+                                    id="exec-abc-export",
+                                    className="export-button",
+                                    size="sm",
+                                ),
+                                abc,
+                            ]
+                        ),
+                        "exec-abc-panel",
+                    ),
+                    panel(
+                        "All figures",
+                        html.Div(
+                            [
+                                dmc.Button(
+                                    "Export CSV",
+                                    id="exec-kpi-export",
+                                    className="export-button",
+                                    size="sm",
+                                ),
+                                kpis,
+                            ]
+                        ),
+                        "exec-kpi-panel",
+                    ),
+                ],
+                cols={"base": 1, "lg": 2},
+                spacing="md",
+            ),
+        ],
+        className="exec-page",
+    )
+
+
+def _availability(
+    traffic: pd.DataFrame, services: list[str], end: dt.datetime, days: int
+) -> tuple[float, float, list[float]]:
+    """Request-weighted share of non-5xx responses, this period and the previous one, and daily values."""
+    if traffic.empty:
+        return float("nan"), float("nan"), []
+    rows = traffic[traffic["service"].isin(services)] if services else traffic
+    split = pd.Timestamp(end) - pd.Timedelta(days=days)
+    daily = rows.set_index("timestamp")[["request_rate", "error_rate"]].resample("1D").sum()
+    daily_share = (1 - daily["error_rate"] / daily["request_rate"]).replace(
+        [np.inf, -np.inf], np.nan
+    )
+
+    def share(part: pd.DataFrame) -> float:
+        requests = float(part["request_rate"].sum())
+        return 1 - float(part["error_rate"].sum()) / requests if requests > 0 else float("nan")
+
+    return (
+        share(rows[rows["timestamp"] >= split]),
+        share(rows[rows["timestamp"] < split]),
+        [float(v) for v in daily_share.fillna(1.0)],
+    )
+
+
+def register_callbacks(app: Dash, context: DashboardContext) -> None:
+    settings = context.settings
+    source = ExecutiveKpiSource(context.inventory.engine, settings.holding_cost_rate)
+    metrics = context.sources.metrics
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("exec-period", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def remember_period(value: str | None, search: str | None) -> Any:
+        return with_filter(search, "period", value) if value else no_update
+
+    @app.callback(
+        Output("exec-abc-grid", "exportDataAsCsv"),
+        Input("exec-abc-export", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def export_abc(_: int | None) -> bool:
+        return True
+
+    @app.callback(
+        Output("exec-kpi-grid", "exportDataAsCsv"),
+        Input("exec-kpi-export", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def export_kpis(_: int | None) -> bool:
+        return True
+
+    @app.callback(
+        Output("exec-cards", "children"),
+        Output("exec-abc-grid", "rowData"),
+        Output("exec-kpi-grid", "rowData"),
+        Output("exec-freshness", "children"),
+        Output("exec-scope", "children"),
+        Input("refresh", "n_intervals"),
+        Input("url", "search"),
+    )
+    def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
+        period_name = parse_view(None, search).filter("period", "week")
+        period: Period = period_name if period_name in PERIOD_DAYS else "week"
+        days = PERIOD_DAYS[period]
+        now = dt.datetime.now(dt.UTC)
+        review = context.cache.fetch(f"exec:{period}", lambda: source.period_review(now, period))
+        abc = context.cache.fetch(f"exec:abc:{period}", lambda: source.abc_breakdown(now, days))
+        line = freshness_line(
+            Freshness(context.inventory.name, review.fetched_at, review.error, review.error_since),
+            settings.refresh_seconds,
+        )
+        scope = f"last {days} whole days against the {days} before"
+        if review.value is None:
+            return [], [], [], line, scope
+        rows = review.value.to_dict("records")
+        if metrics is not None:
+            end = now.replace(minute=0, second=0, microsecond=0)
+            traffic = context.cache.fetch(
+                f"exec:traffic:{period}",
+                lambda: metrics.service_traffic(end - dt.timedelta(days=2 * days), end),
+            )
+            if traffic.value is not None:
+                current, previous, daily = _availability(
+                    traffic.value, settings.service_names, end, days
+                )
+                rows.append(
+                    {
+                        "kpi": "availability",
+                        "unit": "share",
+                        "current": current,
+                        "previous": previous,
+                        "delta": current - previous,
+                        "delta_share": float("nan"),
+                        "sparkline": daily,
+                    }
+                )
+        cards = [executive.kpi_card({str(k): v for k, v in row.items()}) for row in rows]
+        table = pd.DataFrame(rows).drop(columns=["sparkline"])
+        abc_rows = (
+            json_records(
+                abc.value, ["class", "skus", "revenue", "revenue_share", "inventory_value"]
+            )
+            if abc.value is not None
+            else []
+        )
+        return cards, abc_rows, json_records(table, list(table.columns)), line, scope
