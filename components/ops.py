@@ -59,7 +59,7 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
         ]
     )
     figure.update_layout(bargap=0, hovermode="x unified")
-    return dark_layout(figure, height=270)
+    return dark_layout(figure, height=240)
 
 
 def change_text(current: float, previous: float) -> str:
