@@ -39,7 +39,11 @@ LOT_COLUMNS = [
 
 
 def data_grid(
-    grid_id: str, column_defs: list[dict[str, Any]], height: str, csv_file: str | None = None
+    grid_id: str,
+    column_defs: list[dict[str, Any]],
+    height: str,
+    csv_file: str | None = None,
+    row_id: str | None = None,
 ) -> Component:
     return dag.AgGrid(
         id=grid_id,
@@ -63,12 +67,13 @@ def data_grid(
         style={"height": height, "width": "100%"},
         className="grid",
         csvExportParams={"fileName": csv_file} if csv_file else None,
+        getRowId=row_id,
     )
 
 
 def stockout_risk_grid(grid_id: str) -> Component:
     at_risk = "params.data && params.data.at_risk"
-    return data_grid(
+    grid = data_grid(
         grid_id,
         [
             {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 110},
@@ -130,7 +135,10 @@ def stockout_risk_grid(grid_id: str) -> Component:
             },
         ],
         height="520px",
+        # Rows are known by SKU and warehouse, so a click names the SKU (the drill-down).
+        row_id="params.data.sku_code + '@' + params.data.warehouse_code",
     )
+    return grid
 
 
 def expiring_lots_grid(grid_id: str) -> Component:

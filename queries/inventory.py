@@ -213,6 +213,72 @@ class InventorySource:
         )
         return frame
 
+    def sku_demand_history(self, sku_code: str, as_of: dt.datetime) -> pd.DataFrame:
+        """Daily ordered units of one SKU over the demand window, every day present (zero when no
+        orders), summed over warehouses. Columns: day (datetime64[ns], naive UTC midnight), units.
+        Cancelled orders are not demand, as in ``stock_positions``."""
+        as_of = _as_naive_utc(as_of)
+        today, window = _day(as_of), self.policy.demand_window_days
+        start, end = _midnight(today - window), _midnight(today)
+        query = (
+            sa.select(
+                day_number(SalesOrder.ordered_at).label("day"),
+                sa.func.sum(SalesOrderLine.quantity).label("units"),
+            )
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+            .join(Sku, Sku.id == SalesOrderLine.sku_id)
+            .where(
+                Sku.code == sku_code,
+                SalesOrder.ordered_at >= start,
+                SalesOrder.ordered_at < end,
+                SalesOrder.status != "cancelled",
+            )
+            .group_by(sa.literal_column("day"))
+        )
+        with self.engine.connect() as conn:
+            found = {int(day): float(units) for day, units in conn.execute(query).all()}
+        days = range(today - window, today)
+        return pd.DataFrame(
+            {
+                "day": pd.to_datetime([_midnight(d) for d in days]).astype("datetime64[ns]"),
+                "units": [found.get(d, 0.0) for d in days],
+            }
+        )
+
+    def open_purchase_orders(self, sku_code: str, as_of: dt.datetime) -> pd.DataFrame:
+        """Open purchase order lines of one SKU. Columns: number, supplier, warehouse_code (str),
+        ordered_at (datetime64[ns]), expected_on (datetime64[ns] midnight), open_units (float:
+        ordered - received), days_late (int: days past expected_on at as_of, 0 when not late)."""
+        as_of = _as_naive_utc(as_of)
+        query = (
+            sa.select(
+                PurchaseOrder.number,
+                Supplier.name.label("supplier"),
+                Warehouse.code.label("warehouse_code"),
+                PurchaseOrder.ordered_at,
+                PurchaseOrder.expected_on,
+                (PurchaseOrderLine.quantity_ordered - PurchaseOrderLine.quantity_received).label(
+                    "open_units"
+                ),
+            )
+            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+            .join(Sku, Sku.id == PurchaseOrderLine.sku_id)
+            .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
+            .where(Sku.code == sku_code, PurchaseOrder.status == "open")
+            .order_by(PurchaseOrder.expected_on, PurchaseOrder.number)
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(
+                conn.execute(query).all(), columns=list(query.selected_columns.keys())
+            )
+        frame["ordered_at"] = pd.to_datetime(frame["ordered_at"]).astype("datetime64[ns]")
+        frame["expected_on"] = pd.to_datetime(frame["expected_on"]).astype("datetime64[ns]")
+        frame["open_units"] = frame["open_units"].astype("float64")
+        late = (pd.Timestamp(as_of.date()) - frame["expected_on"]).dt.days
+        frame["days_late"] = late.clip(lower=0).astype("int64")
+        return frame
+
     def _positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
         policy = self.policy
         window = policy.demand_window_days

@@ -15,6 +15,7 @@ from components import charts, tables
 from components.formatting import count, money, percent
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
+from components.sku_detail import sku_detail
 from dashboard.context import DashboardContext
 from dashboard.settings import Settings
 from dashboard.urlstate import ViewState, parse_view, with_filter
@@ -80,6 +81,12 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                         cols={"base": 1, "sm": 2, "lg": 4},
                         spacing="md",
                         className="kpi-row",
+                    ),
+                    dmc.Modal(
+                        id="sku-modal",
+                        size="80%",
+                        title="SKU detail",
+                        children=html.Div(id="sku-detail"),
                     ),
                     panel(
                         "Stockout risk",
@@ -224,6 +231,41 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if warehouse is not None:
             search = with_filter(search, "warehouse", warehouse)
         return with_filter(search, "category", category) if category is not None else search
+
+    @app.callback(
+        Output("sku-modal", "opened"),
+        Output("sku-detail", "children"),
+        Input("inv-risk-grid", "cellClicked"),
+        prevent_initial_call=True,
+    )
+    def open_sku(cell: dict[str, Any] | None) -> tuple[Any, ...]:
+        """A click on a risk row opens that SKU's detail, from the cached snapshot and two
+        small per-SKU queries."""
+        row_id = str((cell or {}).get("rowId") or "")
+        sku = row_id.rpartition("@")[0]
+        fetched = context.inventory_snapshot()
+        if not sku or fetched.value is None:
+            return no_update, no_update
+        positions = fetched.value.positions[fetched.value.positions["sku_code"] == sku]
+        if positions.empty:
+            return no_update, no_update
+        as_of = fetched.value.as_of
+        history = context.cache.fetch(
+            f"sku:history:{sku}",
+            lambda: context.inventory.sku_demand_history(sku, as_of),
+            keep_last_good=False,
+        )
+        orders = context.cache.fetch(
+            f"sku:orders:{sku}",
+            lambda: context.inventory.open_purchase_orders(sku, as_of),
+            keep_last_good=False,
+        )
+        if history.value is None or orders.value is None:
+            return True, dmc.Alert(
+                f"{context.inventory.name} unreachable: {history.error or orders.error}",
+                color="red",
+            )
+        return True, sku_detail(positions, history.value, orders.value)
 
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
 

@@ -90,3 +90,16 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=10)
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", "0")
     assert dash_duo.get_logs() == []
+
+
+def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    build_small_inventory(sa.create_engine(sqlite_url))
+    dash_duo.start_server(small_app(sqlite_url))
+    dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=15)
+    dash_duo.find_element('#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]').click()
+    dash_duo.wait_for_contains_text("#sku-detail", f"A · {SKU_A_NAME}", timeout=10)
+    detail = dash_duo.find_element("#sku-detail").text
+    assert "PO1" in detail  # the open purchase order, 10 units
+    assert "mean 2.00 / day" in dash_duo.driver.page_source
+    assert dash_duo.find_elements("#sku-detail script") == []
+    assert dash_duo.get_logs() == []

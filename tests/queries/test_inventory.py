@@ -218,3 +218,23 @@ def test_order_lines_per_minute_fills_quiet_minutes_with_zero(empty_engine: sa.E
     assert list(frame["units"]) == [0, 0, 2, 0, 0]
     day = source.order_lines_per_minute(dt.datetime(2026, 11, 19), dt.datetime(2026, 11, 28))
     assert day["order_lines"].sum() == 9  # every line of the nine orders, cancelled included
+
+
+def test_sku_demand_history_lists_every_window_day(empty_engine: sa.Engine) -> None:
+    build_small_inventory(empty_engine)
+    history = InventorySource(empty_engine, POLICY).sku_demand_history("A", AS_OF)
+    assert list(history["day"]) == list(pd.date_range("2026-11-20", "2026-11-26"))
+    # The same daily sums as the position's mean and deviation: 3, 0, 5, 0, 0, 0, 6.
+    assert list(history["units"]) == [3, 0, 5, 0, 0, 0, 6]
+
+
+def test_open_purchase_orders_show_open_units_and_lateness(empty_engine: sa.Engine) -> None:
+    build_small_inventory(empty_engine)
+    source = InventorySource(empty_engine, POLICY)
+    orders = source.open_purchase_orders("A", AS_OF)
+    assert list(orders["number"]) == ["PO1"]
+    assert orders.iloc[0]["open_units"] == 10
+    assert orders.iloc[0]["days_late"] == 0  # expected on the 29th
+    late = source.open_purchase_orders("A", dt.datetime(2026, 12, 2, 9))
+    assert late.iloc[0]["days_late"] == 3
+    assert source.open_purchase_orders("B", AS_OF).empty
