@@ -82,6 +82,8 @@ def pod_tiles(pods: pd.DataFrame) -> list[Component]:
         tiles.append(
             html.Div(
                 lines,
+                id={"type": "pod-tile", "pod": f"{row['namespace']}/{row['pod']}"},
+                n_clicks=0,
                 className=f"pod-tile pod-{row['level']}",
                 title=f"{row['namespace']}/{row['workload']}",
             )
@@ -233,3 +235,75 @@ def usage_figure(series: pd.DataFrame, column: str, title: str, tick_format: str
         )
     figure.update_layout(yaxis_title=title, yaxis_tickformat=tick_format, hovermode="x unified")
     return dark_layout(figure, height=360)
+
+
+def pod_detail(pod: dict[str, Any], containers: pd.DataFrame, events: pd.DataFrame) -> Component:
+    """One pod: its kubectl facts, each container's usage against requests and limits, its events."""
+    level = status_level(str(pod["status"]), bool(pod["healthy"]))
+    facts = [
+        f"{SYMBOLS[level]} {pod['status']}",
+        f"{pod['ready_containers']}/{pod['total_containers']} ready",
+        f"↻ {pod['restarts']} restarts",
+        f"last termination: {pod['last_termination_reason'] or 'none'}",
+        f"{pod['workload_kind']} {pod['workload']}",
+        f"node {pod['node'] or 'unscheduled'}",
+        f"age {float(pod['age_seconds']) / 3600:.1f} h",
+    ]
+
+    def share(value: Any) -> str:
+        return "no limit" if pd.isna(value) else f"{float(value):.0%}"
+
+    rows = [
+        html.Tr([
+            html.Td(str(c["container"])), html.Td(f"{float(c['cpu_cores']):.3f}"), html.Td(share(c["cpu_request_share"])),
+            html.Td(share(c["cpu_limit_share"])), html.Td(f"{float(c['memory_bytes']) / 2**20:,.0f} MiB"),
+            html.Td(("⚠ OOM risk " if float(c["memory_limit_share"] or 0) > 0.9 else "") + share(c["memory_limit_share"])),
+            html.Td(str(c["last_terminated_reason"] or "")),
+        ])
+        for c in _rows(containers)
+    ]  # fmt: skip
+    usage = (
+        html.Table(
+            [
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th(h)
+                            for h in (
+                                "Container",
+                                "CPU cores",
+                                "CPU / request",
+                                "CPU / limit",
+                                "Memory",
+                                "Memory / limit",
+                                "Last terminated",
+                            )
+                        ]
+                    )
+                ),
+                html.Tbody(rows),
+            ],
+            className="ops-table",
+        )
+        if rows
+        else html.Div("No usage samples for this pod", className="empty-note")
+    )
+    event_items = [
+        html.Li(
+            f"{e['timestamp']:%H:%M:%S} {'⚠ ' if e['type'] == 'Warning' else ''}{e['reason']}: {e['message']}"
+        )
+        for e in _rows(events.sort_values("timestamp", ascending=False).head(20))
+    ]
+    return html.Div(
+        [
+            html.H2(f"{pod['namespace']}/{pod['pod']}", className="detail-title"),
+            html.Div(" · ".join(facts), className=f"pod-facts-line pod-{level}"),
+            html.H3("Containers: usage against requests and limits"),
+            usage,
+            html.H3("Recent events"),
+            html.Ul(event_items)
+            if event_items
+            else html.Div("No recent events", className="empty-note"),
+        ],
+        className="pod-detail",
+    )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import dash_mantine_components as dmc
 import pandas as pd
-from dash import Dash, Input, Output, dcc, html
+from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
 from components import charts, cluster
@@ -20,7 +20,12 @@ from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
 from dashboard.urlstate import ViewState
-from queries.telemetry import POD_HEALTH_COLUMNS, empty_frame
+from queries.telemetry import (
+    CONTAINER_RESOURCE_COLUMNS,
+    EVENT_COLUMNS,
+    POD_HEALTH_COLUMNS,
+    empty_frame,
+)
 from queries.workloads import notable_events, workload_resources, workload_usage_series
 
 T = TypeVar("T")
@@ -42,6 +47,9 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
     return html.Div(
         [
             html.Div([html.H1("Cluster", className="page-title")], className="page-toolbar"),
+            dmc.Modal(
+                id="pod-modal", size="80%", title="Pod detail", children=html.Div(id="pod-detail")
+            ),
             html.Div(
                 panel(
                     "Pod health",
@@ -177,6 +185,43 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             *_status(context, cluster_name, nodes),
             demo,
         )
+
+    @app.callback(
+        Output("pod-modal", "opened"),
+        Output("pod-detail", "children"),
+        Input({"type": "pod-tile", "pod": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def open_pod(clicks: list[int | None]) -> tuple[Any, ...]:
+        """A click on a pod tile opens its detail, from what the page already fetched."""
+        triggered = ctx.triggered_id
+        if not isinstance(triggered, dict) or not any(clicks):
+            return no_update, no_update
+        namespace, _, name = str(triggered["pod"]).partition("/")
+        pods_now = context.cache.peek("cluster:pods")
+        if pods_now is None or pods_now.value is None:
+            return no_update, no_update
+        match = pods_now.value[
+            (pods_now.value["namespace"] == namespace) & (pods_now.value["pod"] == name)
+        ]
+        if match.empty:
+            return True, html.Div(f"{namespace}/{name} is gone", className="empty-note")
+        resources = context.cache.peek("metrics:resources")
+        frame = (
+            resources.value
+            if resources is not None and resources.value is not None
+            else empty_frame(CONTAINER_RESOURCE_COLUMNS)
+        )
+        events = context.cache.peek("cluster:events")
+        event_frame = (
+            events.value
+            if events is not None and events.value is not None
+            else empty_frame(EVENT_COLUMNS)
+        )
+        mine = event_frame[(event_frame["namespace"] == namespace) & (event_frame["name"] == name)]
+        containers = frame[(frame["namespace"] == namespace) & (frame["pod"] == name)]
+        row = {str(k): v for k, v in match.iloc[0].to_dict().items()}
+        return True, cluster.pod_detail(row, containers, mine)
 
     @app.callback(
         Output("cl-workload-grid", "rowData"),

@@ -44,3 +44,27 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
     if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, SCREENSHOT)
     assert dash_duo.get_logs() == []
+
+
+def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    build_small_inventory(sa.create_engine(sqlite_url))
+    settings = load_settings(
+        database_url=sqlite_url,
+        telemetry="demo",
+        refresh_seconds=30,
+        demand_window_days=POLICY.demand_window_days,
+    )
+    dash_duo.start_server(create_app(settings))
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
+    dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=30)
+    tile = dash_duo.wait_for_element(
+        '#cl-pod-tiles .pod-tile[title="shop/order-service"]', timeout=15
+    )
+    name = tile.find_element("css selector", ".pod-name").text
+    tile.click()
+    dash_duo.wait_for_contains_text("#pod-detail", f"shop/{name}", timeout=10)
+    dash_duo.wait_for_contains_text(
+        "#pod-detail", "Containers: usage against requests and limits", timeout=5
+    )
+    dash_duo.wait_for_contains_text("#pod-detail", "app", timeout=5)
+    assert dash_duo.get_logs() == []

@@ -96,7 +96,9 @@ def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # 
     build_small_inventory(sa.create_engine(sqlite_url))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=15)
-    dash_duo.find_element('#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]').click()
+    dash_duo.find_element(
+        '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]'
+    ).click()
     dash_duo.wait_for_contains_text("#sku-detail", f"A · {SKU_A_NAME}", timeout=10)
     detail = dash_duo.find_element("#sku-detail").text
     assert "PO1" in detail  # the open purchase order, 10 units
