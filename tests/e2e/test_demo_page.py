@@ -106,6 +106,18 @@ def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
         "return document.documentElement.scrollHeight - window.innerHeight"
     )
     assert overflow <= 0, f"the wall screen scrolls by {overflow} px"
+    # A 4K wall: the same page, larger type, still no scrolling.
+    dash_duo.driver.set_window_size(3840, 2160 + chrome)
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_text_to_equal(
+        "#ops-kpi-value-value", money(expected.inventory_value), timeout=30
+    )
+    dash_duo.wait_for_element("#ops-orders .bars path", timeout=15)
+    dash_duo.wait_for_element("#ops-pod-tiles .pod-tile", timeout=15)
+    overflow = dash_duo.driver.execute_script(
+        "return document.documentElement.scrollHeight - window.innerHeight"
+    )
+    assert overflow <= 0, f"the 4K wall screen scrolls by {overflow} px"
     assert dash_duo.get_logs() == []
 
 
