@@ -9,14 +9,15 @@ from typing import Any
 import dash_mantine_components as dmc
 import numpy as np
 import pandas as pd
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, html
 from dash.development.base_component import Component
 
 from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import NUMBER, SHARE, data_grid, json_records
 from dashboard.context import DashboardContext
-from dashboard.urlstate import PERIODS, ViewState, parse_view, with_filter
+from dashboard.url_sync import keep_in_url, url_choice
+from dashboard.urlstate import PERIODS, ViewState, parse_view
 from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
 
 
@@ -52,12 +53,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             html.Div(
                 [
                     html.H1("KPI review", className="page-title"),
-                    dmc.SegmentedControl(
-                        id="exec-period",
-                        data=list(PERIODS),
-                        value=period if period in PERIODS else "week",
-                        className="controls",
-                    ),
+                    url_choice("exec-period", PERIODS, period, "week"),
                     html.Div(id="exec-scope", className="ops-scope"),
                     html.Div(id="exec-freshness", className="freshness-slot"),
                 ],
@@ -133,15 +129,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
     source = ExecutiveKpiSource(context.inventory.engine, settings.holding_cost_rate)
     metrics = context.sources.metrics
-
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("exec-period", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def remember_period(value: str | None, search: str | None) -> Any:
-        return with_filter(search, "period", value) if value else no_update
+    keep_in_url(app, {"exec-period": "period"})
 
     @app.callback(
         Output("exec-abc-grid", "exportDataAsCsv"),

@@ -18,7 +18,8 @@ from components.panels import Freshness, freshness_line, panel
 from components.sku_detail import sku_detail
 from dashboard.context import DashboardContext
 from dashboard.settings import Settings
-from dashboard.urlstate import ViewState, parse_view, with_filter
+from dashboard.url_sync import keep_in_url
+from dashboard.urlstate import ViewState, parse_view
 from queries.inventory import InventorySnapshot
 from queries.rollups import (
     ALL,
@@ -216,21 +217,7 @@ def _with_unknown(options: list[dict[str, str]], unknown: str | None) -> list[di
 
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("inv-warehouse", "value"),
-        Input("inv-category", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def remember_filters(warehouse: str | None, category: str | None, search: str | None) -> Any:
-        """The filters go into the URL, so a link or a reload shows the same view. A Select that
-        empties itself (its value left the options) is no choice of the user's: ignored."""
-        if warehouse is None and category is None:
-            return no_update
-        if warehouse is not None:
-            search = with_filter(search, "warehouse", warehouse)
-        return with_filter(search, "category", category) if category is not None else search
+    keep_in_url(app, {"inv-warehouse": "warehouse", "inv-category": "category"})
 
     @app.callback(
         Output("sku-modal", "opened"),

@@ -21,7 +21,8 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
-from dashboard.urlstate import RANGES, ViewState, parse_view, with_filter
+from dashboard.url_sync import keep_in_url, url_choice
+from dashboard.urlstate import RANGES, ViewState, parse_view
 from queries.correlation import (
     lagged_correlation,
     orders_and_traffic,
@@ -48,12 +49,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             html.Div(
                 [
                     html.H1("Orders against traffic", className="page-title"),
-                    dmc.SegmentedControl(
-                        id="sre-range",
-                        data=list(RANGES),
-                        value=current if current in RANGES else "1h",
-                        className="controls",
-                    ),
+                    url_choice("sre-range", RANGES, current, "1h"),
                     html.Div(id="sre-freshness", className="sre-freshness"),
                 ],
                 className="page-toolbar",
@@ -98,15 +94,7 @@ def _frame_or_empty(fetched: Fetched[pd.DataFrame], columns: list[str]) -> pd.Da
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
     metrics, cluster_source = context.sources.metrics, context.sources.cluster
-
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("sre-range", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def remember_range(value: str | None, search: str | None) -> Any:
-        return with_filter(search, "range", value) if value else no_update
+    keep_in_url(app, {"sre-range": "range"})
 
     @app.callback(
         Output("sre-figure", "figure"),
