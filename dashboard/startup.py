@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 
-from dashboard.settings import Settings, SettingsError, load_settings
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from dashboard.settings import (
+    Settings,
+    SettingsError,
+    default_database_path,
+    load_settings,
+)
 from dashboard.sources import ConfigurationError, Sources, build_sources
 from queries.database import create_inventory_engine, missing_schema
 from queries.health import describe_failure
@@ -18,12 +26,52 @@ class StartupError(Exception):
     """invdash cannot serve with this configuration; the message says what to change."""
 
 
+# What SQLAlchemy raises for a URL it cannot parse or has no driver for.
+UNUSABLE_URL_ERRORS = (ArgumentError, NoSuchModuleError, ImportError)
+
+
+def unusable_url(error: Exception) -> StartupError:
+    # The URL can carry a password, so the message never repeats it.
+    reason = (
+        "it does not parse"
+        if isinstance(error, ArgumentError)
+        else f"no driver installed for it: {describe_failure(error)}"
+    )
+    return StartupError(
+        f"INVDASH_DATABASE_URL is not a usable SQLAlchemy URL ({reason}); "
+        "expected sqlite:///path or postgresql+psycopg://user:password@host/db"
+    )
+
+
+def inventory_engine(settings: Settings) -> Engine:
+    """The inventory database's engine, or StartupError when the URL cannot name one."""
+    try:
+        return create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    except UNUSABLE_URL_ERRORS as error:
+        raise unusable_url(error) from None
+
+
+def check_default_database_exists(settings: Settings) -> None:
+    """Raise StartupError when INVDASH_DATABASE_URL is unset and nothing made the default database.
+
+    ``invdash serve`` seeds the default before starting gunicorn, so a server process that finds
+    it missing was started directly, typically in a container whose Secret lacks the URL:
+    serving an empty database would only show a page of errors.
+    """
+    path = default_database_path()
+    if settings.uses_default_database and not path.exists():
+        raise StartupError(
+            f"INVDASH_DATABASE_URL is not set and the default database {path} does not exist "
+            "(set INVDASH_DATABASE_URL, or run `invdash seed` for demo data)"
+        )
+
+
 def check_database_schema(settings: Settings) -> None:
     """Raise StartupError when the database answers but lacks a table or column invdash reads.
 
     An unreachable database is not an error here: the pages say so and retry until it answers.
     """
-    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    engine = inventory_engine(settings)
     try:
         missing = missing_schema(engine)
     except Exception as error:
@@ -45,12 +93,19 @@ def configured_sources(settings: Settings) -> Sources:
         return build_sources(settings)
     except (ConfigurationError, PromQLConfigError) as error:
         raise StartupError(str(error)) from None
+    except UNUSABLE_URL_ERRORS as error:
+        raise unusable_url(error) from None
 
 
 def startup() -> tuple[Settings, Sources]:
-    """Settings and sources for a server process; on a bad setting, print one line and exit 2."""
+    """Settings and sources for a server process; on a bad setting, print one line and exit 2.
+
+    A gunicorn config can call this in its ``on_starting`` hook, so the master stops before
+    forking workers that would each report (and gunicorn would respawn) the same problem.
+    """
     try:
         settings = load_settings()
+        check_default_database_exists(settings)
         check_database_schema(settings)
         sources = configured_sources(settings)
     except (SettingsError, StartupError) as error:
