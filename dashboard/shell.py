@@ -16,6 +16,13 @@ from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
 from dashboard.pages import cluster, executive, inventory, ops, sre
+from dashboard.ticks import (
+    TICK,
+    register_gate,
+    skipped_note,
+    tick_components,
+    while_refreshing,
+)
 from dashboard.urlstate import PAGE_PATHS, ViewState, parse_view, playlist_position
 
 PageLayout = Callable[[DashboardContext, ViewState], Component]
@@ -39,7 +46,7 @@ def layout(context: DashboardContext) -> Component:
         children=html.Div(
             [
                 dcc.Location(id="url", refresh=False),
-                dcc.Interval(id="refresh", interval=settings.refresh_seconds * 1000),
+                *tick_components(settings.refresh_seconds),
                 dcc.Interval(id="playlist-tick", interval=1000, disabled=True),
                 dcc.Store(id="playlist-start"),
                 dcc.Store(id="rotation", data={}),
@@ -48,6 +55,7 @@ def layout(context: DashboardContext) -> Component:
                         html.Div("invdash", className="brand"),
                         html.Nav(id="nav", className="nav"),
                         html.Div(id="source-status", className="source-status"),
+                        skipped_note(),
                     ],
                     className="app-header",
                 ),
@@ -146,7 +154,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             started if start is None else no_update,
         )
 
-    @app.callback(Output("source-status", "children"), Input("refresh", "n_intervals"))
+    register_gate(app)
+
+    @app.callback(Output("source-status", "children"), TICK, running=while_refreshing("status"))
     def source_status(_: int | None) -> list[Component]:
         badges: list[Component] = []
         for name, health in context.source_health():

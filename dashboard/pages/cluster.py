@@ -19,6 +19,7 @@ from components import charts, cluster
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
+from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
@@ -162,7 +163,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("cl-nodes-freshness", "children"),
         Output("cl-nodes-body", "className"),
         Output("cl-nodes-badge", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
+        running=while_refreshing("cluster-pods"),
     )
     def refresh_cluster(_: int | None) -> tuple[Any, ...]:
         demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
@@ -234,7 +236,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("cl-usage-badge", "children"),
         Output("cl-usage-freshness", "children"),
         Output("cl-memory-badge", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
+        running=while_refreshing("cluster-metrics"),
     )
     def refresh_metrics(_: int | None) -> tuple[Any, ...]:
         demo = cluster.demo_badge(bool(metrics and metrics.is_demo))

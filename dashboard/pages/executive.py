@@ -16,6 +16,7 @@ from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import NUMBER, SHARE, data_grid, json_records
 from dashboard.context import DashboardContext
+from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
 from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
@@ -153,8 +154,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("exec-kpi-grid", "rowData"),
         Output("exec-freshness", "children"),
         Output("exec-scope", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
         Input("url", "search"),
+        running=while_refreshing("exec"),
     )
     def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
         period_name = parse_view(None, search).filter("period", "week")

@@ -18,6 +18,7 @@ from components.panels import Freshness, freshness_line, panel
 from components.sku_detail import sku_detail
 from dashboard.context import DashboardContext
 from dashboard.settings import Settings
+from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url
 from dashboard.urlstate import ViewState, parse_view
 from queries.inventory import InventorySnapshot
@@ -270,10 +271,11 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("inv-warehouse", "data"),
         Output("inv-category", "data"),
         Output("inv-filter-problems", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
         Input("inv-warehouse", "value"),
         Input("inv-category", "value"),
         State("url", "search"),
+        running=while_refreshing("inventory"),
     )
     def refresh(
         _: int | None, warehouse: str | None, category: str | None, search: str | None

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 import dash_mantine_components as dmc
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Output, State, dcc, html
 from dash.development.base_component import Component
 
 from components import cluster, ops
@@ -19,6 +19,7 @@ from components.formatting import count, money
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.context import DashboardContext
+from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, parse_view
 from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
 
@@ -101,9 +102,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-kpi-expiring-value", "children"),
         Output("ops-kpi-expiring-hint", "children"),
         Output("ops-risks", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
         State("url", "search"),
         State("rotation", "data"),
+        running=while_refreshing("ops-stock"),
     )
     def refresh_stock(
         _: int | None, search: str | None, rotation: dict[str, str] | None
@@ -158,8 +160,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-kpi-orders-hint", "children"),
         Output("ops-orders", "figure"),
         Output("ops-orders-freshness", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
         State("url", "search"),
+        running=while_refreshing("ops-orders"),
     )
     def refresh_orders(_: int | None, search: str | None) -> tuple[Any, ...]:
         minutes = parse_view(None, search).range_minutes
@@ -198,7 +201,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-pod-tiles", "children"),
         Output("ops-pods-freshness", "children"),
         Output("ops-pods-badge", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
+        running=while_refreshing("ops-pods"),
     )
     def refresh_pods(_: int | None) -> tuple[Any, ...]:
         name = pods_source.name if pods_source else "Kubernetes API"

@@ -21,6 +21,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
+from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import RANGES, ViewState, parse_view
 from queries.correlation import (
@@ -108,8 +109,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("sre-kpi-risk-hint", "children"),
         Output("sre-kpi-events-value", "children"),
         Output("sre-kpi-events-hint", "children"),
-        Input("refresh", "n_intervals"),
+        TICK,
         Input("url", "search"),
+        running=while_refreshing("sre"),
     )
     def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
         minutes = parse_view(None, search).range_minutes
