@@ -24,11 +24,14 @@ ensure_venv() {
       fi
     fi
   fi
-  # One stamp per install spec: re-install only when pyproject.toml changed since.
+  # One stamp per install spec: re-install only when pyproject.toml or the pins changed since.
   local stamp=".venv/.invdash-install-$(echo "$spec" | tr -c 'a-z' '_')"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+    # The same runtime pins as the container image (scripts/image-install.sh), so the tests run
+    # the versions the image ships.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+      --constraint constraints.txt -e "$spec"
     touch "$stamp"
   fi
 }
