@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from dash import html
+from dash.development.base_component import Component
 from plotly.subplots import make_subplots
 
 from components.charts import ALERT_COLOUR, BACKGROUND, COST_COLOUR, GRID, TEXT, VALUE_COLOUR
@@ -171,3 +173,44 @@ def shared_axis_figure(
     figure.update_xaxes(gridcolor=GRID, showspikes=True, spikemode="across", spikesnap="cursor")
     figure.update_yaxes(tickformat=".3s", row=6, col=1)
     return figure
+
+
+def moment_details(
+    heading: str,
+    unhealthy: pd.DataFrame | None,
+    warnings: pd.DataFrame,
+    problem: str | None = None,
+) -> Component:
+    """What was wrong at a clicked moment: the pods unhealthy then (``UNHEALTHY_POD_COLUMNS``;
+    None when no source keeps pod-health history, ``problem`` says why) and the Warning events
+    near it (``EVENT_COLUMNS``). Text only, never HTML from the data."""
+    parts: list[Component] = [html.Strong(heading)]
+    if unhealthy is None:
+        parts.append(html.Div(f"Pod health then is unknown: {problem}", className="empty-note"))
+    elif unhealthy.empty:
+        parts.append(html.Div("✓ Every pod was healthy then", className="empty-note"))
+    else:
+        items = []
+        for row in unhealthy.to_dict("records"):
+            facts = [f"⚠ {row['namespace']}/{row['pod']}: {row['status']}"]
+            if row["restarts"]:
+                facts.append(f"↻ {row['restarts']} in the 5 min before")
+            if row["last_terminated_reason"]:
+                facts.append(f"last terminated: {row['last_terminated_reason']}")
+            items.append(html.Li(", ".join(facts)))
+        parts.append(html.Ul(items, className="clicked-list unhealthy-pods"))
+    if not warnings.empty:
+        parts.append(html.Div("Warning events within 5 minutes", className="clicked-subtitle"))
+        parts.append(
+            html.Ul(
+                [
+                    html.Li(
+                        f"{row['namespace']}/{row['name']} ({row['kind']}): {row['reason']} "
+                        f"at {row['timestamp']:%H:%M:%S}, {row['message']}"
+                    )
+                    for row in warnings.sort_values("timestamp").to_dict("records")
+                ],
+                className="clicked-list warning-events",
+            )
+        )
+    return html.Div(parts)

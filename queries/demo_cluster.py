@@ -74,7 +74,9 @@ from queries.telemetry import (
     NODE_COLUMNS,
     POD_HEALTH_COLUMNS,
     POD_USAGE_COLUMNS,
+    RECENT_RESTARTS,
     SERVICE_TRAFFIC_COLUMNS,
+    UNHEALTHY_POD_COLUMNS,
     choose_step,
     contract_frame,
 )
@@ -644,6 +646,27 @@ class DemoCluster:
         return contract_frame(rows, SERVICE_TRAFFIC_COLUMNS)
 
     # --- time and demand -----------------------------------------------------------------------
+
+    def unhealthy_pods_at(self, moment: dt.datetime) -> pd.DataFrame:
+        """The pods unhealthy at ``moment`` as ``pod_health`` would have shown them then, plus
+        those that restarted in the RECENT_RESTARTS window before (columns
+        UNHEALTHY_POD_COLUMNS, sorted by namespace and pod). status: kubectl's, except that a
+        Running pod whose containers are not all ready is "NotReady", as from Prometheus."""
+        t = _seconds(moment, "moment")
+        before = t - int(RECENT_RESTARTS.total_seconds())
+        demand = self._demand(before, t)
+        earlier = {(p.namespace, p.name): p.restarts for p in self._pods_at(before, demand)}
+        rows = []
+        for pod in self._pods_at(t, demand):
+            restarted = pod.restarts - earlier.get((pod.namespace, pod.name), 0)
+            if not pod.healthy or restarted > 0:
+                # kube-state-metrics cannot tell "Running, not ready" from the status word.
+                status = "NotReady" if pod.status == "Running" else pod.status
+                status = status if not pod.healthy else "Restarted"
+                rows.append(
+                    (pod.namespace, pod.name, status, restarted, pod.last_termination_reason)
+                )
+        return contract_frame(rows, UNHEALTHY_POD_COLUMNS)
 
     def _now(self) -> int:
         return _seconds(self.clock(), "the clock's time")

@@ -67,8 +67,11 @@ from queries.telemetry import (
     DEFAULT_MAX_POINTS,
     HPA_COLUMNS,
     POD_USAGE_COLUMNS,
+    RECENT_RESTARTS,
     SERVICE_TRAFFIC_COLUMNS,
+    UNHEALTHY_POD_COLUMNS,
     choose_step,
+    contract_frame,
 )
 
 DEFAULT_CONTAINER_SELECTOR = 'container!="", container!="POD", image!=""'
@@ -124,6 +127,22 @@ DEFAULT_QUERIES: Mapping[str, str] = MappingProxyType(
         "container_last_terminated_reason": (
             f"max by ({_BY_CONTAINER}, reason) "
             "(kube_pod_container_status_last_terminated_reason{$kube_state_metrics_selector} == 1)"
+        ),
+        # Pod-health history from kube-state-metrics, for "which pods were unhealthy then".
+        "pod_waiting_reason": (
+            "max by (namespace, pod, reason) "
+            "(kube_pod_container_status_waiting_reason{$kube_state_metrics_selector} == 1)"
+        ),
+        "pod_bad_phase": (
+            "max by (namespace, pod, phase) (kube_pod_status_phase"
+            '{phase=~"Pending|Failed|Unknown", $kube_state_metrics_selector} == 1)'
+        ),
+        # A finished Job pod is not ready and not unhealthy either.
+        "pod_not_ready": (
+            "max by (namespace, pod) (kube_pod_status_ready"
+            '{condition=~"false|unknown", $kube_state_metrics_selector} == 1) '
+            "unless on (namespace, pod) (kube_pod_status_phase"
+            '{phase="Succeeded", $kube_state_metrics_selector} == 1)'
         ),
         "hpa_current_replicas": (
             "max by (namespace, horizontalpodautoscaler) "
@@ -799,11 +818,7 @@ class PrometheusSource:
                 query_name, at, namespace=namespace, restarts_window=restarts_window
             )
             values[column] = _instant_values(result, labels)
-        reasons: dict[tuple[str, ...], str] = {}
-        for series in self._instant("container_last_terminated_reason", at, namespace=namespace):
-            key = _series_labels(series, labels)
-            reason = str(series.get("metric", {}).get("reason", ""))
-            reasons[key] = min(reasons.get(key, reason), reason)  # one, the same every time
+        reasons = self._last_terminated_reasons(at, namespace)
         keys = sorted(set(values["cpu_cores"]) | set(values["memory_bytes"]))
         columns: dict[str, list[Any]] = {
             column: [key[position] for key in keys] for position, column in enumerate(labels)
@@ -821,6 +836,57 @@ class PrometheusSource:
         )
         frame["restarts_window"] = frame["restarts_window"].round()
         return frame
+
+    def unhealthy_pods_at(self, moment: dt.datetime) -> pd.DataFrame:
+        """The pods unhealthy at ``moment`` (timezone-aware), from kube-state-metrics' history.
+
+        Columns UNHEALTHY_POD_COLUMNS, sorted by namespace and pod. A pod counts when a container
+        waits (its reason is the status), its phase is Pending, Failed or Unknown, it is not
+        ready (and not Succeeded), or a container restarted in the RECENT_RESTARTS window.
+        """
+        moment = _aware_utc(moment, "moment")
+        pod = ("namespace", "pod")
+        statuses: dict[tuple[str, ...], str] = {}
+        # Later assignments lose: the first cause in this order names the pod's status.
+        for query_name, label in (
+            ("pod_waiting_reason", "reason"),
+            ("pod_bad_phase", "phase"),
+            ("pod_not_ready", None),
+        ):
+            for series in self._instant(query_name, moment):
+                status = str(series.get("metric", {}).get(label, "")) if label else "NotReady"
+                statuses.setdefault(_series_labels(series, pod), status or "NotReady")
+        labels = ("namespace", "pod", "container")
+        counts = _instant_values(
+            self._instant("container_restarts", moment, restarts_window=RECENT_RESTARTS), labels
+        )
+        last_reasons = self._last_terminated_reasons(moment, None)
+        restarts: dict[tuple[str, ...], int] = {}
+        reasons: dict[tuple[str, ...], str] = {}
+        for (namespace, name, container), value in sorted(counts.items()):
+            key: tuple[str, ...] = (namespace, name)
+            restarts[key] = restarts.get(key, 0) + (0 if math.isnan(value) else round(value))
+            if last_reasons.get((namespace, name, container)):
+                reasons.setdefault(key, last_reasons[(namespace, name, container)])
+        for restarted, count in restarts.items():
+            if count > 0:
+                statuses.setdefault(restarted, "Restarted")
+        rows = [
+            (*key, status, restarts.get(key, 0), reasons.get(key, ""))
+            for key, status in sorted(statuses.items())
+        ]
+        return contract_frame(rows, UNHEALTHY_POD_COLUMNS)
+
+    def _last_terminated_reasons(
+        self, at: dt.datetime | None, namespace: str | None
+    ) -> dict[tuple[str, ...], str]:
+        """(namespace, pod, container) -> its last termination reason, e.g. "OOMKilled"."""
+        reasons: dict[tuple[str, ...], str] = {}
+        for series in self._instant("container_last_terminated_reason", at, namespace=namespace):
+            key = _series_labels(series, ("namespace", "pod", "container"))
+            reason = str(series.get("metric", {}).get("reason", ""))
+            reasons[key] = min(reasons.get(key, reason), reason)  # one, the same every time
+        return reasons
 
     def hpa_replicas(
         self, namespace: str | None, start: dt.datetime, end: dt.datetime

@@ -62,6 +62,14 @@ SERVICE_TRAFFIC_COLUMNS = [
     "timestamp", "service", "request_rate", "error_rate", "error_share", "p95_latency_seconds",
 ]  # fmt: skip
 
+# unhealthy_pods_at(moment): one row per pod that was unhealthy at ``moment`` (pod-health history,
+# which the Kubernetes API does not keep). status: the first that applies of the waiting reason
+# (e.g. "CrashLoopBackOff"), the phase when Pending, Failed or Unknown, "NotReady", "Restarted";
+# restarts: container restarts in the RECENT_RESTARTS window before ``moment``;
+# last_terminated_reason: e.g. "OOMKilled", "" when unknown.
+UNHEALTHY_POD_COLUMNS = ["namespace", "pod", "status", "restarts", "last_terminated_reason"]
+RECENT_RESTARTS = dt.timedelta(minutes=5)
+
 
 class ClusterSource(Protocol):
     """Pod, event and node facts (the Kubernetes API, or the demo cluster)."""
@@ -95,6 +103,8 @@ class MetricsSource(Protocol):
     ) -> pd.DataFrame: ...
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame: ...
+
+    def unhealthy_pods_at(self, moment: dt.datetime) -> pd.DataFrame: ...
 
     def check_health(self) -> Health: ...
 

@@ -79,7 +79,8 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             panel(
                 "At the clicked time",
                 html.Div(
-                    "Click a point in time to list the pods with warnings then.", id="sre-clicked"
+                    "Click a point in time to list the pods that were unhealthy then.",
+                    id="sre-clicked",
                 ),
                 "sre-clicked-panel",
             ),
@@ -218,22 +219,20 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             else empty_frame(EVENT_COLUMNS)
         )
         near = events[(events["timestamp"] - moment).abs() <= NEAR_CLICK]
-        warnings = near[near["type"] == "Warning"]
-        heading = f"{moment:%Y-%m-%d %H:%M} UTC ± {int(NEAR_CLICK.total_seconds() // 60)} min"
-        if warnings.empty:
-            return html.Div(
-                [
-                    html.Strong(heading),
-                    html.Div("✓ No pod had a warning then", className="empty-note"),
-                ]
+        heading = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+        if metrics is None:
+            return sre.moment_details(
+                heading, None, near[near["type"] == "Warning"], "no Prometheus is configured"
             )
-        items = [
-            html.Li(
-                f"{row['namespace']}/{row['name']} ({row['kind']}): {row['reason']} at {row['timestamp']:%H:%M:%S}, {row['message']}"
-            )
-            for row in warnings.sort_values("timestamp").to_dict("records")
-        ]
-        return html.Div([html.Strong(heading), html.Ul(items, className="clicked-list")])
+        then = moment.to_pydatetime()
+        fetched = context.cache.fetch(
+            f"unhealthy-at:{moment.floor('15s').isoformat()}",
+            lambda: metrics.unhealthy_pods_at(then),
+            keep_last_good=False,
+        )
+        return sre.moment_details(
+            heading, fetched.value, near[near["type"] == "Warning"], fetched.error
+        )
 
 
 def _lag_words(lag: dt.timedelta) -> str:

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 from components.formatting import count, money, percent
 from dashboard.app import create_app
 from dashboard.settings import load_settings
 from dashboard.sources import inventory_policy
+from queries.demo_cluster import DemoCluster
 from queries.inventory import InventorySource
 from queries.kpis import ExecutiveKpiSource
 from queries.rollups import inventory_kpis
@@ -153,6 +155,46 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
     if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, SCREENSHOT.parent / "sre.png")
     assert "range=6h" in dash_duo.driver.current_url
+
+    # Click the orders row at a minute when the demo's leaking pod was crashlooping: the panel
+    # lists the pods unhealthy at the clicked moment, as the demo cluster's history has them.
+    demo = DemoCluster(
+        InventorySource(
+            sa.create_engine(demo_url), inventory_policy(settings)
+        ).order_lines_per_minute
+    )
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    target = next(
+        now - dt.timedelta(minutes=back)
+        for back in range(5, 6 * 60)
+        if "CrashLoopBackOff"
+        in set(demo.unhealthy_pods_at(now - dt.timedelta(minutes=back))["status"])
+    )
+    x, y = dash_duo.driver.execute_script(
+        """
+        const gd = document.querySelector('#sre-figure .js-plotly-plot');
+        const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
+        return [drag.left + gd._fullLayout.xaxis.d2p(arguments[0]), drag.top + drag.height / 2];
+        """,
+        f"{target:%Y-%m-%d %H:%M:%S}",
+    )
+    actions = ActionBuilder(dash_duo.driver)
+    actions.pointer_action.move_to_location(int(x), int(y)).click()
+    actions.perform()
+    dash_duo.wait_for_contains_text("#sre-clicked", "UTC", timeout=10)
+    heading = dash_duo.find_element("#sre-clicked strong").text
+    clicked = dt.datetime.strptime(heading, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC)
+    assert abs(clicked - target) <= dt.timedelta(minutes=1)
+    expected = demo.unhealthy_pods_at(clicked)
+    assert not expected.empty
+    listed = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('#sre-clicked .unhealthy-pods li')]"
+        ".map(li => li.textContent)"
+    )
+    assert [item.split(":")[0] for item in listed] == [
+        f"⚠ {row.namespace}/{row.pod}" for row in expected.itertuples()
+    ]
+    assert any("CrashLoopBackOff" in item for item in listed)
     assert dash_duo.get_logs() == []
 
 

@@ -32,6 +32,7 @@ from queries.telemetry import (
     POD_HEALTH_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    UNHEALTHY_POD_COLUMNS,
 )
 from queries.workloads import guess_workload, workload_resources
 
@@ -138,6 +139,10 @@ TRAFFIC_DTYPES = {
     "timestamp": TIMESTAMP, "service": STRING, "request_rate": "float64", "error_rate": "float64",
     "error_share": "float64", "p95_latency_seconds": "float64",
 }  # fmt: skip
+UNHEALTHY_DTYPES = {
+    "namespace": STRING, "pod": STRING, "status": STRING, "restarts": "int64",
+    "last_terminated_reason": STRING,
+}  # fmt: skip
 
 QUERIES: dict[str, tuple[Callable[[DemoCluster], pd.DataFrame], list[str], dict[str, str]]] = {
     "pod_health": (lambda d: d.pod_health(), POD_HEALTH_COLUMNS, POD_DTYPES),
@@ -154,6 +159,11 @@ QUERIES: dict[str, tuple[Callable[[DemoCluster], pd.DataFrame], list[str], dict[
         lambda d: d.service_traffic(at(0), at(30)),
         SERVICE_TRAFFIC_COLUMNS,
         TRAFFIC_DTYPES,
+    ),
+    "unhealthy_pods_at": (
+        lambda d: d.unhealthy_pods_at(at(19, 30)),
+        UNHEALTHY_POD_COLUMNS,
+        UNHEALTHY_DTYPES,
     ),
 }
 
@@ -431,6 +441,33 @@ def test_a_leaking_pod_is_oomkilled_then_crashloops_then_recovers() -> None:
     assert recovered["status"] == "Running"
     assert recovered["healthy"]
     assert recovered["restarts"] == before["restarts"] + 5
+
+
+def test_unhealthy_pods_at_a_moment_are_the_ones_pod_health_showed_unhealthy_then() -> None:
+    later = cluster(at(59, 59))
+    for minute in range(0, 60, 2):
+        then = cluster(at(minute)).pod_health()
+        shown = then[~then["healthy"]].set_index("pod")["status"]
+        found = later.unhealthy_pods_at(at(minute)).set_index("pod")
+        expected = shown.replace("Running", "NotReady")
+        assert found.loc[expected.index, "status"].to_dict() == expected.to_dict(), minute
+        restarted_only = found.drop(index=expected.index)
+        assert (restarted_only["status"] == "Restarted").all()
+        assert (restarted_only["restarts"] > 0).all()
+
+
+def test_the_leaking_pod_is_listed_through_its_incident_with_its_restarts() -> None:
+    name = leaking_pod()["pod"]
+    crashlooping = row(cluster(at(59)).unhealthy_pods_at(at(19, 30)), pod=name)
+    assert crashlooping["status"] == "CrashLoopBackOff"
+    assert crashlooping["last_terminated_reason"] == "OOMKilled"
+    assert crashlooping["restarts"] >= 1
+    # Ready again at 21:30, yet its last restart is less than five minutes old.
+    recovered = row(cluster(at(59)).unhealthy_pods_at(at(21, 30)), pod=name)
+    assert recovered["status"] == "Restarted"
+    assert recovered["restarts"] >= 1
+    quiet = cluster(at(59)).unhealthy_pods_at(at(40))
+    assert name not in set(quiet["pod"])
 
 
 def test_the_leaking_pods_memory_climbs_to_its_limit() -> None:

@@ -52,6 +52,7 @@ from queries.telemetry import (
     HPA_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
+    UNHEALTHY_POD_COLUMNS,
     choose_step,
 )
 
@@ -74,6 +75,7 @@ RECORDED_FAMILIES = (
     "kube_pod_container_status_restarts_total", "kube_pod_container_status_last_terminated_reason",
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_status_desired_replicas",
+    "kube_pod_status_phase", "kube_pod_status_ready", "kube_pod_container_status_waiting_reason",
 )  # fmt: skip
 RECORDED_REPEATS = 21  # five minutes of 15 s scrapes, so a 5m rate has a full window
 
@@ -186,11 +188,33 @@ def synthetic_families() -> list[Family]:
         Series({"service": "checkout"}, counter(180), sample_name="http_request_duration_seconds_count"),
         Series({"service": "checkout"}, counter(45), sample_name="http_request_duration_seconds_sum"),
     ])  # fmt: skip
+
+    # Pod-health history: api-0 waits in CrashLoopBackOff from 15 minutes ago; web-pending is
+    # Pending (not ready) until 40 minutes ago; report-1 is a finished Job pod, never unhealthy.
+    def pod(namespace: str, name: str, **extra: str) -> dict[str, str]:
+        return {"namespace": namespace, "pod": name, **extra}
+
+    waiting = Family("kube_pod_container_status_waiting_reason", "gauge", [
+        Series(ksm("payments", "api-0", "api", reason="CrashLoopBackOff"),
+               gauge(step_after(0, 1, -15 * MINUTE))),
+    ])  # fmt: skip
+    phase = Family("kube_pod_status_phase", "gauge", [
+        Series(pod("shop", "web-pending", phase="Pending"), gauge(step_after(1, 0, -40 * MINUTE))),
+        Series(pod("shop", "web-pending", phase="Running"), gauge(step_after(0, 1, -40 * MINUTE))),
+        Series(pod("shop", "report-1", phase="Succeeded"), gauge(1)),
+        Series(pod("payments", "api-0", phase="Running"), gauge(1)),
+    ])  # fmt: skip
+    ready = Family("kube_pod_status_ready", "gauge", [
+        Series(pod("shop", "web-pending", condition="false"), gauge(step_after(1, 0, -40 * MINUTE))),
+        Series(pod("shop", "web-pending", condition="true"), gauge(step_after(0, 1, -40 * MINUTE))),
+        Series(pod("shop", "report-1", condition="false"), gauge(1)),
+        Series(pod("payments", "api-0", condition="false"), gauge(step_after(0, 1, -15 * MINUTE))),
+    ])  # fmt: skip
     probe = Family("invdash_escape_probe", "gauge", [
         Series({"value": value}, gauge(1)) for value in ESCAPE_PROBE_VALUES
     ])  # fmt: skip
     return [cpu, memory, periods, throttled, requests, limits, restarts, reasons, hpa_current,
-            hpa_desired, http_requests, http_latency, probe]  # fmt: skip
+            hpa_desired, http_requests, http_latency, probe, waiting, phase, ready]  # fmt: skip
 
 
 # Cumulative bucket counts added every 15 s: 3/s under 50 ms, 7/s under 100 ms, 10/s under
@@ -544,6 +568,48 @@ def test_recorded_pod_usage_sums_containers_only(
     assert only_row(latest, pod="coredns-66bc5c9577-d98t2")["memory_bytes"] == 1.7866752e07
     assert only_row(latest, pod="kube-apiserver-datagen-1-34")["memory_bytes"] == 2.2976512e08
     assert len(latest) == len(RECORDED_KUBE_SYSTEM_CONTAINERS)
+
+
+def unhealthy(frame: pd.DataFrame, namespace: str) -> dict[str, tuple[str, int, str]]:
+    rows = frame[frame["namespace"] == namespace]
+    return {
+        row.pod: (row.status, row.restarts, row.last_terminated_reason)
+        for row in rows.itertuples(index=False)
+    }
+
+
+def test_unhealthy_pods_at_a_moment_come_from_the_kube_state_metrics_history(
+    source: PrometheusSource,
+) -> None:
+    def at_minus(minutes: int) -> dict[str, tuple[str, int, str]]:
+        frame = source.unhealthy_pods_at(END - minutes * MINUTE)
+        assert list(frame.columns) == UNHEALTHY_POD_COLUMNS
+        return unhealthy(frame, "shop") | unhealthy(frame, "payments")
+
+    assert at_minus(0) == {"api-0": ("CrashLoopBackOff", 0, "")}
+    # Web restarted (OOMKilled) 10 minutes ago: inside the 5-minute window seen from -9.
+    assert at_minus(9) == {
+        "api-0": ("CrashLoopBackOff", 0, ""),
+        WEB: ("Restarted", 1, "OOMKilled"),
+    }
+    assert at_minus(20) == {}
+    # Pending and not ready: the phase names it; the finished Job pod is never listed.
+    assert at_minus(44) == {"web-pending": ("Pending", 0, "")}
+
+
+def test_recorded_unhealthy_pods_are_the_ones_kubectl_shows_unhealthy(
+    source: PrometheusSource, fixtures_dir: Path
+) -> None:
+    found = unhealthy(source.unhealthy_pods_at(END), "scraper")
+
+    assert found == {
+        "e2e-container-creating": ("CrashLoopBackOff", 0, "Completed"),
+        "e2e-container-pending": ("Pending", 0, ""),
+        **{
+            f"e2e-failjob-{suffix}": ("Failed", 0, "")
+            for suffix in ("cdhgp", "nkct8", "qrtpp", "sgmz9")
+        },
+    }  # the completed CronJob pod (not ready, Succeeded) is not unhealthy
 
 
 def test_recorded_hpa(source: PrometheusSource, fixtures_dir: Path) -> None:
