@@ -10,12 +10,17 @@ from flask_caching import Cache
 from dashboard import shell
 from dashboard.cache import SharedCache
 from dashboard.context import DashboardContext
+from dashboard.instrumented_sources import instrument_sources
+from dashboard.metrics import register_metrics_route, time_callbacks
 from dashboard.pages import cluster as cluster_page
 from dashboard.pages import executive as executive_page
 from dashboard.pages import inventory as inventory_page
 from dashboard.pages import ops as ops_page
+from dashboard.pages import self_health as self_health_page
 from dashboard.pages import sre as sre_page
+from dashboard.redis_cache import RedisSharedCache, shared_cache_for
 from dashboard.routes import register_readiness
+from dashboard.screens import ProcessScreens, ScreenTracker, SharedScreens, track_screens
 from dashboard.settings import Settings
 from dashboard.sources import Sources, build_sources
 
@@ -37,11 +42,17 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
         update_title="",
         serve_locally=True,
     )
-    cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
+    shared = shared_cache_for(settings)
+    cache = (
+        shared
+        if shared is not None
+        else Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
+    )
     context = DashboardContext(
         settings=settings,
-        sources=sources or build_sources(settings),
-        cache=SharedCache(cache, settings.refresh_seconds),
+        sources=instrument_sources(sources or build_sources(settings)),
+        cache=SharedCache(cache, settings.refresh_seconds, flight=shared),
+        shared_cache=shared,
     )
     app.layout = shell.layout(context)
     shell.register_callbacks(app, context)
@@ -50,6 +61,19 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     ops_page.register_callbacks(app, context)
     executive_page.register_callbacks(app, context)
     sre_page.register_callbacks(app, context)
+    self_health_page.register_callbacks(app, context)
     register_readiness(app.server, context)
+    register_own_metrics(app, shared, settings.refresh_seconds)
     app.server.config["INVDASH_CONTEXT"] = context
     return app
+
+
+def register_own_metrics(app: Dash, shared: RedisSharedCache | None, refresh_seconds: int) -> None:
+    """``/metrics``, callback timing and screen counting, on every request of this app."""
+    prefix = app.config.routes_pathname_prefix
+    screens = ScreenTracker(
+        SharedScreens(shared) if shared is not None else ProcessScreens(), refresh_seconds
+    )
+    time_callbacks(app.server, app.callback_map, prefix)
+    track_screens(app.server, screens, prefix)
+    register_metrics_route(app.server, before_scrape=screens.active)

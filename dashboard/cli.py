@@ -24,8 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the dashboard (gunicorn, gthread workers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
-    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.add_argument(
+        "--workers", type=int, help="gunicorn worker processes (default: INVDASH_WORKERS or 2)"
+    )
+    serve.add_argument(
+        "--threads", type=int, help="threads per worker (default: INVDASH_THREADS or 4)"
+    )
     serve.add_argument("--dev", action="store_true", help="Dash's development server instead")
 
     seed = commands.add_parser(
@@ -104,7 +108,9 @@ def _seed_default_database(settings: Settings) -> None:
         engine.dispose()
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int, dev: bool) -> int:
+def serve(
+    settings: Settings, host: str, port: int, workers: int | None, threads: int | None, dev: bool
+) -> int:
     try:
         _seed_default_database(settings)
         check_database_schema(settings)
@@ -115,16 +121,17 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     if dev:
         create_app(settings, sources).run(host=host, port=port, debug=False)
         return 0
+    # The image's configuration module; flags given here override what it reads from INVDASH_*.
     argv = [
         sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread",
-        "--workers", str(workers),
-        "--threads", str(threads),
+        "--config", "python:dashboard.gunicorn_conf",
         "--bind", f"{host}:{port}",
-        "--no-control-socket",
-        "--access-logfile", "-",
-        "dashboard.wsgi:server",
     ]  # fmt: skip
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    if threads is not None:
+        argv += ["--threads", str(threads)]
+    argv.append("dashboard.wsgi:server")
     # gunicorn replaces this process, so signals and exit codes reach it directly.
     os.execv(sys.executable, argv)  # noqa: S606
 

@@ -6,12 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dashboard.cache import Fetched, SharedCache
+from dashboard.redis_cache import RedisSharedCache
 from dashboard.settings import Settings
 from dashboard.sources import Sources
 from queries.health import Health
 from queries.inventory import InventorySnapshot, InventorySource
 
 INVENTORY_SNAPSHOT = "inventory:snapshot"
+SHARED_CACHE = "Shared cache"
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class DashboardContext:
     settings: Settings
     sources: Sources
     cache: SharedCache
+    # Set with INVDASH_CACHE_URL: the Redis behind ``cache``, reported beside the sources.
+    shared_cache: RedisSharedCache | None = None
 
     @property
     def inventory(self) -> InventorySource:
@@ -30,8 +34,9 @@ class DashboardContext:
         )
 
     def source_health(self) -> list[tuple[str, Health]]:
-        """Each source's health, probed at most once per refresh interval."""
-        return [
+        """Each source's health, probed at most once per refresh interval; then the shared
+        cache's, asked every time (it is never cached: it says where the cache is)."""
+        healths = [
             (
                 source.name,
                 self.cache.fetch(f"health:{source.name}", source.check_health).value
@@ -39,3 +44,6 @@ class DashboardContext:
             )
             for source in self.sources.all
         ]
+        if self.shared_cache is not None:
+            healths.append((SHARED_CACHE, self.shared_cache.health()))
+        return healths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INVDASH_"
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]*@")
 
 
 def default_database_path() -> Path:
@@ -84,6 +86,12 @@ class Settings(BaseSettings):
     telemetry_window_minutes: int = Field(
         60, ge=5, le=10_080, description="minutes of history on telemetry charts, 5 to 10080"
     )
+    cache_url: str | None = Field(
+        None,
+        description=(
+            "a redis:// or rediss:// URL such as redis://redis:6379/0, shared by every replica"
+        ),
+    )
 
     @field_validator(
         "holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds"
@@ -111,6 +119,22 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError("must start with http:// or https:// and name a host")
         return value.rstrip("/") if value else value
+
+    @field_validator("cache_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("must start with redis:// or rediss:// and name a host")
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            raise ValueError("the port must be a number from 0 to 65535") from None
+        if not re.fullmatch(r"/?\d*", parts.path):
+            raise ValueError("the path must be empty or a database number such as /0")
+        return value
 
     @field_validator("prometheus_token_file", "prometheus_queries_file")
     @classmethod
@@ -145,13 +169,17 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(describe_validation_error(error)) from None
 
 
-def describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError, model: type[BaseSettings] = Settings) -> str:
+    """One clause per bad variable: its name, the value given and the accepted range."""
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else "?"
-        info = Settings.model_fields.get(field)
+        info = model.model_fields.get(field)
         accepted = info.description if info is not None and info.description else "a valid value"
         given = problem.get("input")
+        if isinstance(given, str):
+            # Error lines end up in pod logs: a URL's password must not.
+            given = URL_PASSWORD.sub(r"\1***@", given)
         lines.append(
             f"{ENV_PREFIX}{field.upper()}={given!r} is invalid: expected {accepted} ({problem['msg']})"
         )

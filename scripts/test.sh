@@ -15,6 +15,7 @@ missing_packages() {
   if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
     missing+=(prometheus)
   fi
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   echo "${missing[*]:-}"
 }
 

@@ -21,6 +21,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
+from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import RANGES, ViewState, parse_view
@@ -84,6 +85,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 ),
                 "sre-clicked-panel",
             ),
+            self_health.layout(context),
         ],
         className="sre-page",
     )

@@ -1,0 +1,106 @@
+"""gunicorn's configuration for invdash: ``gunicorn --config python:dashboard.gunicorn_conf
+dashboard.wsgi:server``. ``invdash serve`` uses it too, its flags overriding.
+
+gunicorn reads the module's top-level names that match its settings (and ignores the others,
+which is why the helpers here start with an underscore). Sizing comes from the environment:
+INVDASH_WORKERS, INVDASH_THREADS, INVDASH_HOST and INVDASH_PORT; a bad value stops the master
+with one line naming the variable.
+
+Own metrics (``dashboard.metrics``) are kept in prometheus-client's multiprocess mode, in
+PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset): emptied when the master starts,
+a dead worker's live gauges removed when it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dashboard.settings import ENV_PREFIX, describe_validation_error
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class ServerSettings(BaseSettings):
+    """How the server is sized and where it listens; the rest of invdash's settings are read by
+    each worker (``dashboard.settings``)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    # Every interface by default: in a container the Service, not the bind, limits who connects.
+    host: str = Field(default="0.0.0.0", min_length=1, description="an address to listen on")  # noqa: S104
+    port: int = Field(default=8050, ge=1, le=65_535, description="a TCP port from 1 to 65535")
+    workers: int = Field(default=2, ge=1, le=64, description="worker processes, 1 to 64")
+    threads: int = Field(default=4, ge=1, le=256, description="threads per worker, 1 to 256")
+
+
+def _server_settings() -> ServerSettings:
+    try:
+        return ServerSettings()
+    except ValidationError as error:
+        # SystemExit passes through gunicorn's config loading, which would print a traceback for
+        # any other exception.
+        print(f"invdash: {describe_validation_error(error, ServerSettings)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _multiproc_dir() -> tuple[Path, bool]:
+    """The metrics directory and whether this module made it (and so removes it at exit).
+
+    Set before anything imports prometheus_client: it picks file-backed values at import, and
+    workers fork from this master with whatever it imported.
+    """
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        return Path(configured), False
+    made = Path(tempfile.mkdtemp(prefix="invdash-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(made)
+    return made, True
+
+
+_server = _server_settings()
+_metrics_dir, _made_metrics_dir = _multiproc_dir()
+
+bind = [f"{_server.host}:{_server.port}"]
+workers = _server.workers
+threads = _server.threads
+worker_class = "gthread"
+# The heartbeat file is touched every second: in memory, and never on a read-only root filesystem.
+_SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's own advice for its heartbeat files
+worker_tmp_dir = _SHARED_MEMORY if os.path.isdir(_SHARED_MEMORY) else None
+# Recycle workers now and then so slow leaks (pandas, plotly) cannot grow without bound; the
+# jitter keeps the workers of a replica from restarting together.
+max_requests = 5000
+max_requests_jitter = 500
+# Below Kubernetes' default 30 s grace period, so in-flight refreshes finish before SIGKILL.
+graceful_timeout = 20
+# gunicorn 27's control socket lives under $HOME; the container's root filesystem is read-only.
+# (Older gunicorn has no such setting and ignores the name.)
+control_socket_disable = True
+accesslog = "-"
+
+
+def on_starting(server: Any) -> None:
+    """Master start: an empty metrics directory, so counters start from zero with this master."""
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker ended: drop its live gauges (its counters and histograms still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
