@@ -1,0 +1,107 @@
+"""gunicorn's configuration module: sizing from INVDASH_*, one line naming a bad variable, and the
+prometheus-client multiprocess directory emptied at master start, dead workers' gauges dropped.
+
+Each case imports the module in a fresh interpreter: it reads the environment and sets
+PROMETHEUS_MULTIPROC_DIR when it is imported, as the gunicorn master does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SHOW_SETTINGS = """
+import json, os
+import dashboard.gunicorn_conf as conf
+print(json.dumps({
+    "bind": conf.bind, "workers": conf.workers, "threads": conf.threads,
+    "worker_class": conf.worker_class, "worker_tmp_dir": conf.worker_tmp_dir,
+    "max_requests": conf.max_requests, "max_requests_jitter": conf.max_requests_jitter,
+    "graceful_timeout": conf.graceful_timeout,
+    "control_socket_disable": conf.control_socket_disable,
+    "metrics_dir": os.environ["PROMETHEUS_MULTIPROC_DIR"],
+}))
+"""
+
+
+def import_conf(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("INVDASH_", "PROMETHEUS_"))}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_image_defaults_listen_everywhere_on_8050_with_gthread_workers() -> None:
+    result = import_conf(SHOW_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert conf["bind"] == ["0.0.0.0:8050"]
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (2, 4, "gthread")
+    assert conf["worker_tmp_dir"] == ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+    assert conf["max_requests"] > 0
+    assert 0 < conf["max_requests_jitter"] < conf["max_requests"]
+    assert conf["graceful_timeout"] < 30  # Kubernetes' default grace period
+    assert conf["control_socket_disable"] is True
+    # No directory given: a fresh one, made at import so workers inherit it.
+    assert Path(conf["metrics_dir"]).name.startswith("invdash-metrics-")
+    Path(conf["metrics_dir"]).rmdir()
+
+
+def test_sizing_and_address_come_from_the_environment(tmp_path: Path) -> None:
+    result = import_conf(
+        SHOW_SETTINGS,
+        INVDASH_WORKERS="3",
+        INVDASH_THREADS="8",
+        INVDASH_HOST="127.0.0.1",
+        INVDASH_PORT="9050",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert (conf["bind"], conf["workers"], conf["threads"]) == (["127.0.0.1:9050"], 3, 8)
+    assert conf["metrics_dir"] == str(tmp_path)
+
+
+def test_a_bad_worker_count_stops_the_master_with_one_line_naming_it() -> None:
+    result = import_conf(SHOW_SETTINGS, INVDASH_WORKERS="many")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("invdash: INVDASH_WORKERS='many' is invalid: expected worker processes")
+
+
+def test_out_of_range_threads_and_port_are_named_together() -> None:
+    result = import_conf(SHOW_SETTINGS, INVDASH_THREADS="0", INVDASH_PORT="70000")
+    assert result.returncode == 2
+    assert "INVDASH_PORT='70000' is invalid" in result.stderr
+    assert "INVDASH_THREADS='0' is invalid" in result.stderr
+
+
+def test_master_start_empties_the_metrics_directory_and_a_dead_worker_loses_its_live_gauges(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "counter_4242.db").write_bytes(b"from a previous master")
+    (tmp_path / "gauge_livemax_4343.db").write_bytes(b"")
+    code = """
+import types
+import dashboard.gunicorn_conf as conf
+conf.on_starting(None)
+open(conf._metrics_dir / "gauge_livemax_4343.db", "wb").close()
+open(conf._metrics_dir / "counter_4343.db", "wb").close()
+conf.child_exit(None, types.SimpleNamespace(pid=4343))
+"""
+    result = import_conf(code, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    # The dead worker's counts still count; its live gauge does not.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_4343.db"]
