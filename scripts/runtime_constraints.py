@@ -8,8 +8,10 @@ Linux). The [test] extra is left out: the image does not carry it.
 
 from __future__ import annotations
 
+import tomllib
 from importlib.metadata import distribution
 from importlib.metadata import version as installed_version
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -27,6 +29,18 @@ def _applies(requirement: Requirement, extras: frozenset[str]) -> bool:
     return any(requirement.marker.evaluate({"extra": extra}) for extra in extras | {""})
 
 
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def _requirements_of(name: str) -> list[str]:
+    # The project's own list from pyproject.toml: an editable install's metadata is only as new
+    # as its last reinstall.
+    if name == "invdash":
+        project = tomllib.loads(PYPROJECT.read_text())["project"]
+        return list(project["dependencies"])
+    return distribution(name).requires or []
+
+
 def runtime_closure(root: str = "invdash") -> dict[str, str]:
     """Canonical name -> installed version of everything ``root`` needs without extras."""
     pinned: dict[str, str] = {}
@@ -34,7 +48,7 @@ def runtime_closure(root: str = "invdash") -> dict[str, str]:
     pending: list[tuple[str, frozenset[str]]] = [(root, frozenset())]
     while pending:
         name, extras = pending.pop()
-        for line in distribution(name).requires or []:
+        for line in _requirements_of(name):
             requirement = Requirement(line)
             if not _applies(requirement, extras):
                 continue

@@ -45,6 +45,11 @@ fi
 source scripts/venv.sh
 ensure_venv ".[test]"
 
+# --- Deployment validators (checkov, kubernetes-validate, yamllint, hadolint) in .venv-tools ----
+# shellcheck source=scripts/tools-venv.sh
+source scripts/tools-venv.sh
+ensure_tools_venv
+
 export VIRTUAL_ENV="$repo_root/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
 export DASH_TEST_CHROMEPATH="${DASH_TEST_CHROMEPATH:-/usr/bin/chromium}"

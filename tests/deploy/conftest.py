@@ -1,0 +1,63 @@
+"""Fixtures for the deployment tests: kubectl, and each overlay rendered once a session."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from typing import Any
+
+import pytest
+import yaml
+from deploy_tools import DEPLOY, OVERLAYS, RenderedOverlay, checkov_results, run
+
+KUBECTL_HINT = (
+    "the deploy tests render deploy/overlays with `kubectl kustomize` and need kubectl 1.27 or "
+    "later (kustomize v5) on PATH; Debian's kubernetes-client package is older"
+)
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:
+        pytest.fail(f"kubectl not found: {KUBECTL_HINT}", pytrace=False)
+    version = run([path, "version", "--client", "--output=json"])
+    kustomize = json.loads(version.stdout or "{}").get("kustomizeVersion", "")
+    major = re.match(r"v(\d+)\.", kustomize)
+    if major is None or int(major.group(1)) < 5:
+        pytest.fail(
+            f"kubectl at {path} bundles kustomize {kustomize!r}: {KUBECTL_HINT}", pytrace=False
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def rendered_overlays(
+    kubectl: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, RenderedOverlay]:
+    """Every overlay, rendered once for the whole session into <tmp>/<overlay>.yaml."""
+    directory = tmp_path_factory.mktemp("rendered")
+    rendered = {}
+    for name in OVERLAYS:
+        result = run([kubectl, "kustomize", str(DEPLOY / "overlays" / name)])
+        assert result.returncode == 0, f"kubectl kustomize deploy/overlays/{name}:\n{result.stderr}"
+        path = directory / f"{name}.yaml"
+        path.write_text(result.stdout)
+        documents = [d for d in yaml.safe_load_all(result.stdout) if d]
+        rendered[name] = RenderedOverlay(name, path, documents)
+    return rendered
+
+
+@pytest.fixture(params=OVERLAYS)
+def overlay(
+    request: pytest.FixtureRequest, rendered_overlays: dict[str, RenderedOverlay]
+) -> RenderedOverlay:
+    """Each overlay in turn."""
+    return rendered_overlays[request.param]
+
+
+@pytest.fixture(scope="session")
+def checkov_kubernetes(rendered_overlays: dict[str, RenderedOverlay]) -> dict[str, Any]:
+    """One checkov run over every rendered overlay."""
+    return checkov_results("kubernetes", *(o.path for o in rendered_overlays.values()))

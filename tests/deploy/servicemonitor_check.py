@@ -1,0 +1,62 @@
+"""Validate ServiceMonitor documents against the Prometheus Operator's CRD models, strictly.
+
+kubernetes-validate knows only built-in kinds. cloudcoil's models are generated from the
+operator's CRD schema; they ignore unknown fields, so a field the schema lacks shows up as a
+difference between a document and the model's dump of it.
+Run with .venv-tools' interpreter: ``python servicemonitor_check.py < rendered.yaml``.
+Prints one line per problem and exits 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
+from pydantic import ValidationError
+
+
+def unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
+    """Paths present in ``given`` that the model's dump ``kept`` dropped."""
+    if isinstance(given, dict) and isinstance(kept, dict):
+        found = []
+        for key, value in given.items():
+            if key not in kept:
+                found.append(f"{path}.{key}")
+            else:
+                found.extend(unknown_fields(value, kept[key], f"{path}.{key}"))
+        return found
+    if isinstance(given, list) and isinstance(kept, list):
+        return [
+            p
+            for i, (a, b) in enumerate(zip(given, kept, strict=True))
+            for p in unknown_fields(a, b, f"{path}[{i}]")
+        ]
+    return []
+
+
+def problems(documents: list[dict[str, Any]]) -> list[str]:
+    found = []
+    monitors = [d for d in documents if d and d.get("kind") == "ServiceMonitor"]
+    if not monitors:
+        found.append("no ServiceMonitor in the manifests")
+    for document in monitors:
+        name = document.get("metadata", {}).get("name", "?")
+        try:
+            model = ServiceMonitor.model_validate(document)
+        except ValidationError as error:
+            found.append(f"ServiceMonitor {name}: {error}")
+            continue
+        kept = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        found.extend(
+            f"ServiceMonitor {name}: unknown field {p}" for p in unknown_fields(document, kept)
+        )
+    return found
+
+
+if __name__ == "__main__":
+    reported = problems(list(yaml.safe_load_all(sys.stdin)))
+    for line in reported:
+        print(line)
+    sys.exit(1 if reported else 0)
