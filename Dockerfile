@@ -32,7 +32,9 @@ RUN groupadd --system --gid 10001 invdash \
 COPY --from=build /opt/invdash /opt/invdash
 
 # Everything that writes goes under /tmp, the one writable mount (an emptyDir in Kubernetes):
-# home, XDG directories (the default SQLite database), temporary files, multiprocess metrics.
+# home, XDG directories (the default SQLite database), temporary files. gunicorn's config makes
+# the multiprocess metrics directory under TMPDIR; PROMETHEUS_MULTIPROC_DIR stays unset, since a
+# fixed one would put `invdash seed` and `invdash check` in multiprocess mode with no directory.
 # Bytecode was compiled at build time; writing more would fail on the read-only filesystem.
 ENV PATH=/opt/invdash/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -43,7 +45,6 @@ ENV PATH=/opt/invdash/bin:$PATH \
     XDG_CONFIG_HOME=/tmp/.config \
     XDG_DATA_HOME=/tmp/.local/share \
     XDG_STATE_HOME=/tmp/.local/state \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/invdash-metrics \
     INVDASH_PORT=8050
 
 WORKDIR /tmp

@@ -1,15 +1,19 @@
-"""Fixtures for the deployment tests: kubectl, and each overlay rendered once a session."""
+"""Fixtures for the deployment tests: each overlay rendered, and the image installed, once a session."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sys
 from typing import Any
 
 import pytest
 import yaml
-from deploy_tools import DEPLOY, OVERLAYS, RenderedOverlay, checkov_results, run
+from deploy_tools import DEPLOY, OVERLAYS, REPO_ROOT, RenderedOverlay, checkov_results, run
+from dockerfile_facts import arguments_of, instructions
+from image_run import IMAGE_PREFIX, InstalledImage
 
 KUBECTL_HINT = (
     "the deploy tests render deploy/overlays with `kubectl kustomize` and need kubectl 1.27 or "
@@ -61,3 +65,24 @@ def overlay(
 def checkov_kubernetes(rendered_overlays: dict[str, RenderedOverlay]) -> dict[str, Any]:
     """One checkov run over every rendered overlay."""
     return checkov_results("kubernetes", *(o.path for o in rendered_overlays.values()))
+
+
+@pytest.fixture(scope="session")
+def installed_image(tmp_path_factory: pytest.TempPathFactory) -> InstalledImage:
+    """scripts/image-install.sh run as the Dockerfile runs it, into a session's virtualenv.
+
+    The pip cache is used (the image build disables it) and bytecode is not compiled (the image
+    compiles it): both only save time. Failing here means the image build would fail.
+    """
+    (install,) = [a for a in arguments_of(instructions(), "RUN") if "image-install.sh" in a]
+    shell, script, target = install.split()
+    assert target == IMAGE_PREFIX
+    venv = tmp_path_factory.mktemp("image") / "invdash"
+    result = run(
+        [shell, script, str(venv), "--no-compile", "--quiet"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHON": sys.executable},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return InstalledImage(venv)

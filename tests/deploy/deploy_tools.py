@@ -45,10 +45,12 @@ def tools_python() -> str:
     return str(python)
 
 
-def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run a tool to completion (2 minutes at most), capturing its output as text."""
+def run(
+    command: list[str], timeout: float = 120, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool to completion, capturing its output as text."""
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False, **kwargs
+        command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
     )
 
 
