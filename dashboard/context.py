@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
+
 from dashboard.cache import Fetched, SharedCache
 from dashboard.redis_cache import RedisSharedCache
 from dashboard.settings import Settings
 from dashboard.sources import Sources
 from queries.health import Health
 from queries.inventory import InventorySnapshot, InventorySource
+from queries.telemetry import empty_frame
 
 INVENTORY_SNAPSHOT = "inventory:snapshot"
 SHARED_CACHE = "Shared cache"
@@ -31,6 +34,16 @@ class DashboardContext:
     def inventory_snapshot(self) -> Fetched[InventorySnapshot]:
         return self.cache.fetch(
             INVENTORY_SNAPSHOT, lambda: self.inventory.snapshot(dt.datetime.now(dt.UTC))
+        )
+
+    def cached_frame(self, key: str, columns: list[str]) -> pd.DataFrame:
+        """What the last refresh cached under ``key`` (never loads: a panel must not wait on
+        another source), or an empty frame with the contract's ``columns``."""
+        cached = self.cache.peek(key)
+        return (
+            cached.value
+            if cached is not None and cached.value is not None
+            else empty_frame(columns)
         )
 
     def source_health(self) -> list[tuple[str, Health]]:

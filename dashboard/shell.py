@@ -23,7 +23,7 @@ from dashboard.ticks import (
     tick_components,
     while_refreshing,
 )
-from dashboard.urlstate import PAGE_PATHS, ViewState, parse_view, playlist_position
+from dashboard.urlstate import PAGE_PATHS, ViewState, effective_view, parse_view, playlist_position
 
 PageLayout = Callable[[DashboardContext, ViewState], Component]
 
@@ -67,20 +67,6 @@ def layout(context: DashboardContext) -> Component:
             className="app",
         ),
     )
-
-
-def effective_view(
-    pathname: str | None, search: str | None, rotation: dict[str, str] | None
-) -> ViewState:
-    """The URL's view with the playlist's current filter values applied."""
-    state = parse_view(pathname, search)
-    if rotation:
-        return ViewState(
-            state.page, state.kiosk, state.playlist, state.dwell_seconds, state.rotations,
-            {**state.filters, **{k: v for k, v in rotation.items() if k in state.rotations}},
-            state.problems,
-        )  # fmt: skip
-    return state
 
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:

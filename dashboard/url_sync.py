@@ -12,6 +12,26 @@ from dash.development.base_component import Component
 
 from dashboard.urlstate import with_filter
 
+FILTER_ALL = [{"value": "all", "label": "All"}]
+
+
+def initial_options(value: str) -> list[dict[str, str]]:
+    """A filter's options before the first refresh brings them: "all" and the URL's value."""
+    return FILTER_ALL + ([{"value": value, "label": value}] if value != "all" else [])
+
+
+def url_select(component_id: str, label: str, value: str) -> Component:
+    """A searchable filter select starting at the URL's ``value``; a refresh fills its options."""
+    return dmc.Select(
+        id=component_id,
+        label=label,
+        data=initial_options(value),
+        value=value,
+        allowDeselect=False,
+        searchable=True,
+        style={"minWidth": 220},
+    )
+
 
 def url_choice(component_id: str, options: Sequence[str], value: str, default: str) -> Component:
     """A segmented control over ``options``, starting at the URL's ``value`` (else ``default``)."""

@@ -99,6 +99,20 @@ def parse_view(pathname: str | None, search: str | None) -> ViewState:
     return ViewState(page, kiosk, tuple(playlist), dwell, rotations, filters, tuple(problems))
 
 
+def effective_view(
+    pathname: str | None, search: str | None, rotation: dict[str, str] | None
+) -> ViewState:
+    """The URL's view with the playlist's current filter values applied."""
+    state = parse_view(pathname, search)
+    if rotation:
+        return ViewState(
+            state.page, state.kiosk, state.playlist, state.dwell_seconds, state.rotations,
+            {**state.filters, **{k: v for k, v in rotation.items() if k in state.rotations}},
+            state.problems,
+        )  # fmt: skip
+    return state
+
+
 def _valid(name: str, value: str) -> bool:
     if name == "range":
         return value in RANGES or _CUSTOM_RANGE.fullmatch(value) is not None

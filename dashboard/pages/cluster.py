@@ -20,7 +20,10 @@ from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
 from dashboard.ticks import TICK, while_refreshing
+from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
 from dashboard.urlstate import ViewState
+from queries.scope import ALL as EVERY
+from queries.scope import Scope, choices
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
     EVENT_COLUMNS,
@@ -47,7 +50,14 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
     graph: Any = {"displayModeBar": False}
     return html.Div(
         [
-            html.Div([html.H1("Cluster", className="page-title")], className="page-toolbar"),
+            html.Div(
+                [
+                    html.H1("Cluster", className="page-title"),
+                    url_select("cl-namespace", "Namespace", view.filter("namespace")),
+                    url_select("cl-workload", "Workload", view.filter("workload")),
+                ],
+                className="page-toolbar",
+            ),
             dmc.Modal(
                 id="pod-modal", size="80%", title="Pod detail", children=html.Div(id="pod-detail")
             ),
@@ -138,11 +148,18 @@ def _status(context: DashboardContext, name: str, fetched: Fetched[Any]) -> tupl
     return line, "panel-body stale" if fetched.error and fetched.value is not None else "panel-body"
 
 
+def _options(values: list[str], chosen: str) -> list[dict[str, str]]:
+    """ "all", the values, and the chosen one even when the data no longer has it."""
+    shown = values if chosen == EVERY or chosen in values else [*values, chosen]
+    return FILTER_ALL + [{"value": value, "label": value} for value in shown]
+
+
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     sources = context.sources
     window = dt.timedelta(minutes=context.settings.telemetry_window_minutes)
     cluster_source, metrics = sources.cluster, sources.metrics
     cluster_name = cluster_source.name if cluster_source else "Kubernetes API"
+    keep_in_url(app, {"cl-namespace": "namespace", "cl-workload": "workload"})
     metrics_name = metrics.name if metrics else "Prometheus"
 
     def pods() -> Fetched[pd.DataFrame]:
@@ -163,10 +180,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("cl-nodes-freshness", "children"),
         Output("cl-nodes-body", "className"),
         Output("cl-nodes-badge", "children"),
+        Output("cl-namespace", "data"),
+        Output("cl-workload", "data"),
         TICK,
+        Input("cl-namespace", "value"),
+        Input("cl-workload", "value"),
         running=while_refreshing("cluster-pods"),
     )
-    def refresh_cluster(_: int | None) -> tuple[Any, ...]:
+    def refresh_cluster(
+        _: int | None, namespace: str | None, workload: str | None
+    ) -> tuple[Any, ...]:
         demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
         since = dt.datetime.now(dt.UTC) - EVENT_HISTORY
         pod_data = pods()
@@ -176,16 +199,23 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             (lambda: cluster_source.events(since)) if cluster_source else None,
         )
         nodes = _fetch(context, "cluster:nodes", cluster_source.nodes if cluster_source else None)
+        scope = Scope.of(namespace, workload)
+        all_pods = pod_data.value if pod_data.value is not None else empty_frame(POD_HEALTH_COLUMNS)
+        namespaces, workloads = choices(all_pods, scope.namespace)
         return (
-            cluster.pod_tiles(pod_data.value) if pod_data.value is not None else [],
+            cluster.pod_tiles(scope.pods(pod_data.value)) if pod_data.value is not None else [],
             *_status(context, cluster_name, pod_data),
             demo,
-            cluster.event_rows(notable_events(events.value)) if events.value is not None else [],
+            cluster.event_rows(notable_events(scope.events(events.value, all_pods)))
+            if events.value is not None
+            else [],
             *_status(context, cluster_name, events),
             demo,
             cluster.node_tiles(nodes.value) if nodes.value is not None else [],
             *_status(context, cluster_name, nodes),
             demo,
+            _options(namespaces, scope.namespace),
+            _options(workloads, scope.workload),
         )
 
     @app.callback(
@@ -208,18 +238,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         ]
         if match.empty:
             return True, html.Div(f"{namespace}/{name} is gone", className="empty-note")
-        resources = context.cache.peek("metrics:resources")
-        frame = (
-            resources.value
-            if resources is not None and resources.value is not None
-            else empty_frame(CONTAINER_RESOURCE_COLUMNS)
-        )
-        events = context.cache.peek("cluster:events")
-        event_frame = (
-            events.value
-            if events is not None and events.value is not None
-            else empty_frame(EVENT_COLUMNS)
-        )
+        frame = context.cached_frame("metrics:resources", CONTAINER_RESOURCE_COLUMNS)
+        event_frame = context.cached_frame("cluster:events", EVENT_COLUMNS)
         mine = event_frame[(event_frame["namespace"] == namespace) & (event_frame["name"] == name)]
         containers = frame[(frame["namespace"] == namespace) & (frame["pod"] == name)]
         row = {str(k): v for k, v in match.iloc[0].to_dict().items()}
@@ -237,9 +257,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("cl-usage-freshness", "children"),
         Output("cl-memory-badge", "children"),
         TICK,
+        Input("cl-namespace", "value"),
+        Input("cl-workload", "value"),
         running=while_refreshing("cluster-metrics"),
     )
-    def refresh_metrics(_: int | None) -> tuple[Any, ...]:
+    def refresh_metrics(
+        _: int | None, namespace: str | None, workload: str | None
+    ) -> tuple[Any, ...]:
+        scope = Scope.of(namespace, workload)
         demo = cluster.demo_badge(bool(metrics and metrics.is_demo))
         end = dt.datetime.now(dt.UTC)
         resources = _fetch(
@@ -251,19 +276,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             (lambda: metrics.pod_usage(None, end - window, end)) if metrics else None,
         )
         # Pod owners come from whatever the cluster callback last cached: never wait on another source.
-        owners = context.cache.peek("cluster:pods")
-        pod_frame = (
-            owners.value
-            if owners is not None and owners.value is not None
-            else empty_frame(POD_HEALTH_COLUMNS)
-        )
+        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
         rows = (
-            cluster.workload_rows(workload_resources(pod_frame, resources.value))
+            cluster.workload_rows(
+                workload_resources(pod_frame, scope.by_pod(resources.value, pod_frame))
+            )
             if resources.value is not None
             else []
         )
         if usage.value is not None:
-            series = workload_usage_series(pod_frame, usage.value)
+            series = workload_usage_series(pod_frame, scope.by_pod(usage.value, pod_frame))
             cpu = cluster.usage_figure(series, "cpu_cores", "CPU cores", ".2f")
             memory = cluster.usage_figure(series, "memory_bytes", "working set", ".3s")
         else:

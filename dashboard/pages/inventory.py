@@ -19,7 +19,7 @@ from components.sku_detail import sku_detail
 from dashboard.context import DashboardContext
 from dashboard.settings import Settings
 from dashboard.ticks import TICK, while_refreshing
-from dashboard.url_sync import keep_in_url
+from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
 from dashboard.urlstate import ViewState, parse_view
 from queries.inventory import InventorySnapshot
 from queries.rollups import (
@@ -32,40 +32,16 @@ from queries.rollups import (
     top_stockout_risks,
 )
 
-FILTER_ALL = [{"value": ALL, "label": "All"}]
-
-
-def _initial_options(value: str) -> list[dict[str, str]]:
-    """The URL's filter value among the options until the first refresh brings them all."""
-    return FILTER_ALL + ([{"value": value, "label": value}] if value != ALL else [])
-
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
-    select_style = {"minWidth": 220}
     warehouse, category = view.filter("warehouse"), view.filter("category")
     return html.Div(
         [
             html.Div(
                 [
                     html.H1("Inventory", className="page-title"),
-                    dmc.Select(
-                        id="inv-warehouse",
-                        label="Warehouse",
-                        data=_initial_options(warehouse),
-                        value=warehouse,
-                        allowDeselect=False,
-                        searchable=True,
-                        style=select_style,
-                    ),
-                    dmc.Select(
-                        id="inv-category",
-                        label="Category",
-                        data=_initial_options(category),
-                        value=category,
-                        allowDeselect=False,
-                        searchable=True,
-                        style=select_style,
-                    ),
+                    url_select("inv-warehouse", "Warehouse", warehouse),
+                    url_select("inv-category", "Category", category),
                     html.Div(id="inv-freshness", className="freshness-slot"),
                     html.Div(id="inv-filter-problems"),
                 ],

@@ -20,8 +20,9 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.context import DashboardContext
 from dashboard.ticks import TICK, while_refreshing
-from dashboard.urlstate import ViewState, parse_view
+from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
+from queries.scope import Scope
 
 WEEK = dt.timedelta(days=7)
 HOUR = dt.timedelta(hours=1)
@@ -202,9 +203,15 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-pods-freshness", "children"),
         Output("ops-pods-badge", "children"),
         TICK,
+        State("url", "search"),
+        State("rotation", "data"),
         running=while_refreshing("ops-pods"),
     )
-    def refresh_pods(_: int | None) -> tuple[Any, ...]:
+    def refresh_pods(
+        _: int | None, search: str | None, rotation: dict[str, str] | None
+    ) -> tuple[Any, ...]:
+        view = effective_view(None, search, rotation)
+        scope = Scope.of(view.filter("namespace"), view.filter("workload"))
         name = pods_source.name if pods_source else "Kubernetes API"
         fetched = (
             context.cache.fetch("cluster:pods", pods_source.pod_health) if pods_source else None
@@ -214,7 +221,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             error = fetched.error if fetched else "not configured"
             line = freshness_line(Freshness(name, None, error), settings.refresh_seconds)
             return kpi_value("n/a", None), "", [], line, badge
-        pods = fetched.value
+        pods = scope.pods(fetched.value)
         unhealthy = int((~pods["healthy"]).sum())
         line = freshness_line(
             Freshness(name, fetched.fetched_at, fetched.error, fetched.error_since),
@@ -229,7 +236,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         )
         return (
             kpi_value(count(unhealthy), unhealthy, "alert" if unhealthy else "normal"),
-            f"of {count(len(pods))} pods",
+            f"of {count(len(pods))} pods"
+            + ("" if scope.namespace == "all" else f" in {scope.namespace}")
+            + ("" if scope.workload == "all" else f" of {scope.workload}"),
             worst,
             line,
             badge,

@@ -31,6 +31,7 @@ from queries.correlation import (
     orders_at_risk,
     orders_per_thousand_requests,
 )
+from queries.scope import Scope
 from queries.telemetry import (
     EVENT_COLUMNS,
     HPA_COLUMNS,
@@ -144,23 +145,22 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             if cluster_source
             else none
         )
-        pods = context.cache.peek("cluster:pods")
-        pod_frame = (
-            pods.value
-            if pods is not None and pods.value is not None
-            else empty_frame(POD_HEALTH_COLUMNS)
-        )
+        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
 
         combined = orders_and_traffic(
             _frame_or_empty(orders, ["timestamp", "order_lines", "units"]),
             _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
             settings.service_names,
         )
-        notable = notable_events(_frame_or_empty(events, EVENT_COLUMNS))
+        view = parse_view(None, search)
+        scope = Scope.of(view.filter("namespace"), view.filter("workload"))
+        notable = notable_events(scope.events(_frame_or_empty(events, EVENT_COLUMNS), pod_frame))
         figure = sre.shared_axis_figure(
             combined,
-            workload_usage_series(pod_frame, _frame_or_empty(usage, POD_USAGE_COLUMNS)),
-            _frame_or_empty(hpa, HPA_COLUMNS),
+            workload_usage_series(
+                pod_frame, scope.by_pod(_frame_or_empty(usage, POD_USAGE_COLUMNS), pod_frame)
+            ),
+            scope.hpas(_frame_or_empty(hpa, HPA_COLUMNS)),
             notable,
         )
         lines = [
@@ -214,12 +214,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         moment = pd.Timestamp(click["points"][0]["x"])
         moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
         minutes = parse_view(None, search).range_minutes
-        cached = context.cache.peek(f"events:{minutes}")
-        events = (
-            cached.value
-            if cached is not None and cached.value is not None
-            else empty_frame(EVENT_COLUMNS)
-        )
+        events = context.cached_frame(f"events:{minutes}", EVENT_COLUMNS)
         near = events[(events["timestamp"] - moment).abs() <= NEAR_CLICK]
         heading = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
         if metrics is None:
@@ -232,9 +227,12 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             lambda: metrics.unhealthy_pods_at(then),
             keep_last_good=False,
         )
-        return sre.moment_details(
-            heading, fetched.value, near[near["type"] == "Warning"], fetched.error
-        )
+        view = parse_view(None, search)
+        scope = Scope.of(view.filter("namespace"), view.filter("workload"))
+        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
+        unhealthy = None if fetched.value is None else scope.by_pod(fetched.value, pod_frame)
+        warnings = scope.events(near[near["type"] == "Warning"], pod_frame)
+        return sre.moment_details(heading, unhealthy, warnings, fetched.error)
 
 
 def _lag_words(lag: dt.timedelta) -> str:

@@ -11,6 +11,7 @@ from small_inventory import POLICY, build_small_inventory
 
 from dashboard.app import create_app
 from dashboard.settings import load_settings
+from queries.demo_cluster import DemoCluster
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "cluster.png"
 
@@ -67,4 +68,39 @@ def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type
         "#pod-detail", "Containers: usage against requests and limits", timeout=5
     )
     dash_duo.wait_for_contains_text("#pod-detail", "app", timeout=5)
+    assert dash_duo.get_logs() == []
+
+
+def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(  # type: ignore[no-untyped-def]
+    dash_duo, sqlite_url: str
+) -> None:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    settings = load_settings(
+        database_url=sqlite_url,
+        telemetry="demo",
+        refresh_seconds=30,
+        demand_window_days=POLICY.demand_window_days,
+    )
+    pods = DemoCluster(None).pod_health()
+    payments = pods[pods["workload"] == "payments"]
+    namespace = str(payments["namespace"].iloc[0])
+    assert len(set(pods["workload"])) > 2  # there is something to filter out
+    dash_duo.start_server(create_app(settings))
+    dash_duo.wait_for_page(
+        url=f"{dash_duo.server_url}/cluster?namespace={namespace}&workload=payments"
+    )
+    dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=30)
+    dash_duo.wait_for_element("#cl-pod-tiles .pod-tile", timeout=15)
+    titles = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('#cl-pod-tiles .pod-tile')].map(t => t.title)"
+    )
+    assert set(titles) == {f"{namespace}/payments"}
+    assert len(titles) == len(payments)
+    workloads = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('#cl-workload-grid .ag-row [col-id=\"workload\"]')]"
+        ".map(c => c.textContent)"
+    )
+    assert set(workloads) == {"payments"}
+    assert dash_duo.find_element("#cl-namespace").get_attribute("value") == namespace
+    assert dash_duo.find_element("#cl-workload").get_attribute("value") == "payments"
     assert dash_duo.get_logs() == []

