@@ -35,19 +35,21 @@ def test_an_unset_database_url_without_a_default_database_stops_naming_the_setti
     assert not (tmp_path / "data").exists()
 
 
-def test_an_unparsable_database_url_stops_without_repeating_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgres ql://invdash:hunter2@db/inventory", "(it does not parse)"),
+        (
+            "mysql://invdash:hunter2@db/inventory",
+            "(no driver installed for it: ModuleNotFoundError: No module named 'MySQLdb')",
+        ),
+    ],
+    ids=["unparsable", "no-driver"],
+)
+def test_an_unusable_database_url_stops_with_the_reason_without_repeating_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, reason: str
 ) -> None:
-    monkeypatch.setenv("INVDASH_DATABASE_URL", "postgres ql://invdash:hunter2@db/inventory")
+    monkeypatch.setenv("INVDASH_DATABASE_URL", url)
     err = _startup_error(capsys)
-    assert "INVDASH_DATABASE_URL is not a usable SQLAlchemy URL (it does not parse)" in err
-    assert "hunter2" not in err
-
-
-def test_a_database_url_without_an_installed_driver_names_the_missing_module(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("INVDASH_DATABASE_URL", "mysql://invdash:hunter2@db/inventory")
-    err = _startup_error(capsys)
-    assert "no driver installed for it: ModuleNotFoundError: No module named 'MySQLdb'" in err
+    assert f"INVDASH_DATABASE_URL is not a usable SQLAlchemy URL {reason}" in err
     assert "hunter2" not in err
