@@ -56,7 +56,7 @@ def source_queries_grid(grid_id: str) -> Component:
                 "filter": "agNumberColumnFilter",
             },
         ],
-        height="360px",
+        height="560px",
         row_id="params.data.source + '/' + params.data.query",
     )
 

@@ -122,10 +122,15 @@ def callback_label(output: object, known: Container[str]) -> str:
     and a label per made-up value would grow the metrics without bound."""
     if not isinstance(output, str) or output not in known:
         return UNKNOWN_CALLBACK
-    if output.startswith("..") and output.endswith(".."):
-        parts = output[2:-2].split("...")
-        return parts[0] if len(parts) == 1 else f"{parts[0]} +{len(parts) - 1}"
-    return output
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    first = _short_duplicate_suffix(parts[0])
+    return first if len(parts) == 1 else f"{first} +{len(parts) - 1}"
+
+
+def _short_duplicate_suffix(output: str) -> str:
+    # An allow_duplicate output is "id.property@<64 hex digits>"; six tell the callbacks apart.
+    name, at, digest = output.partition("@")
+    return f"{name}@{digest[:6]}" if at else output
 
 
 def time_callbacks(server: Flask, known: Container[str], routes_prefix: str = "/") -> None:

@@ -124,13 +124,17 @@ class ScreenTracker:
 
 
 def _refresh_while_alive(tracker: weakref.ref[ScreenTracker], period_seconds: float) -> None:
-    while True:
-        time.sleep(period_seconds)
-        alive = tracker()
-        if alive is None:
-            return
-        alive.active()
-        del alive
+    try:
+        while True:
+            time.sleep(period_seconds)
+            alive = tracker()
+            if alive is None:
+                return
+            alive.active()
+            del alive
+    except SystemExit:
+        # How dash.testing stops the threads of a server it ran: end quietly, as a daemon would.
+        return
 
 
 def screen_id() -> tuple[str, bool]:

@@ -93,6 +93,8 @@ def test_callback_labels_are_the_first_output_and_only_registered_ones() -> None
     known = {"source-status.children", "..sre-figure.figure...sre-badge.children..."}
     assert callback_label("source-status.children", known) == "source-status.children"
     assert callback_label("..a.b...c.d...e.f..", {"..a.b...c.d...e.f.."}) == "a.b +2"
+    duplicate = "url.search@" + "b63a1f" + "0" * 58
+    assert callback_label(duplicate, {duplicate}) == "url.search@b63a1f"
     assert callback_label("made-up.children", known) == UNKNOWN_CALLBACK
     assert callback_label(None, known) == UNKNOWN_CALLBACK
 
