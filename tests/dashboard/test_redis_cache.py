@@ -186,3 +186,30 @@ def test_readyz_and_the_status_strip_say_the_shared_cache_fell_back_and_pages_st
         )
         assert sre.status_code == 200
         assert sre.get_json()["response"]["sre-figure"]["figure"]["data"]
+
+
+def test_every_page_refreshes_through_redis_and_a_second_replica_loads_nothing(
+    redis_server: RedisServer, sqlite_url: str
+) -> None:
+    """Every value a page caches goes through pickle into Redis; a replica with the same
+    settings then finds all of them (a value that cannot be pickled fails here, not in a pod)."""
+    build_small_inventory(sa.create_engine(sqlite_url))
+    settings = load_settings(
+        database_url=sqlite_url, telemetry="demo", refresh_seconds=3600, cache_url=redis_server.url
+    )
+    replicas = [create_app(settings) for _ in range(2)]
+    for app in replicas:
+        client = app.server.test_client()
+        dependencies = client.get("/_dash-dependencies").get_json()
+        refreshing = [
+            d["output"]
+            for d in dependencies
+            if {"id": "tick", "property": "data"} in d["inputs"] and not d["clientside_function"]
+        ]
+        assert len(refreshing) >= 5
+        for output in refreshing:
+            body = callback_request(dependencies, output, {"tick.data": 1, "url.search": ""})
+            assert client.post(UPDATE_PATH, json=body).status_code == 200, output
+    first, second = (app.server.config["INVDASH_CONTEXT"].cache for app in replicas)
+    assert sum(first.loads.values()) > 0
+    assert dict(second.loads) == {}
