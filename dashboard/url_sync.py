@@ -33,8 +33,11 @@ def url_select(component_id: str, label: str, value: str) -> Component:
     )
 
 
-def url_choice(component_id: str, options: Sequence[str], value: str, default: str) -> Component:
-    """A segmented control over ``options``, starting at the URL's ``value`` (else ``default``)."""
+def url_choice(
+    component_id: str, options: Sequence[str], value: str, default: str | None
+) -> Component:
+    """A segmented control over ``options``, starting at the URL's ``value`` (else ``default``;
+    None selects none, for a value the options cannot show)."""
     return dmc.SegmentedControl(
         id=component_id,
         data=list(options),

@@ -5,6 +5,7 @@ the default, and nothing from the URL is ever rendered as HTML (Dash renders str
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
@@ -43,8 +44,46 @@ class ViewState:
 
     @property
     def range_minutes(self) -> int:
+        """The preset range's length in minutes (a custom range: its length)."""
         value = self.filters.get("range", "1h")
+        custom = custom_range(value)
+        if custom is not None:
+            return int((custom[1] - custom[0]).total_seconds() // 60)
         return RANGE_MINUTES.get(value, 60)
+
+    def time_window(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) of the view's time range: a preset ends at ``now``, a custom one where
+        it says (UTC)."""
+        custom = custom_range(self.filters.get("range", "1h"))
+        if custom is not None:
+            return custom
+        return now - dt.timedelta(minutes=self.range_minutes), now
+
+
+MAX_CUSTOM_RANGE = dt.timedelta(days=90)
+
+
+def custom_range(value: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """A custom range "YYYY-MM-DDTHH:MM~YYYY-MM-DDTHH:MM" (UTC) as aware datetimes, or None
+    when ``value`` is not one, or not a usable one (end before start, longer than 90 days)."""
+    match = _CUSTOM_RANGE.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        start, end = (
+            dt.datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=dt.UTC)
+            for text in match.groups()
+        )
+    except ValueError:  # e.g. month 13
+        return None
+    if not start < end <= start + MAX_CUSTOM_RANGE:
+        return None
+    return start, end
+
+
+def range_text(start: dt.datetime, end: dt.datetime) -> str:
+    """The URL value of a custom range."""
+    return f"{start:%Y-%m-%dT%H:%M}~{end:%Y-%m-%dT%H:%M}"
 
 
 def _shown(text: str) -> str:
@@ -115,7 +154,7 @@ def effective_view(
 
 def _valid(name: str, value: str) -> bool:
     if name == "range":
-        return value in RANGES or _CUSTOM_RANGE.fullmatch(value) is not None
+        return value in RANGES or custom_range(value) is not None
     if name == "period":
         return value in PERIODS
     return _VALUE.fullmatch(value) is not None

@@ -24,7 +24,7 @@ from dashboard.context import DashboardContext
 from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
-from dashboard.urlstate import RANGES, ViewState, parse_view
+from dashboard.urlstate import RANGES, ViewState, custom_range, parse_view, range_text, with_filter
 from queries.correlation import (
     lagged_correlation,
     orders_and_traffic,
@@ -47,12 +47,19 @@ NEAR_CLICK = dt.timedelta(minutes=5)
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
     current = view.filter("range", "1h")
+    zoomed = custom_range(current) is not None
     return html.Div(
         [
             html.Div(
                 [
                     html.H1("Orders against traffic", className="page-title"),
-                    url_choice("sre-range", RANGES, current, "1h"),
+                    url_choice("sre-range", RANGES, current, None if zoomed else "1h"),
+                    html.Div(
+                        f"Zoomed: {_range_words(view)}"
+                        if zoomed
+                        else "Drag across a chart to zoom",
+                        className="range-note",
+                    ),
                     html.Div(id="sre-freshness", className="sre-freshness"),
                 ],
                 className="page-toolbar",
@@ -118,9 +125,12 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         running=while_refreshing("sre"),
     )
     def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
-        minutes = parse_view(None, search).range_minutes
-        end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-        start = end - dt.timedelta(minutes=minutes)
+        view = parse_view(None, search)
+        start, end = view.time_window(dt.datetime.now(dt.UTC).replace(second=0, microsecond=0))
+        # Preset ranges share their keys with /ops ("orders:60"); a custom range is its own key.
+        minutes = (
+            view.filter("range", "1h") if custom_range(view.filter("range")) else view.range_minutes
+        )
         orders = context.cache.fetch(
             f"orders:{minutes}", lambda: context.inventory.order_lines_per_minute(start, end)
         )
@@ -152,9 +162,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
             settings.service_names,
         )
-        view = parse_view(None, search)
         scope = Scope.of(view.filter("namespace"), view.filter("workload"))
-        notable = notable_events(scope.events(_frame_or_empty(events, EVENT_COLUMNS), pod_frame))
+        in_range = _frame_or_empty(events, EVENT_COLUMNS)
+        in_range = in_range[in_range["timestamp"] <= pd.Timestamp(end)]
+        notable = notable_events(scope.events(in_range, pod_frame))
         figure = sre.shared_axis_figure(
             combined,
             workload_usage_series(
@@ -186,7 +197,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             kpi_value(
                 "n/a" if math.isnan(ratio) else f"{ratio:.2f}", None if math.isnan(ratio) else ratio
             ),
-            f"over the last {parse_view(None, search).filter('range', '1h')}",
+            _range_words(view),
             kpi_value(
                 "n/a"
                 if math.isnan(lag.correlation_at_zero)
@@ -203,6 +214,23 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         )
 
     @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("sre-figure", "relayoutData"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def zoom(relayout: dict[str, Any] | None, search: str | None) -> Any:
+        """Dragging across the time axis makes the range custom: in the URL, so it is shared."""
+        if not relayout or "xaxis.range[0]" not in relayout or "xaxis.range[1]" not in relayout:
+            return no_update
+        start, end = (
+            pd.Timestamp(relayout[f"xaxis.range[{i}]"]).floor("min").to_pydatetime() for i in (0, 1)
+        )
+        if end - start < dt.timedelta(minutes=5):
+            end = start + dt.timedelta(minutes=5)
+        return with_filter(search, "range", range_text(start, end))
+
+    @app.callback(
         Output("sre-clicked", "children"),
         Input("sre-figure", "clickData"),
         State("url", "search"),
@@ -213,7 +241,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             return no_update
         moment = pd.Timestamp(click["points"][0]["x"])
         moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-        minutes = parse_view(None, search).range_minutes
+        view = parse_view(None, search)
+        minutes = (
+            view.filter("range", "1h") if custom_range(view.filter("range")) else view.range_minutes
+        )
         events = context.cached_frame(f"events:{minutes}", EVENT_COLUMNS)
         near = events[(events["timestamp"] - moment).abs() <= NEAR_CLICK]
         heading = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
@@ -227,12 +258,19 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             lambda: metrics.unhealthy_pods_at(then),
             keep_last_good=False,
         )
-        view = parse_view(None, search)
         scope = Scope.of(view.filter("namespace"), view.filter("workload"))
         pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
         unhealthy = None if fetched.value is None else scope.by_pod(fetched.value, pod_frame)
         warnings = scope.events(near[near["type"] == "Warning"], pod_frame)
         return sre.moment_details(heading, unhealthy, warnings, fetched.error)
+
+
+def _range_words(view: ViewState) -> str:
+    custom = custom_range(view.filter("range"))
+    if custom is None:
+        return f"over the last {view.filter('range', '1h')}"
+    start, end = custom
+    return f"from {start:%d %b %H:%M} to {end:%d %b %H:%M} UTC"
 
 
 def _lag_words(lag: dt.timedelta) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from dashboard.urlstate import ViewState, parse_view, playlist_position, view_search, with_filter
+from dashboard.urlstate import (
+    ViewState,
+    parse_view,
+    playlist_position,
+    range_text,
+    view_search,
+    with_filter,
+)
 
 
 def test_a_full_wall_screen_url_round_trips() -> None:
@@ -65,6 +74,35 @@ def test_unusable_url_parts_are_named_and_defaults_used(
 def test_custom_range_and_filter_updates_keep_the_rest_of_the_url() -> None:
     state = parse_view("/sre", "?range=2026-11-27T10:00~2026-11-27T12:00")
     assert state.filters["range"] == "2026-11-27T10:00~2026-11-27T12:00"
+    assert state.range_minutes == 120
+    start, end = state.time_window(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert (start, end) == (
+        dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC),
+    )
+    assert range_text(start, end) == "2026-11-27T10:00~2026-11-27T12:00"
     assert with_filter("?kiosk=1&warehouse=WH1", "warehouse", "WH2") == "?kiosk=1&warehouse=WH2"
     assert with_filter("?kiosk=1&warehouse=WH1", "warehouse", "all") == "?kiosk=1"
     assert view_search(ViewState()) == ""
+
+
+def test_a_preset_range_ends_now() -> None:
+    now = dt.datetime(2026, 11, 27, 12, 30, tzinfo=dt.UTC)
+    assert parse_view("/sre", "?range=24h").time_window(now) == (now - dt.timedelta(days=1), now)
+    assert parse_view("/sre", "").time_window(now) == (now - dt.timedelta(hours=1), now)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-27T12:00~2026-11-27T10:00",  # ends before it starts
+        "2026-11-27T10:00~2026-11-27T10:00",  # empty
+        "2026-01-01T00:00~2026-06-01T00:00",  # longer than 90 days
+        "2026-13-01T00:00~2026-13-02T00:00",  # no such month
+    ],
+)
+def test_unusable_custom_ranges_are_named_and_fall_back_to_an_hour(value: str) -> None:
+    state = parse_view("/sre", f"?range={value}")
+    assert "range" not in state.filters
+    assert state.range_minutes == 60
+    assert any("range=" in problem for problem in state.problems)

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -15,6 +16,7 @@ from components.formatting import count, money, percent
 from dashboard.app import create_app
 from dashboard.settings import load_settings
 from dashboard.sources import inventory_policy
+from dashboard.urlstate import parse_view
 from queries.demo_cluster import DemoCluster
 from queries.inventory import InventorySource
 from queries.kpis import ExecutiveKpiSource
@@ -230,4 +232,51 @@ def test_exec_review_compares_periods_and_exports_csv(
     dash_duo.driver.save_screenshot(str(shot))
     if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shot, SCREENSHOT.parent / "exec.png")
+    assert dash_duo.get_logs() == []
+
+
+def test_dragging_across_the_sre_chart_zooms_into_a_custom_range_kept_in_the_url(
+    dash_duo, demo_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
+    dash_duo.start_server(create_app(settings))
+    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
+    dash_duo.driver.set_window_size(1920, 1080 + chrome)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/sre?range=6h&kiosk=1")
+    dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
+    dash_duo.wait_for_contains_text("#sre-kpi-ratio-hint", "over the last 6h", timeout=15)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    start, end = now - dt.timedelta(hours=3), now - dt.timedelta(hours=2)
+    left, right, y = dash_duo.driver.execute_script(
+        """
+        const gd = document.querySelector('#sre-figure .js-plotly-plot');
+        const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
+        const xa = gd._fullLayout.xaxis;
+        return [drag.left + xa.d2p(arguments[0]), drag.left + xa.d2p(arguments[1]),
+                drag.top + drag.height / 2];
+        """,
+        f"{start:%Y-%m-%d %H:%M:%S}",
+        f"{end:%Y-%m-%d %H:%M:%S}",
+    )
+    actions = ActionBuilder(dash_duo.driver)
+    pointer = actions.pointer_action
+    pointer.move_to_location(int(left), int(y)).pointer_down()
+    for step in range(1, 11):
+        pointer.move_to_location(int(left + (right - left) * step / 10), int(y))
+    pointer.pointer_up()
+    actions.perform()
+    dash_duo.wait_for_contains_text("#sre-kpi-ratio-hint", "from ", timeout=15)
+    url = dash_duo.driver.current_url
+    assert "kiosk=1" in url  # the rest of the view is kept
+    chosen = parse_view("/sre", url.split("?", 1)[1])
+    zoomed_start, zoomed_end = chosen.time_window(now)
+    assert abs(zoomed_start - start) <= dt.timedelta(minutes=2)
+    assert abs(zoomed_end - end) <= dt.timedelta(minutes=2)
+    # The page redraws the chosen window: its x axis spans it and nothing after it.
+    axis_end = dash_duo.driver.execute_script(
+        "return document.querySelector('#sre-figure .js-plotly-plot')._fullLayout.xaxis.range[1]"
+    )
+    assert pd.Timestamp(axis_end).tz_localize("UTC") <= pd.Timestamp(zoomed_end) + pd.Timedelta(
+        minutes=1
+    )
     assert dash_duo.get_logs() == []
