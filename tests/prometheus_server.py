@@ -251,6 +251,25 @@ def free_port() -> int:
         return port
 
 
+def log_tail(log_path: Path, lines: int = 30) -> str:
+    """The last lines of a server's log, for a failure message."""
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {log_path})"
+
+
+def end_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server process, killing it if it does not end within 10 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class PrometheusServer:
     """``prometheus`` serving a copy of ``blocks_dir`` on 127.0.0.1, ready when constructed."""
 
@@ -311,19 +330,10 @@ class PrometheusServer:
         return False
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no prometheus log)"
+        return log_tail(self.log_path, lines)
 
     def _end_process(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        end_process(self.process)
         self.process = None
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
-from prometheus_server import free_port
+from prometheus_server import end_process, free_port, log_tail
 
 REDIS_INSTALL_HINT = (
     "run the tests through `bash scripts/test.sh` as root (it installs it), "
@@ -81,20 +81,11 @@ class RedisServer:
         return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        end_process(self.process)
         self.process = None
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no redis log)"
+    def log_tail(self) -> str:
+        return log_tail(self.log_path)
 
     def __enter__(self) -> RedisServer:
         return self

@@ -6,18 +6,11 @@ import threading
 import time
 
 import pytest
+from clock import Clock
 from flask import Flask
 from flask_caching import Cache
 
 from dashboard.cache import SharedCache
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from clock import Clock
 from dash_requests import UPDATE_PATH, callback_request
 from flask import Flask
 from flask_caching import Cache
@@ -123,14 +124,6 @@ def test_callback_requests_are_timed_by_output_and_served_at_metrics(sqlite_url:
     text = response.get_data(as_text=True)
     assert 'invdash_callback_duration_seconds_count{output="source-status.children"}' in text
     assert 'invdash_source_queries_total{query="check_health",source="inventory database"}' in text
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_screens_count_while_they_refresh_and_drop_out_after_the_window() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from clock import Clock
 from dash_requests import UPDATE_PATH, callback_request
 from redis_server import RedisServer
 from small_inventory import build_small_inventory
@@ -26,14 +27,6 @@ from dashboard.redis_cache import RedisSharedCache, redis_client
 from dashboard.settings import load_settings
 
 INTERVAL = 10
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
