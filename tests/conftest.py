@@ -15,14 +15,12 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy
-from pytest_postgresql.janitor import DatabaseJanitor
+from postgresql_database import PostgreSQLServer, fresh_postgresql_database
 from selenium.webdriver.chrome.options import Options as ChromeOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,14 +47,6 @@ def pytest_setup_options() -> ChromeOptions:
     ):
         options.add_argument(argument)
     return options
-
-
-@dataclass(frozen=True)
-class PostgreSQLServer:
-    host: str
-    port: int
-    user: str
-    startup_seconds: float
 
 
 def _postgresql_bin_dir() -> Path:
@@ -178,18 +168,6 @@ def postgresql_server() -> Iterator[PostgreSQLServer]:
     finally:
         run([pg_ctl, "stop", "-w", "-m", "fast", "-D", str(data_dir)])
         shutil.rmtree(base_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def fresh_postgresql_database(
-    server: PostgreSQLServer, prefix: str = "invdash_test"
-) -> Iterator[str]:
-    """An empty database on ``server`` as an SQLAlchemy URL; dropped on exit (connections ended)."""
-    dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with DatabaseJanitor(
-        user=server.user, host=server.host, port=server.port, dbname=dbname, connection_timeout=10
-    ):
-        yield f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{dbname}"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import fresh_postgresql_database
+from postgresql_database import fresh_postgresql_database
 
 from queries.database import create_inventory_engine, day_number
 from queries.schema import (
