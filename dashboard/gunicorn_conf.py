@@ -6,6 +6,9 @@ which is why the helpers here start with an underscore). Sizing comes from the e
 INVDASH_WORKERS, INVDASH_THREADS, INVDASH_HOST and INVDASH_PORT; a bad value stops the master
 with one line naming the variable.
 
+The master checks invdash's settings and database once before it forks (``on_starting``), so
+a bad one is one line in the log and a non-zero exit, not a line per worker.
+
 Own metrics (``dashboard.metrics``) are kept in prometheus-client's multiprocess mode, in
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset): emptied when the master starts,
 a dead worker's live gauges removed when it exits.
@@ -88,7 +91,18 @@ accesslog = "-"
 
 
 def on_starting(server: Any) -> None:
-    """Master start: an empty metrics directory, so counters start from zero with this master."""
+    """Master start: the settings checked once, and an empty metrics directory, so counters
+    start from zero with this master."""
+    # A bad setting stops the master with one line (dashboard.startup), before any worker is
+    # forked to report it again, once per worker. Imported when the master starts rather than
+    # when gunicorn reads this file: it loads the data sources' libraries.
+    from dashboard.startup import startup
+
+    try:
+        startup()
+    except SystemExit:
+        on_exit(server)
+        raise
     _metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink()

@@ -13,6 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+from prometheus_server import free_port
+from small_inventory import build_small_inventory
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SHOW_SETTINGS = """
@@ -89,10 +93,13 @@ def test_out_of_range_threads_and_port_are_named_together() -> None:
 
 
 def test_master_start_empties_the_metrics_directory_and_a_dead_worker_loses_its_live_gauges(
-    tmp_path: Path,
+    tmp_path: Path, sqlite_url: str
 ) -> None:
-    (tmp_path / "counter_4242.db").write_bytes(b"from a previous master")
-    (tmp_path / "gauge_livemax_4343.db").write_bytes(b"")
+    build_small_inventory(sa.create_engine(sqlite_url))
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_4242.db").write_bytes(b"from a previous master")
+    (metrics_dir / "gauge_livemax_4343.db").write_bytes(b"")
     code = """
 import types
 import dashboard.gunicorn_conf as conf
@@ -101,7 +108,35 @@ open(conf._metrics_dir / "gauge_livemax_4343.db", "wb").close()
 open(conf._metrics_dir / "counter_4343.db", "wb").close()
 conf.child_exit(None, types.SimpleNamespace(pid=4343))
 """
-    result = import_conf(code, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    result = import_conf(
+        code,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        INVDASH_DATABASE_URL=sqlite_url,
+        INVDASH_TELEMETRY="off",
+    )
     assert result.returncode == 0, result.stderr
     # The dead worker's counts still count; its live gauge does not.
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_4343.db"]
+    assert sorted(path.name for path in metrics_dir.iterdir()) == ["counter_4343.db"]
+
+
+def test_a_bad_setting_stops_the_master_before_it_forks_with_one_line(sqlite_url: str) -> None:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("INVDASH_", "PROMETHEUS_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf",
+         "dashboard.wsgi:server"],
+        env={**clean, "INVDASH_DATABASE_URL": sqlite_url, "INVDASH_REFRESH_SECONDS": "0",
+             "INVDASH_HOST": "127.0.0.1", "INVDASH_PORT": str(free_port())},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    naming = [line for line in result.stderr.splitlines() if "INVDASH_REFRESH_SECONDS" in line]
+    assert naming == [
+        "invdash: INVDASH_REFRESH_SECONDS='0' is invalid: expected an integer from 1 to 86400 "
+        "(Input should be greater than or equal to 1)"
+    ]
+    assert "Booting worker" not in result.stderr
