@@ -10,22 +10,27 @@ import sqlalchemy as sa
 from small_inventory import POLICY, build_small_inventory
 
 from dashboard.app import create_app
-from dashboard.settings import load_settings
+from dashboard.settings import Settings, load_settings
 from queries.demo_cluster import DemoCluster
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "cluster.png"
 
 
-def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
-    dash_duo, sqlite_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def demo_settings(sqlite_url: str) -> Settings:
+    """The small inventory at ``sqlite_url`` and the demo cluster beside it."""
     build_small_inventory(sa.create_engine(sqlite_url))
-    settings = load_settings(
+    return load_settings(
         database_url=sqlite_url,
         telemetry="demo",
         refresh_seconds=30,
         demand_window_days=POLICY.demand_window_days,
     )
+
+
+def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
+    dash_duo, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = demo_settings(sqlite_url)
     dash_duo.driver.set_window_size(1920, 1080)
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
@@ -48,13 +53,7 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
 
 
 def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    build_small_inventory(sa.create_engine(sqlite_url))
-    settings = load_settings(
-        database_url=sqlite_url,
-        telemetry="demo",
-        refresh_seconds=30,
-        demand_window_days=POLICY.demand_window_days,
-    )
+    settings = demo_settings(sqlite_url)
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
     dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=30)
@@ -74,13 +73,7 @@ def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type
 def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(  # type: ignore[no-untyped-def]
     dash_duo, sqlite_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
-    settings = load_settings(
-        database_url=sqlite_url,
-        telemetry="demo",
-        refresh_seconds=30,
-        demand_window_days=POLICY.demand_window_days,
-    )
+    settings = demo_settings(sqlite_url)
     pods = DemoCluster(None).pod_health()
     payments = pods[pods["workload"] == "payments"]
     namespace = str(payments["namespace"].iloc[0])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from screen_actions import click_time, drag_time, open_on_a_screen
 
 from components.formatting import count, money, percent
 from dashboard.app import create_app
@@ -133,10 +133,7 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
     dash_duo, demo_url: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
-    dash_duo.start_server(create_app(settings))
-    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
-    dash_duo.driver.set_window_size(1920, 1080 + chrome)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/sre?range=6h")
+    open_on_a_screen(dash_duo, create_app(settings), "/sre?range=6h")
     dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
     dash_duo.wait_for_contains_text("#sre-kpi-correlation-hint", "best r =", timeout=15)
     dash_duo.wait_for_text_to_equal("#sre-badge", "DEMO DATA", timeout=10)
@@ -172,17 +169,7 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
         if "CrashLoopBackOff"
         in set(demo.unhealthy_pods_at(now - dt.timedelta(minutes=back))["status"])
     )
-    x, y = dash_duo.driver.execute_script(
-        """
-        const gd = document.querySelector('#sre-figure .js-plotly-plot');
-        const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
-        return [drag.left + gd._fullLayout.xaxis.d2p(arguments[0]), drag.top + drag.height / 2];
-        """,
-        f"{target:%Y-%m-%d %H:%M:%S}",
-    )
-    actions = ActionBuilder(dash_duo.driver)
-    actions.pointer_action.move_to_location(int(x), int(y)).click()
-    actions.perform()
+    click_time(dash_duo, "#sre-figure", target)
     dash_duo.wait_for_contains_text("#sre-clicked", "UTC", timeout=10)
     heading = dash_duo.find_element("#sre-clicked strong").text
     clicked = dt.datetime.strptime(heading, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC)
@@ -206,10 +193,7 @@ def test_exec_review_compares_periods_and_exports_csv(
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     source = ExecutiveKpiSource(sa.create_engine(demo_url), settings.holding_cost_rate)
     expected = source.period_review(dt.datetime.now(dt.UTC), "month").set_index("kpi")
-    dash_duo.start_server(create_app(settings))
-    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
-    dash_duo.driver.set_window_size(1920, 1080 + chrome)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/exec?period=month")
+    open_on_a_screen(dash_duo, create_app(settings), "/exec?period=month")
     value = float(expected.loc["inventory_value", "current"])
     dash_duo.wait_for_element(
         f'#exec-inventory_value .exec-value[data-value="{value!r}"]', timeout=30
@@ -239,32 +223,12 @@ def test_dragging_across_the_sre_chart_zooms_into_a_custom_range_kept_in_the_url
     dash_duo, demo_url: str
 ) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
-    dash_duo.start_server(create_app(settings))
-    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
-    dash_duo.driver.set_window_size(1920, 1080 + chrome)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/sre?range=6h&kiosk=1")
+    open_on_a_screen(dash_duo, create_app(settings), "/sre?range=6h&kiosk=1")
     dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
     dash_duo.wait_for_contains_text("#sre-kpi-ratio-hint", "over the last 6h", timeout=15)
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     start, end = now - dt.timedelta(hours=3), now - dt.timedelta(hours=2)
-    left, right, y = dash_duo.driver.execute_script(
-        """
-        const gd = document.querySelector('#sre-figure .js-plotly-plot');
-        const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
-        const xa = gd._fullLayout.xaxis;
-        return [drag.left + xa.d2p(arguments[0]), drag.left + xa.d2p(arguments[1]),
-                drag.top + drag.height / 2];
-        """,
-        f"{start:%Y-%m-%d %H:%M:%S}",
-        f"{end:%Y-%m-%d %H:%M:%S}",
-    )
-    actions = ActionBuilder(dash_duo.driver)
-    pointer = actions.pointer_action
-    pointer.move_to_location(int(left), int(y)).pointer_down()
-    for step in range(1, 11):
-        pointer.move_to_location(int(left + (right - left) * step / 10), int(y))
-    pointer.pointer_up()
-    actions.perform()
+    drag_time(dash_duo, "#sre-figure", start, end)
     dash_duo.wait_for_contains_text("#sre-kpi-ratio-hint", "from ", timeout=15)
     url = dash_duo.driver.current_url
     assert "kiosk=1" in url  # the rest of the view is kept

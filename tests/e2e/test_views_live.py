@@ -22,7 +22,7 @@ from prometheus_server import (
     merge_families,
     write_openmetrics,
 )
-from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from screen_actions import click_time, open_on_a_screen
 
 from components.formatting import count
 from dashboard.app import create_app
@@ -189,10 +189,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, S
 
 def _open(dash_duo: Any, live: tuple[Settings, Sources], path: str) -> None:
     settings, sources = live
-    dash_duo.start_server(create_app(settings, sources))
-    chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
-    dash_duo.driver.set_window_size(1920, 1080 + chrome)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
+    open_on_a_screen(dash_duo, create_app(settings, sources), path)
 
 
 def _no_demo_anywhere(dash_duo: Any) -> None:
@@ -239,17 +236,7 @@ def test_sre_on_live_sources_draws_prometheus_traffic_and_lists_pods_unhealthy_t
     _no_demo_anywhere(dash_duo)
 
     moment = CRASH_FROM + 10 * MINUTE
-    x, y = dash_duo.driver.execute_script(
-        """
-        const gd = document.querySelector('#sre-figure .js-plotly-plot');
-        const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
-        return [drag.left + gd._fullLayout.xaxis.d2p(arguments[0]), drag.top + drag.height / 2];
-        """,
-        f"{moment:%Y-%m-%d %H:%M:%S}",
-    )
-    actions = ActionBuilder(dash_duo.driver)
-    actions.pointer_action.move_to_location(int(x), int(y)).click()
-    actions.perform()
+    click_time(dash_duo, "#sre-figure", moment)
     dash_duo.wait_for_contains_text("#sre-clicked", "shop/payments-0: CrashLoopBackOff", timeout=10)
     assert dash_duo.get_logs() == []
 
