@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 from dash import html
@@ -28,10 +30,12 @@ def shared_axis_figure(
     usage: pd.DataFrame,
     hpa: pd.DataFrame,
     events: pd.DataFrame,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> go.Figure:
     """One figure, one time axis. ``combined`` is queries.correlation.orders_and_traffic rows,
     ``usage`` workload_usage_series rows, ``hpa`` hpa_replicas rows, ``events`` notable events
-    (drawn as vertical lines on every row, labelled with their reason)."""
+    (drawn as vertical lines on every row, labelled with their reason). ``window`` (UTC): the
+    axis spans the chosen range exactly, whatever part of it has data."""
     figure = make_subplots(
         rows=len(ROWS), cols=1, shared_xaxes=True, vertical_spacing=0.018, subplot_titles=ROWS
     )
@@ -172,6 +176,9 @@ def shared_axis_figure(
     figure.update_yaxes(gridcolor=GRID, automargin=True)
     figure.update_xaxes(gridcolor=GRID, showspikes=True, spikemode="across", spikesnap="cursor")
     figure.update_yaxes(tickformat=".3s", row=6, col=1)
+    if window is not None:
+        # Plotly draws datetimes as wall-clock time: UTC, written without its zone.
+        figure.update_xaxes(range=[f"{moment:%Y-%m-%d %H:%M:%S}" for moment in window])
     return figure
 
 

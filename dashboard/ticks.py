@@ -25,6 +25,7 @@ REFRESHERS = (
     "ops-pods",
     "exec",
     "sre",
+    "self-health",
 )
 
 TICK = Input("tick", "data")

@@ -16,6 +16,7 @@ from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import NUMBER, SHARE, data_grid, json_records
 from dashboard.context import DashboardContext
+from dashboard.instrumented_sources import instrumented
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
@@ -128,7 +129,8 @@ def _availability(
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
-    source = ExecutiveKpiSource(context.inventory.engine, settings.holding_cost_rate)
+    # Behind the same counters as the other sources: its queries show in /metrics too.
+    source = instrumented(ExecutiveKpiSource(context.inventory.engine, settings.holding_cost_rate))
     metrics = context.sources.metrics
     keep_in_url(app, {"exec-period": "period"})
 

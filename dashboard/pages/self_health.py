@@ -28,7 +28,7 @@ from components.panels import panel
 from dashboard.context import DashboardContext
 from dashboard.metrics import collect
 from dashboard.screens import screen_window_seconds
-from dashboard.ticks import TICK
+from dashboard.ticks import TICK, while_refreshing
 from queries.own_telemetry import (
     active_screens,
     cache_hit_ratio,
@@ -121,6 +121,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("self-health-sources", "rowData"),
         Output("self-health-callbacks", "figure"),
         TICK,
+        running=while_refreshing("self-health"),
     )
     def refresh(_: int | None) -> tuple[Any, ...]:
         samples, increase, seconds = window.advance()

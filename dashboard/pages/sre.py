@@ -173,6 +173,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             ),
             scope.hpas(_frame_or_empty(hpa, HPA_COLUMNS)),
             notable,
+            (start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
         )
         lines = [
             freshness_line(

@@ -173,7 +173,7 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
     dash_duo.wait_for_contains_text("#sre-clicked", "UTC", timeout=10)
     heading = dash_duo.find_element("#sre-clicked strong").text
     clicked = dt.datetime.strptime(heading, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC)
-    assert abs(clicked - target) <= dt.timedelta(minutes=1)
+    assert abs(clicked - target) <= dt.timedelta(minutes=2)  # a refresh may slide the axis
     expected = demo.unhealthy_pods_at(clicked)
     assert not expected.empty
     listed = dash_duo.driver.execute_script(
