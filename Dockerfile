@@ -15,7 +15,7 @@ COPY assets/ assets/
 COPY components/ components/
 COPY dashboard/ dashboard/
 COPY queries/ queries/
-# The same script the tests run (tests/deploy/test_image_install.py).
+# The same script the tests run (tests/deploy/test_image.py).
 RUN sh scripts/image-install.sh /opt/invdash
 
 # --- runtime: the virtualenv on a clean base, nothing else -------------------------------------
