@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install invdash and its pinned runtime dependencies into a fresh virtualenv: the container
-# image's build step (Dockerfile), and exercised by tests/deploy/test_image_install.py.
+# image's build step (Dockerfile), and exercised by tests/deploy/test_image.py.
 # Usage: sh scripts/image-install.sh TARGET_DIR [PIP_OPTION...]   (from the repository root)
 # PYTHON names the interpreter (default python3); PIP_* variables and the extra options go to
 # pip (the tests add --no-compile, which halves the time; the image keeps compiled bytecode,
