@@ -142,7 +142,7 @@ def shared_axis_figure(
                     "size": 12,
                     "color": [EVENT_COLOURS.get(t, "#91a7ff") for t in events["type"]],
                 },
-                text=[plotly_text(str(r)) for r in events["reason"]],
+                text=_spaced_labels(events, window),
                 textposition="top center",
                 hovertext=[
                     plotly_text(f"{t} {r}: {k}/{n} {m}")
@@ -180,6 +180,27 @@ def shared_axis_figure(
         # Plotly draws datetimes as wall-clock time: UTC, written without its zone.
         figure.update_xaxes(range=[f"{moment:%Y-%m-%d %H:%M:%S}" for moment in window])
     return figure
+
+
+def _spaced_labels(
+    events: pd.DataFrame, window: tuple[dt.datetime, dt.datetime] | None
+) -> list[str]:
+    """Each event's reason as its marker's label, except where a labelled event is closer than
+    a fortieth of the axis: there the labels would print over each other (hover still has all)."""
+    times = pd.to_datetime(events["timestamp"], utc=True)
+    if window is not None:
+        span = pd.Timestamp(window[1]) - pd.Timestamp(window[0])
+    else:
+        span = times.max() - times.min()
+    gap = span / 40
+    labels = [""] * len(events)
+    last: pd.Timestamp | None = None
+    for position in times.argsort():
+        moment = times.iloc[position]
+        if last is None or moment - last >= gap:
+            labels[position] = plotly_text(str(events["reason"].iloc[position]))
+            last = moment
+    return labels
 
 
 def moment_details(
