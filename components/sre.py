@@ -143,7 +143,7 @@ def shared_axis_figure(
                     "color": [EVENT_COLOURS.get(t, "#91a7ff") for t in events["type"]],
                 },
                 text=_spaced_labels(events, window),
-                textposition="top center",
+                textposition="middle left",
                 hovertext=[
                     plotly_text(f"{t} {r}: {k}/{n} {m}")
                     for t, r, k, n, m in zip(
@@ -186,13 +186,13 @@ def _spaced_labels(
     events: pd.DataFrame, window: tuple[dt.datetime, dt.datetime] | None
 ) -> list[str]:
     """Each event's reason as its marker's label, except where a labelled event is closer than
-    a fortieth of the axis: there the labels would print over each other (hover still has all)."""
+    a tenth of the axis: there the labels would print over each other (hover still has all)."""
     times = pd.to_datetime(events["timestamp"], utc=True)
     if window is not None:
         span = pd.Timestamp(window[1]) - pd.Timestamp(window[0])
     else:
         span = times.max() - times.min()
-    gap = span / 40
+    gap = span / 10
     labels = [""] * len(events)
     last: pd.Timestamp | None = None
     for position in times.argsort():

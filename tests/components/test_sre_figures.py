@@ -63,8 +63,8 @@ def test_the_axis_spans_the_chosen_window_exactly() -> None:
 def test_close_events_keep_their_markers_but_share_one_label() -> None:
     close = events(
         (60 * MINUTE, "Warning", "BackOff"),
-        (61 * MINUTE, "Warning", "OOMKilling"),  # 1 min later: 6 h / 40 = 9 min is the gap
-        (120 * MINUTE, "Normal", "ScalingReplicaSet"),
+        (61 * MINUTE, "Warning", "OOMKilling"),  # 1 min later: 6 h / 10 = 36 min is the gap
+        (100 * MINUTE, "Normal", "ScalingReplicaSet"),
     )
     figure = shared_axis_figure(combined(), usage(), empty_frame(HPA_COLUMNS), close, (START, END))
     markers = next(trace for trace in figure.data if trace.name == "cluster events")
