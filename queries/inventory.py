@@ -43,6 +43,10 @@ SKU_AND_WAREHOUSE = (
 )
 
 
+# order_lines_per_minute(start, end): one row per minute (described there).
+ORDER_VOLUME_COLUMNS = ["timestamp", "order_lines", "units", "orders"]
+
+
 @dataclass(frozen=True)
 class InventoryPolicy:
     """The business assumptions behind the figures (settings INVDASH_*)."""
@@ -175,9 +179,9 @@ class InventorySource:
     def order_lines_per_minute(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
         """Order volume per minute in [start, end), every minute present (zero when quiet).
 
-        Columns: timestamp (datetime64[ns, UTC], the minute's start), order_lines (int: sales
+        Columns ORDER_VOLUME_COLUMNS: timestamp (datetime64[ns, UTC], the minute's start), order_lines (int: sales
         order lines placed that minute, cancelled orders included: they were orders when placed),
-        units (float: units on those lines).
+        units (float: units on those lines), orders (int: sales orders placed that minute).
         """
         start, end = _as_naive_utc(start), _as_naive_utc(end)
         minute = minute_start(SalesOrder.ordered_at).label("minute")
@@ -186,6 +190,7 @@ class InventorySource:
                 minute,
                 sa.func.count(SalesOrderLine.id).label("order_lines"),
                 sa.func.sum(SalesOrderLine.quantity).label("units"),
+                sa.func.count(sa.distinct(SalesOrder.id)).label("orders"),
             )
             .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
             .where(SalesOrder.ordered_at >= start, SalesOrder.ordered_at < end)
@@ -193,7 +198,7 @@ class InventorySource:
         )
         with self.engine.connect() as conn:
             rows = pd.DataFrame(
-                conn.execute(query).all(), columns=["minute", "order_lines", "units"]
+                conn.execute(query).all(), columns=["minute", "order_lines", "units", "orders"]
             )
         minutes = pd.date_range(
             pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left"
@@ -201,7 +206,7 @@ class InventorySource:
         counted = rows.assign(minute=pd.to_datetime(rows["minute"])).set_index("minute")
         frame = pd.DataFrame(
             {
-                "timestamp": minutes.tz_localize("UTC"),
+                "timestamp": minutes.tz_localize("UTC").as_unit("ns"),
                 "order_lines": counted["order_lines"]
                 .reindex(minutes, fill_value=0)
                 .to_numpy("int64"),
@@ -209,6 +214,7 @@ class InventorySource:
                 .astype("float64")
                 .reindex(minutes, fill_value=0.0)
                 .to_numpy(),
+                "orders": counted["orders"].reindex(minutes, fill_value=0).to_numpy("int64"),
             }
         )
         return frame

@@ -143,7 +143,7 @@ COLUMN_DTYPES: dict[str, str] = {
     ),
     **dict.fromkeys(
         ["ready_containers", "total_containers", "restarts", "count", "restarts_window",
-         "current_replicas", "desired_replicas"],
+         "current_replicas", "desired_replicas", "order_lines", "orders"],
         "int64",
     ),
     **dict.fromkeys(["healthy", "ready", "memory_pressure", "disk_pressure", "pid_pressure"], "bool"),
@@ -152,7 +152,7 @@ COLUMN_DTYPES: dict[str, str] = {
          "memory_bytes", "cpu_request_cores", "cpu_limit_cores", "memory_request_bytes",
          "memory_limit_bytes", "cpu_request_share", "cpu_limit_share", "memory_request_share",
          "memory_limit_share", "cpu_throttling_ratio", "request_rate", "error_rate", "error_share",
-         "p95_latency_seconds"],
+         "p95_latency_seconds", "units"],
         "float64",
     ),
 }  # fmt: skip

@@ -185,10 +185,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         frame = recent.value
         hour = int(
             frame[frame["timestamp"] >= frame["timestamp"].max() - dt.timedelta(minutes=59)][
-                "order_lines"
+                "orders"
             ].sum()
         )
-        previous = int(last_week.value["order_lines"].sum()) if last_week.value is not None else 0
+        previous = int(last_week.value["orders"].sum()) if last_week.value is not None else 0
         return (
             kpi_value(count(hour), hour),
             ops.change_text(hour, previous),

@@ -31,6 +31,7 @@ from queries.correlation import (
     orders_at_risk,
     orders_per_thousand_requests,
 )
+from queries.inventory import ORDER_VOLUME_COLUMNS
 from queries.scope import Scope
 from queries.telemetry import (
     EVENT_COLUMNS,
@@ -158,7 +159,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
 
         combined = orders_and_traffic(
-            _frame_or_empty(orders, ["timestamp", "order_lines", "units"]),
+            _frame_or_empty(orders, ORDER_VOLUME_COLUMNS),
             _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
             settings.service_names,
         )

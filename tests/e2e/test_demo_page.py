@@ -102,7 +102,7 @@ def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
     shown = dash_duo.find_element("#ops-kpi-orders-value").text
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     windows = {
-        count(int(source.order_lines_per_minute(end - HOUR, end)["order_lines"].sum()))
+        count(int(source.order_lines_per_minute(end - HOUR, end)["orders"].sum()))
         for end in (now - dt.timedelta(minutes=1), now)
     }
     assert shown in windows

@@ -13,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 from small_inventory import AS_OF, POLICY, SKU_A_NAME, WAREHOUSE_1_NAME, build_small_inventory
 
-from queries.inventory import InventorySnapshot, InventorySource
+from queries.inventory import ORDER_VOLUME_COLUMNS, InventorySnapshot, InventorySource
 from queries.rollups import filter_rows, inventory_kpis, summary_by, top_stockout_risks
+from queries.seed import seed_database
+from queries.telemetry import empty_frame
 
 POSITION_COLUMNS = [
     "sku_code", "sku_name", "category", "warehouse_code", "warehouse_name", "unit_cost",
@@ -211,13 +213,35 @@ def test_order_lines_per_minute_fills_quiet_minutes_with_zero(empty_engine: sa.E
     source = InventorySource(empty_engine, POLICY)
     start = dt.datetime(2026, 11, 22, 8, 58, tzinfo=dt.UTC)
     frame = source.order_lines_per_minute(start, start + dt.timedelta(minutes=5))
-    assert list(frame.columns) == ["timestamp", "order_lines", "units"]
+    assert list(frame.columns) == ORDER_VOLUME_COLUMNS
+    # A panel whose fetch failed draws from an empty frame of the same contract.
+    pd.testing.assert_series_equal(empty_frame(ORDER_VOLUME_COLUMNS).dtypes, frame.dtypes)
     assert list(frame["timestamp"]) == list(pd.date_range(start, periods=5, freq="min"))
     # SO4 (2 units) was placed at 09:00 that day; nothing else in those minutes.
     assert list(frame["order_lines"]) == [0, 0, 1, 0, 0]
     assert list(frame["units"]) == [0, 0, 2, 0, 0]
     day = source.order_lines_per_minute(dt.datetime(2026, 11, 19), dt.datetime(2026, 11, 28))
     assert day["order_lines"].sum() == 9  # every line of the nine orders, cancelled included
+    assert day["orders"].sum() == 9
+
+
+def test_orders_per_minute_count_orders_not_their_lines(sqlite_url: str) -> None:
+    engine = sa.create_engine(sqlite_url)
+    seed_database(engine, scale="demo", seed=3)
+    with engine.connect() as conn:
+        last = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
+        end = pd.Timestamp(last).floor("min").to_pydatetime() + dt.timedelta(minutes=1)
+        start = end - dt.timedelta(days=1)
+        orders, lines = conn.exec_driver_sql(
+            "SELECT COUNT(DISTINCT o.id), COUNT(l.id) FROM sales_orders o "
+            "JOIN sales_order_lines l ON l.sales_order_id = o.id "
+            "WHERE o.ordered_at >= ? AND o.ordered_at < ?",
+            (start, end),
+        ).one()
+    frame = InventorySource(engine, POLICY).order_lines_per_minute(start, end)
+    assert orders < lines  # demo orders have several lines: the two counts differ
+    assert int(frame["orders"].sum()) == orders
+    assert int(frame["order_lines"].sum()) == lines
 
 
 def test_sku_demand_history_lists_every_window_day(empty_engine: sa.Engine) -> None:
