@@ -185,17 +185,18 @@ def events_grid(grid_id: str) -> Component:
                 "field": "timestamp",
                 "headerName": "Last seen (UTC)",
                 "sort": "desc",
-                "minWidth": 170,
+                "minWidth": 200,
             },
             {
                 "field": "type",
                 "headerName": "Type",
                 "valueFormatter": {"function": f"({warning} ? '⚠ ' : '') + params.value"},
                 "cellClassRules": {"risk-high": warning},
+                "minWidth": 120,
             },
-            {"field": "reason", "headerName": "Reason"},
+            {"field": "reason", "headerName": "Reason", "minWidth": 170},
             {"field": "object", "headerName": "Object", "minWidth": 200},
-            {"field": "count", "headerName": "Count", "valueFormatter": NUMBER},
+            {"field": "count", "headerName": "Count", "valueFormatter": NUMBER, "minWidth": 100},
             {
                 "field": "message",
                 "headerName": "Message",
@@ -203,7 +204,9 @@ def events_grid(grid_id: str) -> Component:
                 "tooltipField": "message",
             },
         ],
-        height="360px",
+        # Tall enough for a page of rows under the headers and floating filters; narrower
+        # screens scroll sideways rather than squeeze columns to a letter.
+        height="520px",
     )
 
 

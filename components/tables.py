@@ -76,7 +76,7 @@ def stockout_risk_grid(grid_id: str) -> Component:
     grid = data_grid(
         grid_id,
         [
-            {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 110},
+            {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 140},
             {"field": "sku_name", "headerName": "Name", "minWidth": 200},
             {"field": "category", "headerName": "Category"},
             {"field": "warehouse_code", "headerName": "Warehouse"},
@@ -96,7 +96,7 @@ def stockout_risk_grid(grid_id: str) -> Component:
                 "valueFormatter": COVER,
                 "filter": "agNumberColumnFilter",
             },
-            {"field": "expected_stockout_date", "headerName": "Runs out"},
+            {"field": "expected_stockout_date", "headerName": "Runs out", "minWidth": 140},
             {
                 "field": "available",
                 "headerName": "Available",
