@@ -24,6 +24,11 @@ RANGES = ("1h", "6h", "24h", "7d", "30d")
 RANGE_MINUTES = {"1h": 60, "6h": 360, "24h": 1440, "7d": 10_080, "30d": 43_200}
 PERIODS = ("week", "month", "quarter")
 DEFAULT_DWELL_SECONDS = 30
+# What a page shows instead of a filter value it cannot use.
+_FALLBACK = {
+    "range": "showing the last 1h",
+    "period": "showing the last week",
+}
 _VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/@+-]{0,99}")
 _CUSTOM_RANGE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d)~(\d{4}-\d\d-\d\dT\d\d:\d\d)")
 
@@ -130,7 +135,9 @@ def parse_view(pathname: str | None, search: str | None) -> ViewState:
         values = [v.strip() for v in params[name].split(",") if v.strip()]
         good = [v for v in values if _valid(name, v)]
         for bad in set(values) - set(good):
-            problems.append(f"{name}={_shown(bad)} cannot be used: showing all")
+            problems.append(
+                f"{name}={_shown(bad)} cannot be used: {_FALLBACK.get(name, 'showing all')}"
+            )
         if len(good) > 1 and name in ("warehouse", "category", "namespace", "workload"):
             rotations[name] = tuple(good)
         if good:

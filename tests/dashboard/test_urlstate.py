@@ -58,7 +58,7 @@ def test_playlist_rotates_pages_by_dwell_and_filters_by_pass() -> None:
             "?warehouse=<img src=x onerror=alert(1)>",
             "warehouse='<img src=x onerror=alert(1)>' cannot be used",
         ),
-        ("/", "?range=forever", "range='forever' cannot be used"),
+        ("/", "?range=forever", "range='forever' cannot be used: showing the last 1h"),
         ("/", "?kiosk=maybe", "kiosk='maybe' is not 0 or 1"),
     ],
 )
