@@ -44,6 +44,8 @@ from queries.telemetry import (
 from queries.workloads import notable_events, workload_usage_series
 
 NEAR_CLICK = dt.timedelta(minutes=5)
+# Kubernetes deletes events after --event-ttl, one hour unless the cluster says otherwise.
+EVENT_HORIZON = dt.timedelta(hours=1)
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
@@ -59,7 +61,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                         f"Zoomed: {_range_words(view)}"
                         if zoomed
                         else "Drag across a chart to zoom",
-                        className="range-note",
+                        className="range-note controls",
                     ),
                     html.Div(id="sre-freshness", className="sre-freshness"),
                 ],
@@ -176,9 +178,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             notable,
             (start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
         )
+        # Three sources feed this page: each line says whose data it dates.
         lines = [
-            freshness_line(
-                Freshness(name, f.fetched_at, f.error, f.error_since), settings.refresh_seconds
+            html.Div(
+                [
+                    html.Span(f"{name}: ", className="freshness-source"),
+                    freshness_line(
+                        Freshness(name, f.fetched_at, f.error, f.error_since),
+                        settings.refresh_seconds,
+                    ),
+                ]
             )
             for name, f in (
                 (context.inventory.name, orders),
@@ -212,7 +221,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
             f"{count(len(bursts))} error bursts above 2% errors",
             kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
-            f"{count(len(notable))} rollout, scaling and warning events",
+            f"{count(len(notable))} rollout, scaling and warning events"
+            + (" (the API server keeps events about 1 h)" if end - start > EVENT_HORIZON else ""),
         )
 
     @app.callback(
