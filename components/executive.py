@@ -64,7 +64,9 @@ def kpi_card(row: dict[str, Any]) -> Component:
     current, previous, delta = float(row["current"]), float(row["previous"]), float(row["delta"])
     share = row.get("delta_share")
     good = RISE_IS_GOOD.get(kpi)
-    if not math.isfinite(delta) or delta == 0:
+    if not math.isfinite(previous):
+        change, tone = "no previous period in the data to compare with", "neutral"
+    elif not math.isfinite(delta) or delta == 0:
         change, tone = "= same as previous period", "neutral"
     else:
         symbol = "▲" if delta > 0 else "▼"

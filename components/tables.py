@@ -25,6 +25,16 @@ NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.valu
 DECIMAL = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}
 COVER = {"function": "params.value == null ? '∞ (no demand)' : d3.format(',.1f')(params.value)"}
 SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
+# A KPI table's value in the unit its row names (components.executive units): shares as
+# percentages, days whole, money and the rest with two decimals.
+BY_UNIT = {
+    "function": (
+        "params.value == null || !isFinite(params.value) ? 'n/a' : "
+        "params.data.unit == 'share' ? d3.format('.1%')(params.value) : "
+        "params.data.unit == 'days' ? d3.format(',.0f')(params.value) + ' d' : "
+        "d3.format(',.2f')(params.value)"
+    )
+}
 
 RISK_COLUMNS = [
     "sku_code", "sku_name", "category", "warehouse_code", "available", "on_order",

@@ -64,6 +64,13 @@ class ExecutiveKpiSource:
         daily = self.daily_series(as_of, 2 * PERIOD_DAYS[period])
         return period_kpis(daily, period, self.holding_cost_rate)
 
+    def first_order_at(self) -> dt.datetime | None:
+        """When the first sales order was placed (naive UTC), None without orders: where the
+        data starts, so a period before it is not compared as if it had no sales."""
+        with self.engine.connect() as conn:
+            first = conn.execute(sa.select(sa.func.min(SalesOrder.ordered_at))).scalar()
+        return None if first is None else pd.Timestamp(first).to_pydatetime()
+
     def daily_series(self, as_of: dt.datetime, days: int) -> pd.DataFrame:
         """One row per whole UTC day of [day(as_of) - days, day(as_of)), oldest first.
 

@@ -69,3 +69,15 @@ def test_grid_rows_are_json_safe() -> None:
             "value": 60.0,
         }
     ]
+
+
+def test_a_kpi_card_without_a_previous_period_compares_with_nothing() -> None:
+    from components.executive import kpi_card
+
+    card = kpi_card(
+        {"kpi": "orders_per_day", "unit": "count", "current": 220.0, "previous": float("nan"),
+         "delta": float("nan"), "delta_share": float("nan"), "sparkline": []}
+    )  # fmt: skip
+    change = card.children[2]
+    assert change.children == "no previous period in the data to compare with"
+    assert "exec-neutral" in change.className

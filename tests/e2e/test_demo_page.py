@@ -244,3 +244,18 @@ def test_dragging_across_the_sre_chart_zooms_into_a_custom_range_kept_in_the_url
         minutes=1
     )
     assert dash_duo.get_logs() == []
+
+
+def test_a_quarter_reaching_back_before_the_data_is_not_compared_with_zeros(
+    dash_duo, demo_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    # The demo holds 120 days: the quarter before the last one starts before the first order.
+    settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
+    open_on_a_screen(dash_duo, create_app(settings), "/exec?period=quarter")
+    dash_duo.wait_for_contains_text("#exec-scope", "⚠ the data starts", timeout=30)
+    dash_duo.wait_for_contains_text(
+        "#exec-orders_per_day .exec-change", "no previous period in the data", timeout=10
+    )
+    # Availability comes from the metrics source, whose history does not start with the data.
+    dash_duo.wait_for_contains_text("#exec-availability .exec-change", "previous", timeout=10)
+    assert dash_duo.get_logs() == []

@@ -383,3 +383,13 @@ def test_a_month_is_30_days_and_ratios_without_stock_or_orders_are_nan() -> None
 def test_period_kpis_need_two_whole_periods_of_days() -> None:
     with pytest.raises(ValueError, match="quarter review needs 182 days"):
         period_kpis(daily_frame(inventory_value=[1.0] * 181), "quarter", 0.25)
+
+
+def test_the_data_starts_at_the_first_sales_order(source: ExecutiveKpiSource) -> None:
+    # SO1, 19 November at 10:00 (cancelled or not, an order says the data covers that day).
+    assert source.first_order_at() == dt.datetime(2026, 11, 19, 10, 0)
+
+
+def test_without_orders_there_is_no_start(empty_engine: sa.Engine) -> None:
+    Base.metadata.create_all(empty_engine)
+    assert ExecutiveKpiSource(empty_engine, holding_cost_rate=RATE).first_order_at() is None
