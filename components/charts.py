@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -14,6 +16,17 @@ VALUE_COLOUR = "#4dabf7"
 COST_COLOUR = "#ffa94d"
 ALERT_COLOUR = "#ff6b6b"
 OK_COLOUR = "#51cf66"
+# Series colours for workloads: light enough on the dark background, none of them red (alerts).
+WORKLOAD_PALETTE = (
+    "#4dabf7", "#ffa94d", "#b197fc", "#63e6be", "#ffd43b", "#f783ac", "#a9e34b", "#74c0fc",
+    "#e599f7", "#ffc078",
+)  # fmt: skip
+
+
+def workload_colour(namespace: str, workload: str) -> str:
+    """The same colour for a workload on every chart, whatever else a filter leaves beside it."""
+    digest = zlib.crc32(f"{namespace}/{workload}".encode())
+    return WORKLOAD_PALETTE[digest % len(WORKLOAD_PALETTE)]
 
 
 def dark_layout(figure: go.Figure, *, height: int = 380) -> go.Figure:

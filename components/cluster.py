@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import html
 from dash.development.base_component import Component
 
-from components.charts import dark_layout, empty_figure
+from components.charts import dark_layout, empty_figure, workload_colour
 from components.formatting import plotly_text
 from components.tables import NUMBER, SHARE, data_grid, json_records
 
@@ -230,6 +230,7 @@ def usage_figure(series: pd.DataFrame, column: str, title: str, tick_format: str
                 x=rows["timestamp"],
                 y=rows[column],
                 mode="lines",
+                line={"color": workload_colour(str(namespace), str(workload))},
                 name=plotly_text(f"{namespace}/{workload}"),
                 hovertemplate="%{fullData.name}<br>%{x|%H:%M}: %{y:"
                 + tick_format

@@ -10,7 +10,15 @@ from dash import html
 from dash.development.base_component import Component
 from plotly.subplots import make_subplots
 
-from components.charts import ALERT_COLOUR, BACKGROUND, COST_COLOUR, GRID, TEXT, VALUE_COLOUR
+from components.charts import (
+    ALERT_COLOUR,
+    BACKGROUND,
+    COST_COLOUR,
+    GRID,
+    TEXT,
+    VALUE_COLOUR,
+    workload_colour,
+)
 from components.formatting import plotly_text
 
 ROWS = (
@@ -72,6 +80,7 @@ def shared_axis_figure(
         )
     for (namespace, workload), rows in usage.groupby(["namespace", "workload"], sort=True):
         label = plotly_text(f"{namespace}/{workload}")
+        line = {"color": workload_colour(str(namespace), str(workload))}
         figure.add_trace(
             go.Scatter(
                 x=rows["timestamp"],
@@ -79,6 +88,7 @@ def shared_axis_figure(
                 name=label,
                 legendgroup=label,
                 mode="lines",
+                line=line,
             ),
             row=5,
             col=1,
@@ -90,6 +100,7 @@ def shared_axis_figure(
                 name=label,
                 legendgroup=label,
                 mode="lines",
+                line=line,
                 showlegend=False,
             ),
             row=6,

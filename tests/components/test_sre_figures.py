@@ -97,3 +97,26 @@ def test_moment_details_say_when_all_was_well_or_history_is_unknown() -> None:
     unknown = moment_details("then", None, events(), "no Prometheus is configured")
     assert texts(unknown) == ["then", "Pod health then is unknown: no Prometheus is configured"]
     assert isinstance(unknown, html.Div)
+
+
+def test_a_workload_keeps_its_colour_on_both_usage_rows_and_across_filters() -> None:
+    rows = pd.DataFrame(
+        {
+            "timestamp": [pd.Timestamp(START)] * 2,
+            "namespace": ["shop", "shop"],
+            "workload": ["checkout", "search"],
+            "cpu_cores": [0.5, 0.2],
+            "memory_bytes": [1e8, 2e8],
+        }
+    )
+    both = shared_axis_figure(combined(), rows, empty_frame(HPA_COLUMNS), events(), (START, END))
+    alone = shared_axis_figure(
+        combined(), rows.iloc[1:], empty_frame(HPA_COLUMNS), events(), (START, END)
+    )
+
+    def colours(figure: object, name: str) -> set[str]:
+        return {t.line.color for t in figure.data if t.name == name}  # type: ignore[attr-defined]
+
+    assert len(colours(both, "shop/search")) == 1  # CPU and memory lines alike
+    assert colours(both, "shop/search") == colours(alone, "shop/search")
+    assert colours(both, "shop/search") != colours(both, "shop/checkout")
