@@ -53,7 +53,16 @@ def pod_tiles(pods: pd.DataFrame) -> list[Component]:
     rank = {"alert": 0, "warn": 1, "ok": 2, "done": 3}
     rows = pods.assign(
         level=[
-            status_level(s, bool(h)) for s, h in zip(pods["status"], pods["healthy"], strict=True)
+            # Running and ready again after an OOM kill or a crash still wants a look: amber.
+            "warn" if level == "ok" and reason in ("OOMKilled", "Error") else level
+            for level, reason in zip(
+                (
+                    status_level(s, bool(h))
+                    for s, h in zip(pods["status"], pods["healthy"], strict=True)
+                ),
+                pods["last_termination_reason"],
+                strict=True,
+            )
         ]
     )
     rows = rows.assign(rank=rows["level"].map(rank)).sort_values(

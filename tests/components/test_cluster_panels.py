@@ -90,3 +90,19 @@ def test_node_tiles_name_pressure_conditions() -> None:
     assert "Ready · memory pressure" in text_of(tile)
     assert "3.8 cores · 8.0 GiB" in text_of(tile)
     assert tile.className == "node-tile pod-alert"
+
+
+def test_a_pod_ready_again_after_an_oom_kill_is_amber_and_before_the_healthy_ones() -> None:
+    def pod(name: str, restarts: int, reason: str) -> tuple[object, ...]:
+        return ("shop", name, "web", "Deployment", "n1", "Running", "Running", 1, 1, restarts,
+                reason, 60.0, True)  # fmt: skip
+
+    pods = pd.DataFrame(
+        [pod("web-a", 0, ""), pod("web-b", 10, "OOMKilled"), pod("web-c", 1, "Completed")],
+        columns=POD_HEALTH_COLUMNS,
+    )
+    first, second, third = pod_tiles(pods)
+    assert first.className == "pod-tile pod-warn"
+    assert "◐ Running" in text_of(first)
+    assert "last: OOMKilled" in text_of(first)
+    assert {second.className, third.className} == {"pod-tile pod-ok"}
