@@ -63,9 +63,10 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
 
 
 def change_text(current: float, previous: float) -> str:
-    """'▲ 12% vs same hour last week', with a word for the cases a percentage cannot say."""
+    """'▲ 12% vs 25 a week ago' (the same hour last week), short enough for a wall tile, with
+    words for the cases a percentage cannot say."""
     if previous == 0:
-        return "none in the same hour last week" if current else "none now or last week"
+        return "none this hour a week ago" if current else "none now or a week ago"
     change = (current - previous) / previous
     symbol = "▲" if change > 0 else "▼" if change < 0 else "="
-    return f"{symbol} {abs(change):.0%} vs same hour last week ({count(previous)})"
+    return f"{symbol} {abs(change):.0%} vs {count(previous)} a week ago"

@@ -81,3 +81,12 @@ def test_a_kpi_card_without_a_previous_period_compares_with_nothing() -> None:
     change = card.children[2]
     assert change.children == "no previous period in the data to compare with"
     assert "exec-neutral" in change.className
+
+
+def test_the_orders_tile_compares_with_the_same_hour_a_week_ago_in_few_words() -> None:
+    from components.ops import change_text
+
+    assert change_text(30, 24) == "▲ 25% vs 24 a week ago"
+    assert change_text(12, 24) == "▼ 50% vs 24 a week ago"
+    assert change_text(5, 0) == "none this hour a week ago"
+    assert change_text(0, 0) == "none now or a week ago"
