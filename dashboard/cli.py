@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
 
+import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.app import create_app
@@ -14,6 +17,7 @@ from dashboard.settings import Settings, SettingsError, default_database_path, l
 from dashboard.startup import StartupError, check_database_schema, configured_sources
 from queries.database import create_inventory_engine, database_is_empty
 from queries.health import describe_failure
+from queries.schema import SalesOrder
 from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
 
 
@@ -92,17 +96,30 @@ def check(settings: Settings) -> int:
     return 1 if failures else 0
 
 
+# The embedded demo's orders end when it was seeded; older than this at start, it is seeded anew.
+DEMO_STALE_AFTER = dt.timedelta(hours=1)
+
+
 def _seed_default_database(settings: Settings) -> None:
-    """First run on the embedded default: create and seed it, so one command shows a dashboard."""
+    """On the embedded default: create and seed it on the first run, so one command shows a
+    dashboard, and seed it anew when its orders have ended too long ago to show any (it is
+    invdash's own demo file; a database of yours is never touched)."""
     if not settings.uses_default_database:
         return
     path = default_database_path()
     engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
     try:
         if path.exists() and not database_is_empty(engine):
-            return
-        print(f"invdash: creating demo inventory at {path} (first run)", file=sys.stderr)
-        report = seed_database(engine, scale="demo")
+            with engine.connect() as conn:
+                newest = conn.execute(sa.select(sa.func.max(SalesOrder.ordered_at))).scalar()
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            if newest is not None and now - pd.Timestamp(newest).to_pydatetime() < DEMO_STALE_AFTER:
+                return
+            print(f"invdash: demo orders at {path} ended {newest}: seeding anew", file=sys.stderr)
+            report = seed_database(engine, scale="demo", force=True)
+        else:
+            print(f"invdash: creating demo inventory at {path} (first run)", file=sys.stderr)
+            report = seed_database(engine, scale="demo")
         print(f"invdash: {report}", file=sys.stderr)
     finally:
         engine.dispose()

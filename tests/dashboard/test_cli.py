@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -11,11 +12,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from small_inventory import build_small_inventory
 
 from dashboard.cli import main
+from queries.seed import seed_database
 
 UNREACHABLE = "postgresql+psycopg://invdash@127.0.0.1:1/inventory"
 
@@ -191,3 +194,31 @@ def test_check_lists_the_demo_cluster_when_no_cluster_is_configured(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "ok    inventory database: sqlite database answering"
     assert lines[1].startswith("ok    demo cluster: ")
+
+
+def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_long_ago(
+    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
+    data_home = tmp_path / "data"
+    database = data_home / "invdash" / "invdash.sqlite3"
+    database.parent.mkdir(parents=True)
+    url = f"sqlite:///{database}"
+    three_hours_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=3)
+    seed_database(sa.create_engine(url), scale="demo", now=three_hours_ago)
+
+    serve({"XDG_DATA_HOME": str(data_home)})
+    with sa.create_engine(url).connect() as conn:
+        newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
+    age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - pd.Timestamp(newest).to_pydatetime()
+    assert age < dt.timedelta(minutes=30)
+
+
+def test_serve_never_reseeds_a_database_of_yours(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path}/mine.sqlite3"
+    long_ago = dt.datetime(2025, 1, 1)
+    seed_database(sa.create_engine(url), scale="demo", now=long_ago)
+    serve({"INVDASH_DATABASE_URL": url})
+    with sa.create_engine(url).connect() as conn:
+        newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
+    assert pd.Timestamp(newest) <= pd.Timestamp(long_ago)
