@@ -155,18 +155,10 @@ def shared_axis_figure(
                 },
                 text=_spaced_labels(events, window),
                 textposition="middle left",
-                hovertext=[
-                    plotly_text(f"{t} {r}: {k}/{n} {m}")
-                    for t, r, k, n, m in zip(
-                        events["type"],
-                        events["reason"],
-                        events["kind"],
-                        events["name"],
-                        events["message"],
-                        strict=True,
-                    )
-                ],
-                hoverinfo="text+x",
+                # Not hoverable: in "x unified" hovering a marker would pull the hover and the
+                # click to the event's time, minutes from the cursor. The clicked-moment panel
+                # lists the events near a click with their messages.
+                hoverinfo="skip",
                 name="cluster events",
             ),
             row=1,

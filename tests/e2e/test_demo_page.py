@@ -184,6 +184,12 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
         f"⚠ {row.namespace}/{row.pod}" for row in expected.itertuples()
     ]
     assert any("CrashLoopBackOff" in item for item in listed)
+
+    # A click beside an event marker means the moment under the cursor, not the event's time.
+    event = pd.Timestamp(demo.events(now - dt.timedelta(hours=1))["timestamp"].iloc[-1])
+    beside = (event + pd.Timedelta(minutes=3)).floor("min").to_pydatetime()
+    click_time(dash_duo, "#sre-figure", beside)
+    dash_duo.wait_for_contains_text("#sre-clicked strong", f"{beside:%H:%M}", timeout=10)
     assert dash_duo.get_logs() == []
 
 
