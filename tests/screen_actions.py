@@ -9,6 +9,9 @@ from typing import Any
 
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
+# Bars on the /sre chart are at most this wide: a hover on a moment shows a bar this close.
+_ONE_BAR = dt.timedelta(minutes=1)
+
 _PIXELS = """
 const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');
 const drag = gd.querySelector('.nsewdrag[data-subplot="xy"]').getBoundingClientRect();
@@ -22,10 +25,33 @@ def _pixels(dash_duo: Any, graph: str, *moments: dt.datetime) -> list[float]:
     return list(dash_duo.driver.execute_script(_PIXELS, graph, texts))
 
 
-def click_time(dash_duo: Any, graph: str, moment: dt.datetime) -> None:
+_HOVERED = """
+const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');
+return (gd._hoverdata || []).map(point => String(point.x));
+"""
+
+
+def click_time(
+    dash_duo: Any, graph: str, moment: dt.datetime, within: dt.timedelta = _ONE_BAR
+) -> None:
+    """Point at ``moment`` and click once Plotly's hover shows a point within ``within`` of it,
+    as a person clicks once the hover label says the right time. Plotly computes hover at most
+    every 50 ms and a click reports the last hover, so a click straight after a move can report
+    the point under the previous position (CI once saw the first click's moment for a second)."""
     x, y = _pixels(dash_duo, graph, moment)
+    target = moment.replace(tzinfo=None)
+    hovered: list[str] = []
+    for nudge in (0, 1, -1, 0, 1, -1, 0):
+        actions = ActionBuilder(dash_duo.driver)
+        actions.pointer_action.move_to_location(int(x) + nudge, int(y)).pause(0.2)
+        actions.perform()
+        hovered = list(dash_duo.driver.execute_script(_HOVERED, graph))
+        if any(abs(dt.datetime.fromisoformat(text) - target) <= within for text in hovered):
+            break
+    else:
+        raise AssertionError(f"hovering {moment:%H:%M:%S} shows {hovered}, not that time")
     actions = ActionBuilder(dash_duo.driver)
-    actions.pointer_action.move_to_location(int(x), int(y)).click()
+    actions.pointer_action.click()
     actions.perform()
 
 

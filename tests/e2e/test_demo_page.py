@@ -189,7 +189,7 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
     event = pd.Timestamp(demo.events(now - dt.timedelta(hours=1))["timestamp"].iloc[-1])
     beside = (event + pd.Timedelta(minutes=3)).floor("min").to_pydatetime()
     click_time(dash_duo, "#sre-figure", beside)
-    dash_duo.wait_for_contains_text("#sre-clicked strong", f"{beside:%H:%M}", timeout=10)
+    dash_duo.wait_for_contains_text("#sre-clicked strong", f"{beside:%H:%M}", timeout=20)
     assert dash_duo.get_logs() == []
 
 
