@@ -1347,8 +1347,11 @@ def _insert_chunk(conn: Connection, table: sa.Table, columns: dict[str, list[Any
     conn.exec_driver_sql(compiled.string, rows)
 
 
-def _after_bulk_load_postgresql(conn: Connection, tables: list[sa.Table]) -> None:
-    # Explicit ids leave the serial sequences at 1: move them past the data for later inserts.
+def move_id_sequences_past_data(conn: Connection, tables: Sequence[sa.Table]) -> None:
+    """On PostgreSQL, move the tables' serial id sequences past their rows: explicit ids leave
+    them behind, and a later insert without an id would collide. Nothing to do on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return
     for table in tables:
         if "id" in table.c and table.c.id.primary_key:
             top = sa.func.max(table.c.id)
@@ -1356,6 +1359,10 @@ def _after_bulk_load_postgresql(conn: Connection, tables: list[sa.Table]) -> Non
             conn.execute(
                 sa.select(sa.func.setval(sequence, sa.func.coalesce(top, 1), top.is_not(None)))
             )
+
+
+def _after_bulk_load_postgresql(conn: Connection, tables: list[sa.Table]) -> None:
+    move_id_sequences_past_data(conn, tables)
     # Fresh statistics, so the dashboard's first queries get sensible plans.
     conn.exec_driver_sql("ANALYZE")
 

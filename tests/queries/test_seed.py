@@ -11,12 +11,22 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from inventory_invariants import (
+    assert_on_hand_is_the_sum_of_movements,
+    assert_pharmacy_lots_add_up_to_on_hand,
+    assert_reserved_is_the_open_quantity_capped_at_on_hand,
+    assert_status_follows_shipped_quantities,
+    assert_stock_never_negative,
+    frame,
+    orders_with_totals,
+    scalar,
+    stock_with_movement_totals,
+    stock_with_open_quantity,
+)
 from postgresql_database import fresh_postgresql_database
 
 from queries.database import create_inventory_engine, day_number
@@ -71,22 +81,6 @@ def seeded(
         yield Seeded(engine, seed_database(engine, "demo", seed=7, now=NOW))
 
 
-def frame(engine: sa.Engine, query: sa.Select[Any]) -> pd.DataFrame:
-    """The query's rows; NUMERIC columns (Decimal on every backend) become float64."""
-    with engine.connect() as conn:
-        result = conn.execute(query)
-        rows = pd.DataFrame(result.all(), columns=list(result.keys()))
-    for column in rows.columns:
-        if len(rows) and isinstance(rows[column].iloc[0], Decimal):
-            rows[column] = rows[column].astype("float64")
-    return rows
-
-
-def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(query).scalar_one()
-
-
 def table_digests(engine: sa.Engine) -> dict[str, str]:
     digests = {}
     with engine.connect() as conn:
@@ -117,43 +111,12 @@ def daily_units_ordered(engine: sa.Engine) -> pd.Series:
 def test_stock_levels_equal_the_sum_of_movements_for_every_sku_and_warehouse(
     seeded: Seeded,
 ) -> None:
-    totals = (
-        sa.select(
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
-            sa.func.sum(StockMovement.quantity).label("total"),
-        )
-        .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
-        .subquery()
-    )
-    levels = frame(
-        seeded.engine,
-        sa.select(StockLevel.sku_id, StockLevel.warehouse_id, StockLevel.on_hand, totals.c.total)
-        .select_from(StockLevel)
-        .outerjoin(
-            totals,
-            sa.and_(
-                totals.c.sku_id == StockLevel.sku_id,
-                totals.c.warehouse_id == StockLevel.warehouse_id,
-            ),
-        ),
-    )
-    assert len(levels) == DEMO.skus * DEMO.warehouses
-    assert (levels["on_hand"] == levels["total"].fillna(0.0)).all()
-    assert scalar(seeded.engine, sa.select(sa.func.count()).select_from(totals)) == len(levels)
+    assert len(stock_with_movement_totals(seeded.engine)) == DEMO.skus * DEMO.warehouses
+    assert_on_hand_is_the_sum_of_movements(seeded.engine)
 
 
 def test_stock_never_goes_negative_at_any_moment_of_the_history(seeded: Seeded) -> None:
-    running = sa.func.sum(StockMovement.quantity).over(
-        partition_by=(StockMovement.sku_id, StockMovement.warehouse_id),
-        order_by=(StockMovement.moved_at, StockMovement.id),
-    )
-    balances = sa.select(running.label("balance")).subquery()
-    assert scalar(seeded.engine, sa.select(sa.func.min(balances.c.balance))) >= 0
-    levels = frame(seeded.engine, sa.select(StockLevel.on_hand, StockLevel.reserved))
-    assert (levels["on_hand"] >= 0).all()
-    assert ((levels["reserved"] >= 0) & (levels["reserved"] <= levels["on_hand"])).all()
-    assert scalar(seeded.engine, sa.select(sa.func.min(Lot.quantity))) >= 0
+    assert_stock_never_negative(seeded.engine)
 
 
 def test_quantities_are_whole_units(seeded: Seeded) -> None:
@@ -169,27 +132,7 @@ def test_quantities_are_whole_units(seeded: Seeded) -> None:
 
 
 def test_pharmacy_lots_add_up_to_on_hand_and_other_categories_have_none(seeded: Seeded) -> None:
-    lots = (
-        sa.select(Lot.sku_id, Lot.warehouse_id, sa.func.sum(Lot.quantity).label("in_lots"))
-        .group_by(Lot.sku_id, Lot.warehouse_id)
-        .subquery()
-    )
-    levels = frame(
-        seeded.engine,
-        sa.select(Sku.category, StockLevel.on_hand, lots.c.in_lots)
-        .select_from(StockLevel)
-        .join(Sku, Sku.id == StockLevel.sku_id)
-        .outerjoin(
-            lots,
-            sa.and_(
-                lots.c.sku_id == StockLevel.sku_id, lots.c.warehouse_id == StockLevel.warehouse_id
-            ),
-        ),
-    )
-    pharmacy = levels[levels["category"] == "Pharmacy"]
-    assert len(pharmacy) > 0
-    assert (pharmacy["in_lots"] == pharmacy["on_hand"]).all()
-    assert levels.loc[levels["category"] != "Pharmacy", "in_lots"].isna().all()
+    assert_pharmacy_lots_add_up_to_on_hand(seeded.engine)
 
 
 def test_lot_codes_are_unique_and_shelf_lives_are_60_to_720_days(seeded: Seeded) -> None:
@@ -399,29 +342,10 @@ def test_order_lines_are_numbered_from_one_for_distinct_skus(seeded: Seeded) -> 
 
 
 def test_order_status_follows_the_shipped_quantities(seeded: Seeded) -> None:
-    lines = frame(
-        seeded.engine,
-        sa.select(
-            SalesOrder.status,
-            SalesOrder.ordered_at,
-            SalesOrderLine.sales_order_id,
-            SalesOrderLine.quantity,
-            SalesOrderLine.quantity_shipped,
-        ).join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id),
-    )
-    orders = lines.groupby("sales_order_id").agg(
-        status=("status", "first"),
-        ordered_at=("ordered_at", "first"),
-        quantity=("quantity", "sum"),
-        shipped=("quantity_shipped", "sum"),
-    )
+    assert_status_follows_shipped_quantities(seeded.engine)
+    orders = orders_with_totals(seeded.engine)
     status = orders["status"]
     assert set(status) == {"shipped", "partially_shipped", "open", "cancelled"}
-    shipped = orders[status == "shipped"]
-    assert (shipped["shipped"] == shipped["quantity"]).all()
-    partial = orders[status == "partially_shipped"]
-    assert ((partial["shipped"] > 0) & (partial["shipped"] < partial["quantity"])).all()
-    assert (orders.loc[status.isin(["open", "cancelled"]), "shipped"] == 0).all()
     assert 0 < (status == "cancelled").mean() < 0.05
     recent = orders[orders["ordered_at"] > NOW - dt.timedelta(hours=2)]
     assert len(recent) > 0
@@ -431,32 +355,8 @@ def test_order_status_follows_the_shipped_quantities(seeded: Seeded) -> None:
 
 
 def test_reserved_is_the_open_unshipped_quantity_capped_at_on_hand(seeded: Seeded) -> None:
-    unshipped = (
-        sa.select(
-            SalesOrderLine.sku_id,
-            SalesOrder.warehouse_id,
-            sa.func.sum(SalesOrderLine.quantity - SalesOrderLine.quantity_shipped).label("open"),
-        )
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(SalesOrder.status != "cancelled")
-        .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id)
-        .subquery()
-    )
-    levels = frame(
-        seeded.engine,
-        sa.select(StockLevel.on_hand, StockLevel.reserved, unshipped.c.open)
-        .select_from(StockLevel)
-        .outerjoin(
-            unshipped,
-            sa.and_(
-                unshipped.c.sku_id == StockLevel.sku_id,
-                unshipped.c.warehouse_id == StockLevel.warehouse_id,
-            ),
-        ),
-    )
-    expected = levels["open"].fillna(0.0).clip(upper=levels["on_hand"])
-    assert (levels["reserved"] == expected).all()
-    assert (levels["reserved"] > 0).sum() >= 10
+    assert_reserved_is_the_open_quantity_capped_at_on_hand(seeded.engine)
+    assert (stock_with_open_quantity(seeded.engine)["reserved"] > 0).sum() >= 10
 
 
 def test_one_shipment_movement_per_sku_warehouse_and_day_never_after_now(seeded: Seeded) -> None:

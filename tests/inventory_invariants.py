@@ -1,0 +1,171 @@
+"""What must hold of any inventory history invdash writes (the seed, the demo carrying on):
+each check reads the database as it is and says which rule broke."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from queries.schema import Lot, SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
+
+
+def frame(engine: sa.Engine, query: sa.Select[Any]) -> pd.DataFrame:
+    """The query's rows; NUMERIC columns (Decimal on every backend) become float64."""
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        rows = pd.DataFrame(result.all(), columns=list(result.keys()))
+    for column in rows.columns:
+        if len(rows) and isinstance(rows[column].iloc[0], Decimal):
+            rows[column] = rows[column].astype("float64")
+    return rows
+
+
+def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def stock_with_movement_totals(engine: sa.Engine) -> pd.DataFrame:
+    """Every stock level with the sum of its series' movements (``total``, NaN without any)."""
+    totals = (
+        sa.select(
+            StockMovement.sku_id,
+            StockMovement.warehouse_id,
+            sa.func.sum(StockMovement.quantity).label("total"),
+        )
+        .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
+        .subquery()
+    )
+    levels = frame(
+        engine,
+        sa.select(StockLevel.sku_id, StockLevel.warehouse_id, StockLevel.on_hand, totals.c.total)
+        .select_from(StockLevel)
+        .outerjoin(
+            totals,
+            sa.and_(
+                totals.c.sku_id == StockLevel.sku_id,
+                totals.c.warehouse_id == StockLevel.warehouse_id,
+            ),
+        ),
+    )
+    assert scalar(engine, sa.select(sa.func.count()).select_from(totals)) == len(levels), (
+        "movements of a SKU x warehouse without a stock level"
+    )
+    return levels
+
+
+def assert_on_hand_is_the_sum_of_movements(engine: sa.Engine) -> None:
+    levels = stock_with_movement_totals(engine)
+    assert (levels["on_hand"] == levels["total"].fillna(0.0)).all()
+
+
+def assert_stock_never_negative(engine: sa.Engine) -> None:
+    running = sa.func.sum(StockMovement.quantity).over(
+        partition_by=(StockMovement.sku_id, StockMovement.warehouse_id),
+        order_by=(StockMovement.moved_at, StockMovement.id),
+    )
+    balances = sa.select(running.label("balance")).subquery()
+    assert scalar(engine, sa.select(sa.func.min(balances.c.balance))) >= 0
+    levels = frame(engine, sa.select(StockLevel.on_hand, StockLevel.reserved))
+    assert (levels["on_hand"] >= 0).all()
+    assert ((levels["reserved"] >= 0) & (levels["reserved"] <= levels["on_hand"])).all()
+    assert scalar(engine, sa.select(sa.func.min(Lot.quantity))) >= 0
+
+
+def assert_pharmacy_lots_add_up_to_on_hand(engine: sa.Engine) -> None:
+    lots = (
+        sa.select(Lot.sku_id, Lot.warehouse_id, sa.func.sum(Lot.quantity).label("in_lots"))
+        .group_by(Lot.sku_id, Lot.warehouse_id)
+        .subquery()
+    )
+    levels = frame(
+        engine,
+        sa.select(Sku.category, StockLevel.on_hand, lots.c.in_lots)
+        .select_from(StockLevel)
+        .join(Sku, Sku.id == StockLevel.sku_id)
+        .outerjoin(
+            lots,
+            sa.and_(
+                lots.c.sku_id == StockLevel.sku_id, lots.c.warehouse_id == StockLevel.warehouse_id
+            ),
+        ),
+    )
+    pharmacy = levels[levels["category"] == "Pharmacy"]
+    assert len(pharmacy) > 0
+    assert (pharmacy["in_lots"] == pharmacy["on_hand"]).all()
+    assert levels.loc[levels["category"] != "Pharmacy", "in_lots"].isna().all()
+
+
+def orders_with_totals(engine: sa.Engine) -> pd.DataFrame:
+    """One row per sales order: status, ordered_at, quantity and shipped (its lines' sums)."""
+    lines = frame(
+        engine,
+        sa.select(
+            SalesOrder.status,
+            SalesOrder.ordered_at,
+            SalesOrderLine.sales_order_id,
+            SalesOrderLine.quantity,
+            SalesOrderLine.quantity_shipped,
+        ).join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id),
+    )
+    return lines.groupby("sales_order_id").agg(
+        status=("status", "first"),
+        ordered_at=("ordered_at", "first"),
+        quantity=("quantity", "sum"),
+        shipped=("quantity_shipped", "sum"),
+    )
+
+
+def assert_status_follows_shipped_quantities(engine: sa.Engine) -> None:
+    orders = orders_with_totals(engine)
+    status = orders["status"]
+    shipped = orders[status == "shipped"]
+    assert (shipped["shipped"] == shipped["quantity"]).all()
+    partial = orders[status == "partially_shipped"]
+    assert ((partial["shipped"] > 0) & (partial["shipped"] < partial["quantity"])).all()
+    assert (orders.loc[status.isin(["open", "cancelled"]), "shipped"] == 0).all()
+
+
+def stock_with_open_quantity(engine: sa.Engine) -> pd.DataFrame:
+    """Every stock level with ``open``: the unshipped quantity of its orders not cancelled."""
+    unshipped = (
+        sa.select(
+            SalesOrderLine.sku_id,
+            SalesOrder.warehouse_id,
+            sa.func.sum(SalesOrderLine.quantity - SalesOrderLine.quantity_shipped).label("open"),
+        )
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+        .where(SalesOrder.status != "cancelled")
+        .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id)
+        .subquery()
+    )
+    levels = frame(
+        engine,
+        sa.select(StockLevel.on_hand, StockLevel.reserved, unshipped.c.open)
+        .select_from(StockLevel)
+        .outerjoin(
+            unshipped,
+            sa.and_(
+                unshipped.c.sku_id == StockLevel.sku_id,
+                unshipped.c.warehouse_id == StockLevel.warehouse_id,
+            ),
+        ),
+    )
+    levels["open"] = levels["open"].fillna(0.0)
+    return levels
+
+
+def assert_reserved_is_the_open_quantity_capped_at_on_hand(engine: sa.Engine) -> None:
+    levels = stock_with_open_quantity(engine)
+    assert (levels["reserved"] == levels["open"].clip(upper=levels["on_hand"])).all()
+
+
+def assert_inventory_invariants(engine: sa.Engine) -> None:
+    assert_on_hand_is_the_sum_of_movements(engine)
+    assert_stock_never_negative(engine)
+    assert_pharmacy_lots_add_up_to_on_hand(engine)
+    assert_status_follows_shipped_quantities(engine)
+    assert_reserved_is_the_open_quantity_capped_at_on_hand(engine)
