@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 import pandas as pd
@@ -13,9 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.app import create_app
+from dashboard.demo_orders import carry_on, carry_on_once, parent_watch, start_thread
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
 from dashboard.startup import StartupError, check_database_schema, configured_sources
 from queries.database import create_inventory_engine, database_is_empty
+from queries.demo_orders import HORIZON
 from queries.health import describe_failure
 from queries.schema import SalesOrder
 from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
@@ -46,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("check", help="probe every configured source; exit 1 if any is down")
+
+    demo = commands.add_parser(
+        "demo-orders",
+        help="keep the demo's orders coming, once a minute (what `serve` runs for the demo)",
+    )
+    demo.add_argument("--once", action="store_true", help="bring them up to now once and exit")
     return parser
 
 
@@ -60,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return seed(settings, args.scale, args.seed, args.force)
     if args.command == "check":
         return check(settings)
+    if args.command == "demo-orders":
+        return demo_orders(settings, args.once)
     return serve(settings, args.host, args.port, args.workers, args.threads, args.dev)
 
 
@@ -96,7 +110,8 @@ def check(settings: Settings) -> int:
     return 1 if failures else 0
 
 
-# The embedded demo's orders end when it was seeded; older than this at start, it is seeded anew.
+# Without demo orders carried on, the embedded demo's orders end when it was seeded; older than
+# this at start, it is seeded anew. With them, gaps up to HORIZON are filled instead.
 DEMO_STALE_AFTER = dt.timedelta(hours=1)
 
 
@@ -113,7 +128,8 @@ def _seed_default_database(settings: Settings) -> None:
             with engine.connect() as conn:
                 newest = conn.execute(sa.select(sa.func.max(SalesOrder.ordered_at))).scalar()
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            if newest is not None and now - pd.Timestamp(newest).to_pydatetime() < DEMO_STALE_AFTER:
+            fills = HORIZON if settings.carries_demo_orders_on else DEMO_STALE_AFTER
+            if newest is not None and now - pd.Timestamp(newest).to_pydatetime() < fills:
                 return
             print(f"invdash: demo orders at {path} ended {newest}: seeding anew", file=sys.stderr)
             report = seed_database(engine, scale="demo", force=True)
@@ -123,6 +139,35 @@ def _seed_default_database(settings: Settings) -> None:
         print(f"invdash: {report}", file=sys.stderr)
     finally:
         engine.dispose()
+
+
+def demo_orders(settings: Settings, once: bool) -> int:
+    if not settings.carries_demo_orders_on:
+        print(
+            "invdash demo-orders: INVDASH_DEMO_ORDERS is "
+            f"{settings.demo_orders} for this database (auto writes only to the embedded demo): "
+            "set INVDASH_DEMO_ORDERS=on to write demo orders to it",
+            file=sys.stderr,
+        )
+        return 2
+    if once:
+        engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+        try:
+            report = carry_on_once(engine)
+        finally:
+            engine.dispose()
+        if report is None:
+            return 1
+        print(f"invdash demo-orders: {report}")
+        return 0
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] [demo-orders] %(message)s", stream=sys.stderr
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        carry_on(settings, stop, parent_watch())
+    return 0
 
 
 def serve(
@@ -136,6 +181,8 @@ def serve(
         print(f"invdash: {error}", file=sys.stderr)
         return 2
     if dev:
+        if settings.carries_demo_orders_on:
+            start_thread(settings)
         create_app(settings, sources).run(host=host, port=port, debug=False)
         return 0
     # The image's configuration module; flags given here override what it reads from INVDASH_*.

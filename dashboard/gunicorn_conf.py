@@ -7,7 +7,9 @@ INVDASH_WORKERS, INVDASH_THREADS, INVDASH_HOST and INVDASH_PORT; a bad value sto
 with one line naming the variable.
 
 The master checks invdash's settings and database once before it forks (``on_starting``), so
-a bad one is one line in the log and a non-zero exit, not a line per worker.
+a bad one is one line in the log and a non-zero exit, not a line per worker. When the demo's
+orders are to be carried on (``INVDASH_DEMO_ORDERS``), it runs ``invdash demo-orders`` beside
+the workers and stops it when it exits.
 
 Own metrics (``dashboard.metrics``) are kept in prometheus-client's multiprocess mode, in
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset): emptied when the master starts,
@@ -18,30 +20,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 
-from dashboard.settings import ENV_PREFIX, describe_validation_error
+from dashboard.settings import ServerSettings, describe_validation_error
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-class ServerSettings(BaseSettings):
-    """How the server is sized and where it listens; the rest of invdash's settings are read by
-    each worker (``dashboard.settings``)."""
-
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
-
-    # Every interface by default: in a container the Service, not the bind, limits who connects.
-    host: str = Field(default="0.0.0.0", min_length=1, description="an address to listen on")  # noqa: S104
-    port: int = Field(default=8050, ge=1, le=65_535, description="a TCP port from 1 to 65535")
-    workers: int = Field(default=2, ge=1, le=64, description="worker processes, 1 to 64")
-    threads: int = Field(default=4, ge=1, le=256, description="threads per worker, 1 to 256")
 
 
 def _server_settings() -> ServerSettings:
@@ -108,6 +97,21 @@ def on_starting(server: Any) -> None:
         stale.unlink()
 
 
+_demo_orders: list[subprocess.Popen[bytes]] = []
+
+
+def when_ready(server: Any) -> None:
+    """Listening: start the demo's orders coming (``invdash demo-orders``) when the settings say
+    so. A child process rather than a thread: the master forks workers, and a thread holding a
+    database connection across a fork is asking for trouble."""
+    from dashboard.settings import load_settings
+
+    if load_settings().carries_demo_orders_on:
+        command = [sys.executable, "-m", "dashboard.cli", "demo-orders"]
+        _demo_orders.append(subprocess.Popen(command))
+        server.log.info("demo orders carried on by process %s", _demo_orders[-1].pid)
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker ended: drop its live gauges (its counters and histograms still count)."""
     from prometheus_client import multiprocess
@@ -116,5 +120,11 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
+    for process in _demo_orders:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
     if _made_metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)

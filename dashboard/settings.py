@@ -52,6 +52,13 @@ class Settings(BaseSettings):
             "demo, live or off"
         ),
     )
+    demo_orders: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description=(
+            "auto (on for the embedded demo database only), on (write new demo orders to "
+            "INVDASH_DATABASE_URL as time passes) or off"
+        ),
+    )
     kube_namespaces: str = Field(
         "all", description="'all' or a comma-separated list of namespace names"
     )
@@ -155,6 +162,27 @@ class Settings(BaseSettings):
     @property
     def uses_default_database(self) -> bool:
         return self.database_url == default_database_url()
+
+    @property
+    def carries_demo_orders_on(self) -> bool:
+        """Whether the server writes the demo's new orders as time passes (queries.demo_orders):
+        to invdash's own demo database unless told otherwise, to any other only when told to."""
+        if self.demo_orders == "auto":
+            return self.uses_default_database
+        return self.demo_orders == "on"
+
+
+class ServerSettings(BaseSettings):
+    """How the server is sized and where it listens, read by gunicorn's master from its
+    configuration module (``dashboard.gunicorn_conf``); ``Settings`` are read by each worker."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    # Every interface by default: in a container the Service, not the bind, limits who connects.
+    host: str = Field(default="0.0.0.0", min_length=1, description="an address to listen on")  # noqa: S104
+    port: int = Field(default=8050, ge=1, le=65_535, description="a TCP port from 1 to 65535")
+    workers: int = Field(default=2, ge=1, le=64, description="worker processes, 1 to 64")
+    threads: int = Field(default=4, ge=1, le=256, description="threads per worker, 1 to 256")
 
 
 class SettingsError(Exception):

@@ -196,22 +196,82 @@ def test_check_lists_the_demo_cluster_when_no_cluster_is_configured(
     assert lines[1].startswith("ok    demo cluster: ")
 
 
-def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_long_ago(
+def _orders_after(url: str, moment: dt.datetime) -> int:
+    with sa.create_engine(url).connect() as conn:
+        return int(
+            conn.execute(
+                sa.text("SELECT COUNT(*) FROM sales_orders WHERE ordered_at > :moment"),
+                {"moment": moment},
+            ).scalar_one()
+        )
+
+
+def _embedded_demo_seeded(data_home: Path, hours_ago: float) -> tuple[str, dt.datetime]:
+    database = data_home / "invdash" / "invdash.sqlite3"
+    database.parent.mkdir(parents=True)
+    url = f"sqlite:///{database}"
+    seeded_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)).replace(
+        tzinfo=None, second=0, microsecond=0
+    )
+    seed_database(sa.create_engine(url), scale="demo", now=seeded_at)
+    return url, seeded_at
+
+
+def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_server(
     serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
     data_home = tmp_path / "data"
-    database = data_home / "invdash" / "invdash.sqlite3"
-    database.parent.mkdir(parents=True)
-    url = f"sqlite:///{database}"
-    three_hours_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=3)
-    seed_database(sa.create_engine(url), scale="demo", now=three_hours_ago)
+    url, seeded_at = _embedded_demo_seeded(data_home, hours_ago=3)
+    with sa.create_engine(url).connect() as conn:
+        first_order = conn.exec_driver_sql("SELECT MIN(ordered_at) FROM sales_orders").scalar()
+
+    _, process = serve({"XDG_DATA_HOME": str(data_home)})
+    deadline = time.monotonic() + 60
+    while _orders_after(url, seeded_at) == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # Three hours of orders came after the seed's, and the seeded history was kept, not redone.
+    assert _orders_after(url, seeded_at) > 0
+    with sa.create_engine(url).connect() as conn:
+        assert (
+            conn.exec_driver_sql("SELECT MIN(ordered_at) FROM sales_orders").scalar() == first_order
+        )
+
+    process.terminate()
+    output = process.communicate(timeout=30)[0].decode()
+    line = next(line for line in output.splitlines() if "demo orders carried on by process" in line)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(line.rsplit(" ", 1)[1]), 0)
+
+
+def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_over_a_day_ago(
+    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
+    data_home = tmp_path / "data"
+    url, _ = _embedded_demo_seeded(data_home, hours_ago=30)
 
     serve({"XDG_DATA_HOME": str(data_home)})
     with sa.create_engine(url).connect() as conn:
         newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
     age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - pd.Timestamp(newest).to_pydatetime()
     assert age < dt.timedelta(minutes=30)
+
+
+def test_demo_orders_write_only_to_a_database_that_allows_it(
+    small_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = small_database
+    seeded_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(tzinfo=None)
+    seed_database(sa.create_engine(url), scale="demo", now=seeded_at, force=True)
+    assert main(["demo-orders", "--once"]) == 2
+    assert "set INVDASH_DEMO_ORDERS=on" in capsys.readouterr().err
+    assert _orders_after(url, seeded_at) == 0
+
+    monkeypatch.setenv("INVDASH_DEMO_ORDERS", "on")
+    assert main(["demo-orders", "--once"]) == 0
+    assert _orders_after(url, seeded_at) > 0
+    assert capsys.readouterr().out.startswith("invdash demo-orders: orders up to ")
 
 
 def test_serve_never_reseeds_a_database_of_yours(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -68,3 +68,23 @@ def test_settings_are_frozen_once_read() -> None:
     settings = load_settings()
     with pytest.raises(Exception, match="frozen"):
         settings.refresh_seconds = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "embedded", "elsewhere"),
+    [("auto", True, False), ("on", True, True), ("off", False, False)],
+)
+def test_demo_orders_are_written_to_the_embedded_demo_unless_told_otherwise(
+    value: str, embedded: bool, elsewhere: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("INVDASH_DEMO_ORDERS", value)
+    assert load_settings().carries_demo_orders_on is embedded
+    other = load_settings(database_url="postgresql+psycopg://erp@db/erp")
+    assert other.carries_demo_orders_on is elsewhere
+
+
+def test_an_unknown_demo_orders_value_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVDASH_DEMO_ORDERS", "yes")
+    with pytest.raises(SettingsError, match=r"INVDASH_DEMO_ORDERS='yes' is invalid: expected auto"):
+        load_settings()

@@ -15,6 +15,8 @@ from deploy_tools import (
     validator,
 )
 
+from dashboard.settings import ServerSettings, Settings
+
 # The oldest Kubernetes the manifests are meant for (the kubectl they are rendered with) and the
 # newest kubernetes-validate knows.
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
@@ -175,7 +177,7 @@ def test_database_url_comes_from_the_secret_and_its_absence_reaches_the_app(
     assert reference["optional"] is True
 
 
-def test_dev_seeds_demo_data_into_sqlite_on_tmp_before_serving(
+def test_dev_seeds_demo_data_into_sqlite_on_tmp_before_serving_and_keeps_its_orders_coming(
     rendered_overlays: dict[str, RenderedOverlay],
 ) -> None:
     dev = rendered_overlays["dev"]
@@ -184,6 +186,18 @@ def test_dev_seeds_demo_data_into_sqlite_on_tmp_before_serving(
     assert seed["image"] == _container(dev)["image"]
     (secret,) = dev.all_of("Secret")
     assert secret["data"]["database-url"]  # sqlite:////tmp/invdash/inventory.sqlite3, base64
+    assert dev.one("ConfigMap")["data"]["INVDASH_DEMO_ORDERS"] == "on"
+    assert "INVDASH_DEMO_ORDERS" not in rendered_overlays["prod"].one("ConfigMap")["data"]
+
+
+def test_every_configmap_key_is_a_setting_invdash_reads(
+    rendered_overlays: dict[str, RenderedOverlay],
+) -> None:
+    known = {f"INVDASH_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"INVDASH_{name.upper()}" for name in ServerSettings.model_fields}
+    for name, overlay in rendered_overlays.items():
+        unknown = set(overlay.one("ConfigMap")["data"]) - known
+        assert not unknown, f"{name}: {sorted(unknown)} are not settings (a typo is ignored)"
 
 
 def test_prod_pins_the_image_by_digest_and_brings_no_secret_of_its_own(
