@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
+import sqlalchemy as sa
 from pytest_postgresql.janitor import DatabaseJanitor
 
 
@@ -29,3 +31,24 @@ def fresh_postgresql_database(
         user=server.user, host=server.host, port=server.port, dbname=dbname, connection_timeout=10
     ):
         yield f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{dbname}"
+
+
+# Parameters of a fixture that runs its module once per backend, with ``engine_for``.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def engine_for(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prefix: str
+) -> Iterator[sa.Engine]:
+    """An empty database on the fixture's backend (``request.param``): a new SQLite file, or a
+    new database on the session's PostgreSQL server; disposed, and dropped, on exit."""
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp(prefix) / f'{prefix}.sqlite3'}"
+        else:
+            server = request.getfixturevalue("postgresql_server")
+            url = cleanup.enter_context(fresh_postgresql_database(server, prefix))
+        engine = sa.create_engine(url)
+        cleanup.callback(engine.dispose)  # before the database is dropped
+        yield engine

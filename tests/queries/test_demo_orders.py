@@ -3,7 +3,6 @@ picked from stock after the picking delay, and every rule of the seeded history 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from inventory_invariants import assert_inventory_invariants, frame, scalar
-from postgresql_database import fresh_postgresql_database
+from postgresql_database import BACKENDS, engine_for
 
 from queries.demo_orders import HORIZON, PICKING_DELAY, REPLAY_LAG, continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
@@ -45,26 +44,14 @@ def seeded(seeded_file: Path, tmp_path: Path) -> sa.Engine:
     return copy_of_seeded(tmp_path, "demo.sqlite3", seeded_file)
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def carried_on(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sa.Engine]:
     """The demo seeded at SEEDED_AT and carried on to LATER, once per backend."""
-    with contextlib.ExitStack() as cleanup:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('carried-on') / 'demo.sqlite3'}"
-        else:
-            server = request.getfixturevalue("postgresql_server")
-            url = cleanup.enter_context(fresh_postgresql_database(server, "invdash_feed"))
-        engine = sa.create_engine(url)
-        cleanup.callback(engine.dispose)
+    with engine_for(request, tmp_path_factory, "invdash_feed") as engine:
         seed_database(engine, "demo", seed=7, now=SEEDED_AT)
-        report = continue_orders(engine, LATER, seed=7)
-        assert report.orders > 0
+        assert continue_orders(engine, LATER, seed=7).orders > 0
         yield engine
 
 

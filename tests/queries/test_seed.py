@@ -6,7 +6,6 @@ tests that seed again use a small scale of their own.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from inventory_invariants import (
     stock_with_movement_totals,
     stock_with_open_quantity,
 )
-from postgresql_database import fresh_postgresql_database
+from postgresql_database import BACKENDS, engine_for
 
 from queries.database import create_inventory_engine, day_number
 from queries.schema import (
@@ -61,23 +60,12 @@ class Seeded:
     report: SeedReport
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Seeded]:
     """The demo scale seeded at NOW, once per backend (the session's PostgreSQL server)."""
-    with contextlib.ExitStack() as cleanup:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('seed') / 'demo.sqlite3'}"
-        else:
-            server = request.getfixturevalue("postgresql_server")
-            url = cleanup.enter_context(fresh_postgresql_database(server, "invdash_seed"))
-        engine = sa.create_engine(url)
-        cleanup.callback(engine.dispose)  # before the database is dropped
+    with engine_for(request, tmp_path_factory, "invdash_seed") as engine:
         yield Seeded(engine, seed_database(engine, "demo", seed=7, now=NOW))
 
 
