@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from screen_actions import click_when_stable, wait_for_text_in
+from selenium.webdriver.support.ui import WebDriverWait
 from small_inventory import POLICY, SKU_A_NAME, build_small_inventory
 
 from components.formatting import count, money, percent
@@ -12,6 +14,9 @@ from dashboard.app import create_app
 from dashboard.settings import load_settings
 from queries.inventory import InventorySource
 from queries.rollups import inventory_kpis
+
+# Long enough for the page to compute its figures after the test did.
+PAGE_LAG = dt.timedelta(minutes=5)
 
 
 def small_app(url: str):  # type: ignore[no-untyped-def]
@@ -26,22 +31,32 @@ def small_app(url: str):  # type: ignore[no-untyped-def]
 def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     engine = sa.create_engine(sqlite_url)
     build_small_inventory(engine)
-    expected = inventory_kpis(
-        InventorySource(engine, POLICY).stock_positions(dt.datetime.now(dt.UTC))
-    )
+    # Risk and fill rate follow the demand window's whole UTC days: should midnight pass before
+    # the page computes them, its figures are those of the next day.
+    now = dt.datetime.now(dt.UTC)
+    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
+    candidates = [
+        inventory_kpis(InventorySource(engine, POLICY).stock_positions(moment))
+        for moment in moments
+    ]
+    expected = candidates[0]
 
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_text_to_equal(
-        "#inv-kpi-value-value", money(expected.inventory_value), timeout=15
+        "#inv-kpi-value-value", money(expected.inventory_value), timeout=30
     )
     # The page refreshes every 2 s, so read through the waits, which retry a re-rendered element.
     dash_duo.wait_for_text_to_equal("#inv-kpi-carrying-value", money(expected.annual_carrying_cost))
-    dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", f"⚠ {count(expected.skus_at_risk)}")
-    dash_duo.wait_for_text_to_equal("#inv-kpi-fill-value", f"▲ {percent(expected.fill_rate)}")
+    wait_for_text_in(
+        dash_duo, "#inv-kpi-risk-value", {f"⚠ {count(k.skus_at_risk)}" for k in candidates}
+    )
+    wait_for_text_in(
+        dash_duo, "#inv-kpi-fill-value", {f"▲ {percent(k.fill_rate)}" for k in candidates}
+    )
     dash_duo.wait_for_element(
         f'#inv-kpi-value-value span[data-value="{expected.inventory_value!r}"]'
     )
-    dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=10)
+    dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=20)
     assert dash_duo.find_elements("#inv-risk-grid script") == []
     assert dash_duo.get_logs() == []
 
@@ -55,7 +70,7 @@ def test_unreachable_database_is_named_on_the_page_without_a_traceback(dash_duo)
     dash_duo.wait_for_contains_text("#inv-freshness", "retrying every 2 s")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", "n/a")
     dash_duo.wait_for_contains_text(
-        "#source-status", "inventory database: inventory database unreachable", timeout=10
+        "#source-status", "inventory database: inventory database unreachable", timeout=20
     )
     assert "Traceback" not in dash_duo.driver.page_source
     assert dash_duo.get_logs() == []
@@ -66,11 +81,11 @@ def test_page_recovers_by_itself_when_the_database_comes_back(
 ) -> None:  # type: ignore[no-untyped-def]
     dash_duo.start_server(small_app(postgresql_url))
     dash_duo.wait_for_contains_text(
-        "#inv-freshness", "inventory database unreachable: UndefinedTable", timeout=15
+        "#inv-freshness", "inventory database unreachable: UndefinedTable", timeout=30
     )
     build_small_inventory(sa.create_engine(postgresql_url))
-    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=15)
-    dash_duo.wait_for_contains_text("#inv-freshness", "updated", timeout=5)
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=30)
+    dash_duo.wait_for_contains_text("#inv-freshness", "updated", timeout=15)
     assert dash_duo.get_logs() == []
 
 
@@ -79,15 +94,15 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
 ) -> None:  # type: ignore[no-untyped-def]
     build_small_inventory(sa.create_engine(sqlite_url))
     dash_duo.start_server(small_app(sqlite_url))
-    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=15)
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=30)
     # Plotly renders some tags in labels; the warehouse name must read as typed.
-    dash_duo.wait_for_contains_text("#inv-by-warehouse", "North <b>hub</b>", timeout=10)
+    dash_duo.wait_for_contains_text("#inv-by-warehouse", "North <b>hub</b>", timeout=20)
     assert dash_duo.find_elements("#inv-by-warehouse b") == []
     dash_duo.find_element("#inv-warehouse").click()
-    option = dash_duo.wait_for_element_by_css_selector("[role=option][value=WH2]", timeout=5)
-    assert "WH2 · South" in option.text
-    option.click()
-    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=10)
+    # Every 2 s refresh sends the options again: read and click them through waits.
+    dash_duo.wait_for_contains_text("[role=option][value=WH2]", "WH2 · South", timeout=15)
+    click_when_stable(dash_duo, "[role=option][value=WH2]")
+    dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=20)
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", "0")
     assert dash_duo.get_logs() == []
 
@@ -95,13 +110,14 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
 def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     build_small_inventory(sa.create_engine(sqlite_url))
     dash_duo.start_server(small_app(sqlite_url))
-    dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=15)
-    dash_duo.find_element(
-        '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]'
-    ).click()
-    dash_duo.wait_for_contains_text("#sku-detail", f"A · {SKU_A_NAME}", timeout=10)
-    detail = dash_duo.find_element("#sku-detail").text
-    assert "PO1" in detail  # the open purchase order, 10 units
-    assert "mean 2.00 / day" in dash_duo.driver.page_source
+    dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=30)
+    # The grid gets its rows again every 2 s: find the cell again should it be replaced.
+    click_when_stable(
+        dash_duo, '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]'
+    )
+    dash_duo.wait_for_contains_text("#sku-detail", f"A · {SKU_A_NAME}", timeout=20)
+    dash_duo.wait_for_contains_text("#sku-detail", "PO1")  # the open purchase order, 10 units
+    # The demand chart's legend exists once Plotly has drawn it, after the detail's text.
+    WebDriverWait(dash_duo.driver, 15).until(lambda driver: "mean 2.00 / day" in driver.page_source)
     assert dash_duo.find_elements("#sku-detail script") == []
     assert dash_duo.get_logs() == []
