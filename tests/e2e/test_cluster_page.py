@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from screen_actions import wait_until_settled
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.ui import WebDriverWait
 from small_inventory import POLICY, build_small_inventory
 
 from dashboard.app import create_app
@@ -35,16 +39,17 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
     dash_duo.wait_for_element("#cl-pod-tiles .pod-tile", timeout=30)
-    dash_duo.wait_for_text_to_equal("#cl-memory-badge", "DEMO DATA", timeout=15)
+    dash_duo.wait_for_text_to_equal("#cl-memory-badge", "DEMO DATA", timeout=20)
     for panel in ("pods", "workloads", "usage", "events", "nodes"):
-        dash_duo.wait_for_text_to_equal(f"#cl-{panel}-badge", "DEMO DATA", timeout=15)
-        dash_duo.wait_for_contains_text(f"#cl-{panel}-freshness", "updated", timeout=15)
-    dash_duo.wait_for_contains_text("#cl-pod-tiles", "order-service", timeout=10)
-    dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=10)
-    dash_duo.wait_for_contains_text("#cl-workload-grid", "order-service", timeout=10)
-    dash_duo.wait_for_element("#cl-cpu .scatterlayer .trace", timeout=10)
-    dash_duo.wait_for_element("#cl-memory .scatterlayer .trace", timeout=10)
-    dash_duo.wait_for_contains_text("#cl-node-tiles", "node-a", timeout=10)
+        dash_duo.wait_for_text_to_equal(f"#cl-{panel}-badge", "DEMO DATA", timeout=20)
+        dash_duo.wait_for_contains_text(f"#cl-{panel}-freshness", "updated", timeout=20)
+    dash_duo.wait_for_contains_text("#cl-pod-tiles", "order-service", timeout=20)
+    dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=20)
+    dash_duo.wait_for_contains_text("#cl-workload-grid", "order-service", timeout=20)
+    dash_duo.wait_for_element("#cl-cpu .scatterlayer .trace", timeout=20)
+    dash_duo.wait_for_element("#cl-memory .scatterlayer .trace", timeout=20)
+    dash_duo.wait_for_contains_text("#cl-node-tiles", "node-a", timeout=20)
+    wait_until_settled(dash_duo)
     shot = tmp_path / "cluster.png"
     dash_duo.driver.save_screenshot(str(shot))
     if os.environ.get("INVDASH_UPDATE_SCREENSHOTS"):
@@ -57,16 +62,25 @@ def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
     dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=30)
-    tile = dash_duo.wait_for_element(
-        '#cl-pod-tiles .pod-tile[title="shop/order-service"]', timeout=15
-    )
-    name = tile.find_element("css selector", ".pod-name").text
-    tile.click()
-    dash_duo.wait_for_contains_text("#pod-detail", f"shop/{name}", timeout=10)
+    # A refresh may replace the tiles (the demo's pods come and go) between finding a tile,
+    # reading its name and clicking it: then find it again.
+    for _attempt in range(5):
+        tile = dash_duo.wait_for_element(
+            '#cl-pod-tiles .pod-tile[title="shop/order-service"]', timeout=20
+        )
+        try:
+            name = tile.find_element("css selector", ".pod-name").text
+            tile.click()
+            break
+        except StaleElementReferenceException:
+            continue
+    else:
+        raise AssertionError("the order-service tiles kept being replaced")
+    dash_duo.wait_for_contains_text("#pod-detail", f"shop/{name}", timeout=20)
     dash_duo.wait_for_contains_text(
-        "#pod-detail", "Containers: usage against requests and limits", timeout=5
+        "#pod-detail", "Containers: usage against requests and limits", timeout=15
     )
-    dash_duo.wait_for_contains_text("#pod-detail", "app", timeout=5)
+    dash_duo.wait_for_contains_text("#pod-detail", "app", timeout=15)
     assert dash_duo.get_logs() == []
 
 
@@ -74,6 +88,7 @@ def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(  # type: 
     dash_duo, sqlite_url: str
 ) -> None:
     settings = demo_settings(sqlite_url)
+    opened = dt.datetime.now(dt.UTC)
     pods = DemoCluster(None).pod_health()
     payments = pods[pods["workload"] == "payments"]
     namespace = str(payments["namespace"].iloc[0])
@@ -83,15 +98,40 @@ def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(  # type: 
         url=f"{dash_duo.server_url}/cluster?namespace={namespace}&workload=payments"
     )
     dash_duo.wait_for_element("#cl-workload-grid .ag-row", timeout=30)
-    dash_duo.wait_for_element("#cl-pod-tiles .pod-tile", timeout=15)
-    titles = dash_duo.driver.execute_script(
-        "return [...document.querySelectorAll('#cl-pod-tiles .pod-tile')].map(t => t.title)"
+    # Wait for the filtered tiles rather than read the first ones drawn: the filters and the
+    # tiles come from separate callbacks.
+    titles = WebDriverWait(dash_duo.driver, 20).until(
+        lambda driver: (
+            (
+                found := driver.execute_script(
+                    "return [...document.querySelectorAll('#cl-pod-tiles .pod-tile')]"
+                    ".map(t => t.title)"
+                )
+            )
+            and set(found) == {f"{namespace}/payments"}
+            and found
+        )
     )
-    assert set(titles) == {f"{namespace}/payments"}
-    assert len(titles) == len(payments)
-    workloads = dash_duo.driver.execute_script(
-        "return [...document.querySelectorAll('#cl-workload-grid .ag-row [col-id=\"workload\"]')]"
-        ".map(c => c.textContent)"
+    # payments has 2 replicas, 3 during its hourly rollout: count them at every second the page
+    # may have fetched its pods in, from opening it until now.
+    counts = set()
+    moment, now = opened, dt.datetime.now(dt.UTC)
+    while moment <= now:
+        at = DemoCluster(None, clock=lambda moment=moment: moment).pod_health()
+        counts.add(int((at["workload"] == "payments").sum()))
+        moment += dt.timedelta(seconds=1)
+    assert len(titles) in counts, (titles, counts)
+    workloads = WebDriverWait(dash_duo.driver, 20).until(
+        lambda driver: (
+            (
+                found := driver.execute_script(
+                    "return [...document.querySelectorAll("
+                    "'#cl-workload-grid .ag-row [col-id=\"workload\"]')].map(c => c.textContent)"
+                )
+            )
+            and set(found) == {"payments"}
+            and found
+        )
     )
     assert set(workloads) == {"payments"}
     assert dash_duo.find_element("#cl-namespace").get_attribute("value") == namespace
