@@ -102,9 +102,9 @@ def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per
         assert len(tiles) == 25
         assert "DEMO DATA" not in dash_duo.driver.execute_script("return document.body.innerText")
         # coredns: working set 17,866,752 bytes in the recorded cAdvisor scrape.
-        dash_duo.wait_for_contains_text("#cl-workload-grid", "coredns", timeout=15)
-        dash_duo.wait_for_contains_text("#cl-workload-grid", "17.9MB", timeout=5)
-        dash_duo.wait_for_contains_text("#cl-node-tiles", "10 cores", timeout=5)
+        dash_duo.wait_for_contains_text("#cl-workload-grid", "coredns", timeout=30)
+        dash_duo.wait_for_contains_text("#cl-workload-grid", "17.9MB", timeout=15)
+        dash_duo.wait_for_contains_text("#cl-node-tiles", "10 cores", timeout=15)
 
         api.fail("/api/v1/pods")
         started = time.monotonic()
@@ -112,19 +112,19 @@ def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per
         assert (
             time.monotonic() - started < 2 + 2 + 1 + 5
         )  # a refresh, the timeout, one second, slack
-        dash_duo.wait_for_contains_text("#cl-pods-freshness", "HTTP 500", timeout=5)
+        dash_duo.wait_for_contains_text("#cl-pods-freshness", "HTTP 500", timeout=15)
         assert "pod-tile" in dash_duo.driver.page_source  # last good tiles kept, greyed
-        dash_duo.wait_for_contains_text("#cl-workloads-freshness", "updated", timeout=5)
+        dash_duo.wait_for_contains_text("#cl-workloads-freshness", "updated", timeout=15)
 
         api.forbid("/api/v1/nodes")
         dash_duo.wait_for_contains_text(
             "#cl-nodes-freshness", "cannot list nodes at the cluster scope", timeout=15
         )
         dash_duo.wait_for_contains_text(
-            "#cl-nodes-freshness", 'service account "invdash" in "monitoring"', timeout=5
+            "#cl-nodes-freshness", 'service account "invdash" in "monitoring"', timeout=15
         )
 
         recorded_prometheus.stop()
-        dash_duo.wait_for_contains_text("#cl-workloads-freshness", "stale since", timeout=15)
-        dash_duo.wait_for_contains_text("#cl-events-freshness", "updated", timeout=5)
+        dash_duo.wait_for_contains_text("#cl-workloads-freshness", "stale since", timeout=20)
+        dash_duo.wait_for_contains_text("#cl-events-freshness", "updated", timeout=15)
         assert dash_duo.get_logs() == []
