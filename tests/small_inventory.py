@@ -1,12 +1,15 @@
 """A hand-built inventory whose every figure is worked out by hand in tests/queries/test_inventory.py.
 
 as_of is 2026-11-27 12:00 UTC and the demand window is the 7 whole days 2026-11-20 .. 2026-11-26.
+Tests of the running app build it as of now (``build_small_inventory(engine, as_of=now)``): the
+same inventory with every date moved to end today, since the app's clock is the real one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -27,6 +30,7 @@ from queries.schema import (
 )
 
 AS_OF = dt.datetime(2026, 11, 27, 12, 0)
+Moment = TypeVar("Moment", dt.date, dt.datetime)
 POLICY = InventoryPolicy(
     holding_cost_rate=0.25, service_level=0.95, demand_window_days=7, risk_threshold=0.2
 )
@@ -34,11 +38,18 @@ WAREHOUSE_1_NAME = "North <b>hub</b>"
 SKU_A_NAME = "<script>alert(1)</script> Wrench"
 
 
-def _at(day: int, hour: int = 10) -> dt.datetime:
-    return dt.datetime(2026, 11, day, hour, 0)
+def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
+    """The inventory as of ``as_of``: every date moved by the whole days from AS_OF's date to
+    ``as_of``'s, so that a test of the running app (whose clock says today) sees the same
+    window, figures and ages as the hand-worked ones of AS_OF, whatever day it runs on."""
+    shift = as_of.date() - AS_OF.date()
 
+    def moved(moment: Moment) -> Moment:
+        return moment + shift
 
-def build_small_inventory(engine: Engine) -> None:
+    def at(day: int, hour: int = 10) -> dt.datetime:
+        return moved(dt.datetime(2026, 11, day, hour, 0))
+
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         supplier = Supplier(
@@ -78,16 +89,16 @@ def build_small_inventory(engine: Engine) -> None:
 
         movements = [
             # A @ WH1: 20 in before the window, 12 shipped inside it, 2 shipped today.
-            (1, 1, dt.datetime(2026, 11, 1, 9), "receipt", 20, None),
-            (1, 1, _at(20, 18), "shipment", -3, None),
-            (1, 1, _at(22, 18), "shipment", -5, None),
-            (1, 1, _at(26, 18), "shipment", -4, None),
-            (1, 1, _at(27, 8), "shipment", -2, None),
+            (1, 1, moved(dt.datetime(2026, 11, 1, 9)), "receipt", 20, None),
+            (1, 1, at(20, 18), "shipment", -3, None),
+            (1, 1, at(22, 18), "shipment", -5, None),
+            (1, 1, at(26, 18), "shipment", -4, None),
+            (1, 1, at(27, 8), "shipment", -2, None),
             # B @ WH1: received in August, never moved since: dead stock.
-            (2, 1, dt.datetime(2026, 8, 1, 9), "receipt", 50, None),
+            (2, 1, moved(dt.datetime(2026, 8, 1, 9)), "receipt", 50, None),
             # B @ WH2: 6 in, one shipped on the 25th.
-            (2, 2, dt.datetime(2026, 11, 10, 9), "receipt", 6, None),
-            (2, 2, _at(25, 18), "shipment", -1, None),
+            (2, 2, moved(dt.datetime(2026, 11, 10, 9)), "receipt", 6, None),
+            (2, 2, at(25, 18), "shipment", -1, None),
         ]
         session.add_all(
             StockMovement(
@@ -110,32 +121,32 @@ def build_small_inventory(engine: Engine) -> None:
                     warehouse_id=1,
                     lot_code="L1",
                     quantity=Decimal(30),
-                    received_at=dt.datetime(2026, 8, 1),
-                    expires_on=dt.date(2026, 12, 10),
+                    received_at=moved(dt.datetime(2026, 8, 1)),
+                    expires_on=moved(dt.date(2026, 12, 10)),
                 ),
                 Lot(
                     sku_id=2,
                     warehouse_id=1,
                     lot_code="L2",
                     quantity=Decimal(20),
-                    received_at=dt.datetime(2026, 8, 1),
-                    expires_on=dt.date(2027, 2, 10),
+                    received_at=moved(dt.datetime(2026, 8, 1)),
+                    expires_on=moved(dt.date(2027, 2, 10)),
                 ),
                 Lot(
                     sku_id=2,
                     warehouse_id=2,
                     lot_code="L3",
                     quantity=Decimal(5),
-                    received_at=dt.datetime(2026, 11, 10),
-                    expires_on=dt.date(2026, 11, 20),
+                    received_at=moved(dt.datetime(2026, 11, 10)),
+                    expires_on=moved(dt.date(2026, 11, 20)),
                 ),
                 Lot(
                     sku_id=2,
                     warehouse_id=2,
                     lot_code="L4",
                     quantity=Decimal(0),
-                    received_at=dt.datetime(2026, 11, 10),
-                    expires_on=dt.date(2026, 11, 30),
+                    received_at=moved(dt.datetime(2026, 11, 10)),
+                    expires_on=moved(dt.date(2026, 11, 30)),
                 ),
             ]
         )
@@ -146,8 +157,8 @@ def build_small_inventory(engine: Engine) -> None:
                     number="PO1",
                     supplier_id=1,
                     warehouse_id=1,
-                    ordered_at=_at(25),
-                    expected_on=dt.date(2026, 11, 29),
+                    ordered_at=at(25),
+                    expected_on=moved(dt.date(2026, 11, 29)),
                     status="open",
                 ),
                 PurchaseOrder(
@@ -155,8 +166,8 @@ def build_small_inventory(engine: Engine) -> None:
                     number="PO2",
                     supplier_id=1,
                     warehouse_id=1,
-                    ordered_at=_at(1),
-                    expected_on=dt.date(2026, 11, 5),
+                    ordered_at=at(1),
+                    expected_on=moved(dt.date(2026, 11, 5)),
                     status="received",
                 ),
                 PurchaseOrderLine(
@@ -175,15 +186,15 @@ def build_small_inventory(engine: Engine) -> None:
         )
         # (number, warehouse, ordered_at, status, [(sku, quantity, shipped)])
         orders = [
-            ("SO1", 1, _at(19), "shipped", [(1, 7, 7)]),  # before the window
-            ("SO2", 1, _at(20), "shipped", [(1, 3, 3)]),
-            ("SO3", 1, _at(21), "cancelled", [(1, 10, 0)]),  # cancelled: not demand
-            ("SO4", 1, _at(22, 9), "shipped", [(1, 2, 2)]),
-            ("SO5", 1, _at(22, 15), "shipped", [(1, 3, 3)]),
-            ("SO6", 1, _at(26, 9), "shipped", [(1, 4, 4)]),
-            ("SO7", 1, _at(26, 23), "open", [(1, 2, 0)]),
-            ("SO8", 2, _at(25), "shipped", [(2, 1, 1)]),
-            ("SO9", 1, _at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
+            ("SO1", 1, at(19), "shipped", [(1, 7, 7)]),  # before the window
+            ("SO2", 1, at(20), "shipped", [(1, 3, 3)]),
+            ("SO3", 1, at(21), "cancelled", [(1, 10, 0)]),  # cancelled: not demand
+            ("SO4", 1, at(22, 9), "shipped", [(1, 2, 2)]),
+            ("SO5", 1, at(22, 15), "shipped", [(1, 3, 3)]),
+            ("SO6", 1, at(26, 9), "shipped", [(1, 4, 4)]),
+            ("SO7", 1, at(26, 23), "open", [(1, 2, 0)]),
+            ("SO8", 2, at(25), "shipped", [(2, 1, 1)]),
+            ("SO9", 1, at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
         ]
         for number, warehouse, ordered_at, status, lines in orders:
             order = SalesOrder(

@@ -4,6 +4,7 @@ scrapes. Then each source fails in turn and only its own panels go stale."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +67,7 @@ def recorded_prometheus(
 def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per_source(  # type: ignore[no-untyped-def]
     dash_duo, fixtures_dir: Path, recorded_prometheus: PrometheusServer, sqlite_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(
         database_url=sqlite_url,
         telemetry="live",

@@ -22,7 +22,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "clu
 
 def demo_settings(sqlite_url: str) -> Settings:
     """The small inventory at ``sqlite_url`` and the demo cluster beside it."""
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     return load_settings(
         database_url=sqlite_url,
         telemetry="demo",

@@ -30,7 +30,7 @@ def small_app(url: str):  # type: ignore[no-untyped-def]
 
 def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
     engine = sa.create_engine(sqlite_url)
-    build_small_inventory(engine)
+    build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
     # Risk and fill rate follow the demand window's whole UTC days: should midnight pass before
     # the page computes them, its figures are those of the next day.
     now = dt.datetime.now(dt.UTC)
@@ -83,7 +83,7 @@ def test_page_recovers_by_itself_when_the_database_comes_back(
     dash_duo.wait_for_contains_text(
         "#inv-freshness", "inventory database unreachable: UndefinedTable", timeout=30
     )
-    build_small_inventory(sa.create_engine(postgresql_url))
+    build_small_inventory(sa.create_engine(postgresql_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=30)
     dash_duo.wait_for_contains_text("#inv-freshness", "updated", timeout=15)
     assert dash_duo.get_logs() == []
@@ -92,7 +92,7 @@ def test_page_recovers_by_itself_when_the_database_comes_back(
 def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
     dash_duo, sqlite_url: str
 ) -> None:  # type: ignore[no-untyped-def]
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=30)
     # Plotly renders some tags in labels; the warehouse name must read as typed.
@@ -108,7 +108,7 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
 
 
 def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=30)
     # The grid gets its rows again every 2 s: find the cell again should it be replaced.

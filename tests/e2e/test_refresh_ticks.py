@@ -3,6 +3,7 @@ refresh tick is skipped (and the header says so), instead of queueing another re
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Any
@@ -44,7 +45,7 @@ POD: dict[str, Any] = {
 def test_a_slow_source_makes_ticks_skip_instead_of_queueing(  # type: ignore[no-untyped-def]
     dash_duo, sqlite_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(
         database_url=sqlite_url, refresh_seconds=1, demand_window_days=POLICY.demand_window_days
     )

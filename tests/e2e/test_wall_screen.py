@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from dashboard.settings import load_settings
 
 
 def start(dash_duo, sqlite_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    build_small_inventory(sa.create_engine(sqlite_url))
+    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(
         database_url=sqlite_url,
         telemetry="demo",
