@@ -19,7 +19,7 @@ from dashboard.pages import ops as ops_page
 from dashboard.pages import self_health as self_health_page
 from dashboard.pages import sre as sre_page
 from dashboard.redis_cache import RedisSharedCache, shared_cache_for
-from dashboard.routes import register_readiness
+from dashboard.routes import register_not_found, register_readiness
 from dashboard.screens import ProcessScreens, ScreenTracker, SharedScreens, track_screens
 from dashboard.settings import Settings
 from dashboard.sources import Sources, build_sources
@@ -63,6 +63,7 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     sre_page.register_callbacks(app, context)
     self_health_page.register_callbacks(app, context)
     register_readiness(app.server, context)
+    register_not_found(app.server, app.config.routes_pathname_prefix)
     register_own_metrics(app, shared, settings.refresh_seconds)
     app.server.config["INVDASH_CONTEXT"] = context
     return app

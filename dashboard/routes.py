@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
 from dashboard.context import DashboardContext
+from dashboard.urlstate import PATH_PAGES
 
 
 def register_readiness(server: Flask, context: DashboardContext) -> None:
@@ -25,3 +26,22 @@ def register_readiness(server: Flask, context: DashboardContext) -> None:
             for name, health in context.source_health()
         ]
         return jsonify({"status": "ready", "sources": sources})
+
+
+def register_not_found(server: Flask, prefix: str) -> None:
+    """An unknown page answers 404. Dash serves its page for every path, so the browser still
+    gets the app, which names the unknown page and shows Inventory; a link checker, a monitor or
+    a mistyped bookmark's history sees the status a missing page should have."""
+
+    @server.after_request
+    def not_found(response: Response) -> Response:
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and response.mimetype == "text/html"
+            and request.path.startswith(prefix)
+        ):
+            page = "/" + request.path[len(prefix) :].strip("/")
+            if page not in PATH_PAGES:
+                response.status_code = 404
+        return response

@@ -54,3 +54,22 @@ def test_readyz_names_missing_tables(sqlite_url: str) -> None:
         source["message"]
         == "inventory database lacks suppliers, warehouses, purchase_orders, sales_orders, skus.code ..."
     )
+
+
+def test_an_unknown_page_answers_404_with_the_app_that_names_it(sqlite_url: str) -> None:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    client = create_app(
+        load_settings(database_url=sqlite_url, telemetry="off")
+    ).server.test_client()
+    for page in ("/", "/ops", "/exec", "/sre", "/cluster", "/ops/", "/sre?range=6h&kiosk=1"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert response.mimetype == "text/html"
+    missing = client.get("/opz")
+    assert missing.status_code == 404
+    # Still the app: in a browser it names the unknown page and shows Inventory.
+    assert "_dash-renderer" in missing.get_data(
+        as_text=True
+    ) or "dash_renderer" in missing.get_data(as_text=True)
+    for route in ("/healthz", "/readyz", "/_dash-layout", "/_dash-dependencies"):
+        assert client.get(route).status_code == 200, route
