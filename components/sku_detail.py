@@ -57,6 +57,12 @@ def _table(header: list[str], rows: list[list[str]], empty: str) -> Component:
     )
 
 
+def _shelf_life_words(shelf_life_days: float) -> str:
+    if pd.isna(shelf_life_days):
+        return ""
+    return f" · shelf life {shelf_life_days:g} d: orders capped at what sells before expiry"
+
+
 def sku_detail(
     positions: pd.DataFrame, history: pd.DataFrame, purchase_orders: pd.DataFrame
 ) -> Component:
@@ -82,7 +88,8 @@ def sku_detail(
         [
             html.H2(f"{first['sku_code']} · {first['sku_name']}", className="detail-title"),
             html.Div(
-                f"{first['category']} · unit cost {first['unit_cost']:,.2f} · lead time {first['lead_time_days']:g} d",
+                f"{first['category']} · unit cost {first['unit_cost']:,.2f} · lead time {first['lead_time_days']:g} d"
+                + _shelf_life_words(first["shelf_life_days"]),
                 className="kpi-hint",
             ),
             html.H3("Stock by warehouse"),

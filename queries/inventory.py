@@ -143,11 +143,15 @@ class InventorySource:
           ``demand_window_days`` whole UTC days before as_of's day; days without orders count as
           zero; cancelled orders are not demand); units_ordered_window, units_shipped_window
           (units ordered and shipped on the window's order lines);
-          lead_time_days, sd_lead_time_days (the supplier's, days);
+          lead_time_days, sd_lead_time_days (the supplier's, days); shelf_life_days (the
+          shortest time from receipt to expiry of any lot of the SKU, days; NaN for SKUs
+          without lots);
           days_of_cover (available / mean_daily_demand; inf without demand, 0 when nothing is
           available), expected_stockout_date (naive UTC datetime, NaT without demand);
           stockout_probability (normal lead-time demand, [0, 1]), at_risk (bool, above the risk
-          threshold), safety_stock, reorder_point, economic_order_quantity,
+          threshold), safety_stock, reorder_point, economic_order_quantity (EOQ, capped
+          at what sells at the mean demand within the shelf life, so an order does not expire
+          on the shelf),
           suggested_order_quantity (units to order now to reach reorder point + EOQ; 0 when
           the position is above the reorder point);
           inventory_value (on_hand x unit_cost), annual_carrying_cost, daily_carrying_cost
@@ -333,6 +337,18 @@ class InventorySource:
             .group_by(PurchaseOrderLine.sku_id, PurchaseOrder.warehouse_id)
             .subquery("on_order")
         )
+        # The shortest time from receipt to expiry of any of the SKU's lots: what an order
+        # received now may have left to sell in.
+        shelf_life = (
+            sa.select(
+                Lot.sku_id,
+                sa.func.min(day_number(Lot.expires_on) - day_number(Lot.received_at)).label(
+                    "shelf_life_days"
+                ),
+            )
+            .group_by(Lot.sku_id)
+            .subquery("shelf_life")
+        )
         in_window = sa.and_(
             StockMovement.moved_at >= window_start, StockMovement.moved_at < window_end
         )
@@ -392,6 +408,7 @@ class InventorySource:
                 sa.func.coalesce(demand.c.shipped_sum, 0).label("units_shipped_window"),
                 Supplier.lead_time_mean_days.label("lead_time_days"),
                 Supplier.lead_time_sd_days.label("sd_lead_time_days"),
+                shelf_life.c.shelf_life_days,
                 Supplier.order_cost,
                 sa.func.coalesce(movements.c.shipped_units, 0).label("shipped_units"),
                 sa.func.coalesce(movements.c.weighted_movement, 0).label("weighted_movement"),
@@ -401,6 +418,7 @@ class InventorySource:
             .join(Sku, Sku.id == StockLevel.sku_id)
             .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
             .join(Supplier, Supplier.id == Sku.supplier_id)
+            .outerjoin(shelf_life, shelf_life.c.sku_id == StockLevel.sku_id)
             .outerjoin(
                 demand,
                 pair(
@@ -483,6 +501,7 @@ NUMERIC_INPUTS = (
     "units_shipped_window",
     "lead_time_days",
     "sd_lead_time_days",
+    "shelf_life_days",
     "order_cost",
     "shipped_units",
     "weighted_movement",
@@ -522,8 +541,10 @@ def position_metrics(
     frame["safety_stock"] = risk.service_factor(policy.service_level) * sigma
     frame["reorder_point"] = d * lead + frame["safety_stock"]
     holding = frame["unit_cost"] * rate
-    frame["economic_order_quantity"] = risk.eoq(
-        d * 365.0, frame["order_cost"].to_numpy(), holding.to_numpy()
+    frame["economic_order_quantity"] = risk.shelf_life_capped(
+        risk.eoq(d * 365.0, frame["order_cost"].to_numpy(), holding.to_numpy()),
+        d,
+        frame["shelf_life_days"].to_numpy(),
     )
     target = frame["reorder_point"] + frame["economic_order_quantity"]
     shortfall = np.ceil(target - frame["inventory_position"] - 1e-9).clip(lower=0.0)

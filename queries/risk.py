@@ -107,6 +107,22 @@ def eoq(
     return np.where((d > 0) & (h > 0), q, 0.0)
 
 
+def shelf_life_capped(
+    order_quantity: ArrayLike, mean_daily_demand: ArrayLike, shelf_life_days: ArrayLike
+) -> FloatArray:
+    """The order quantity, at most what sells at the mean demand within the shelf life (the
+    perishable-goods limit on EOQ: a larger order expires before it is sold). A shelf life
+    that is NaN (not a perishable) or not positive leaves the quantity as it is."""
+    q, d, life = np.broadcast_arrays(
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (order_quantity, mean_daily_demand, shelf_life_days)
+        )
+    )
+    limited = np.isfinite(life) & (life > 0)
+    return np.where(limited, np.minimum(q, d * np.where(limited, life, 0.0)), q)
+
+
 def cover_days(on_hand: ArrayLike, mean_daily_demand: ArrayLike) -> FloatArray:
     q, d = np.broadcast_arrays(
         np.asarray(on_hand, dtype=np.float64), np.asarray(mean_daily_demand, dtype=np.float64)

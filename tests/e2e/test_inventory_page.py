@@ -6,6 +6,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 from screen_actions import click_when_stable, wait_for_text_in
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from small_inventory import POLICY, SKU_A_NAME, build_small_inventory
 
@@ -120,4 +123,16 @@ def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # 
     # The demand chart's legend exists once Plotly has drawn it, after the detail's text.
     WebDriverWait(dash_duo.driver, 15).until(lambda driver: "mean 2.00 / day" in driver.page_source)
     assert dash_duo.find_elements("#sku-detail script") == []
+    assert "shelf life" not in dash_duo.find_element("#sku-detail").text  # A has no lots
+    # B is a perishable: its detail says why its suggested order is small.
+    ActionChains(dash_duo.driver).send_keys(Keys.ESCAPE).perform()  # closes the detail
+    WebDriverWait(dash_duo.driver, 15).until(
+        lambda driver: not driver.find_elements(By.CSS_SELECTOR, ".mantine-Modal-content")
+    )
+    click_when_stable(
+        dash_duo, '#inv-risk-grid .ag-row[row-id="B@WH2"] .ag-cell[col-id="sku_name"]'
+    )
+    dash_duo.wait_for_contains_text(
+        "#sku-detail", "shelf life 10 d: orders capped at what sells before expiry", timeout=20
+    )
     assert dash_duo.get_logs() == []

@@ -21,7 +21,7 @@ from queries.telemetry import empty_frame
 POSITION_COLUMNS = [
     "sku_code", "sku_name", "category", "warehouse_code", "warehouse_name", "unit_cost",
     "unit_price", "on_hand", "reserved", "on_order", "units_shipped_window", "lead_time_days",
-    "sd_lead_time_days", "last_outbound_at", "available", "inventory_position",
+    "sd_lead_time_days", "shelf_life_days", "last_outbound_at", "available", "inventory_position",
     "mean_daily_demand", "sd_daily_demand", "units_ordered_window", "days_of_cover",
     "expected_stockout_date", "stockout_probability", "at_risk", "safety_stock", "reorder_point",
     "economic_order_quantity", "suggested_order_quantity", "inventory_value",
@@ -94,6 +94,22 @@ def test_money_figures_use_unit_cost_and_holding_rate(snapshot: InventorySnapsho
     assert a["avg_on_hand_window"] == pytest.approx(90 / 7)
 
 
+def test_a_perishable_orders_no_more_than_sells_within_its_shelf_life(
+    snapshot: InventorySnapshot,
+) -> None:
+    # B's lots: L1 131 days from receipt to expiry, L2 193, L3 10 (10 to 20 Nov), L4 20.
+    b = row(snapshot.positions, "B", "WH2")
+    assert b["shelf_life_days"] == 10
+    # One unit in the 7-day window: 1/7 a day, of which 10 days' worth is 10/7 units, far
+    # below the uncapped EOQ.
+    assert b["mean_daily_demand"] == pytest.approx(1 / 7)
+    uncapped = math.sqrt(2 * (365 / 7) * 50 / (b["unit_cost"] * 0.25))
+    assert uncapped > 10
+    assert b["economic_order_quantity"] == pytest.approx(10 / 7)
+    # A has no lots: not a perishable, its EOQ is Harris's (test above).
+    assert pd.isna(row(snapshot.positions, "A", "WH1")["shelf_life_days"])
+
+
 def test_unmoved_stock_is_dead_and_excess(snapshot: InventorySnapshot) -> None:
     b = row(snapshot.positions, "B", "WH1")
     assert bool(b["dead_stock"])
@@ -158,7 +174,12 @@ def test_summary_by_category(snapshot: InventorySnapshot) -> None:
     summary = summary_by(snapshot.positions, snapshot.lots, "category", 7).set_index("key")
     assert summary.loc["Pharmacy", "inventory_value"] == 110
     assert summary.loc["Tools", "excess_value"] == 0
-    assert summary.loc["Pharmacy", "excess_carrying_cost"] == 25
+    # B @ WH1: 50 dead units at 2, a quarter a year: 25. B @ WH2: its 5 units above ROP plus
+    # its shelf-life-capped EOQ of 10/7 (perishable stock beyond what sells before expiry).
+    b2 = row(snapshot.positions, "B", "WH2")
+    over = 5 - (b2["reorder_point"] + 10 / 7)
+    assert over > 0
+    assert summary.loc["Pharmacy", "excess_carrying_cost"] == pytest.approx(25 + over * 2 * 0.25)
     # Pharmacy: 2 of cost shipped, mean value (50 + 40/7) * 2.
     assert summary.loc["Pharmacy", "turnover"] == pytest.approx((2 * 365 / 7) / ((50 + 40 / 7) * 2))
 

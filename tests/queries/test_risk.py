@@ -24,6 +24,7 @@ from queries.risk import (
     lead_time_demand_sd,
     reorder_point,
     safety_stock,
+    shelf_life_capped,
     stockout_probability,
 )
 
@@ -86,6 +87,14 @@ def test_heizer_render_sharp_needles_eoq_is_200_units() -> None:
     # Heizer & Render, Operations Management, ch. 12 (Sharp, Inc.): D = 1000, S = $10,
     # H = $0.50 -> Q* = sqrt(2 * 1000 * 10 / 0.50) = 200.
     assert economic_order_quantity(1000, 10, 0.50) == pytest.approx(200)
+
+
+def test_eoq_of_a_perishable_is_at_most_what_sells_within_its_shelf_life() -> None:
+    # 200 by Harris, but 2 a day for 30 days sells only 60 before the lot expires.
+    capped = shelf_life_capped(
+        [200.0, 200.0, 200.0, 200.0], [2.0, 10.0, 2.0, 2.0], [30, 30, NAN, 0]
+    )
+    assert capped.tolist() == [60.0, 200.0, 200.0, 200.0]  # NaN or 0: not a perishable
 
 
 def test_heizer_render_sharp_needles_annual_holding_cost_is_50_dollars() -> None:
