@@ -1,4 +1,5 @@
-"""Benchmark: seeding, one snapshot of the inventory queries, and a screen refresh served from cache.
+"""Benchmark: seeding, one snapshot of the inventory queries, a screen refresh served from cache,
+and the demo's orders carried on (an hour's catch-up, then one minute's round).
 
 Run on demand, never in the test suite:  .venv/bin/python bench/inventory_bench.py [--scale demo|m]
 [--database-url URL]. Prints seconds and, since these machines are noisy, ratios measured in the same
@@ -22,6 +23,7 @@ from flask_caching import Cache
 from dashboard.cache import SharedCache
 from dashboard.pages.inventory import inventory_view
 from dashboard.settings import load_settings
+from queries.demo_orders import continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.seed import seed_database
 
@@ -62,6 +64,14 @@ def main() -> None:
     cache = SharedCache(Cache(Flask("bench"), config={"CACHE_TYPE": "SimpleCache"}), 3600)
     cache.fetch("snapshot", lambda: snapshot)
     cached_seconds = timed(lambda: cache.fetch("snapshot", lambda: snapshot), 200)
+    # The demo carrying on (queries.demo_orders): last, since it writes. An hour's catch-up (a
+    # laptop woken up), then a steady minute's round as the server runs one.
+    started = time.perf_counter()
+    hour = continue_orders(engine, now + dt.timedelta(hours=1))
+    catch_up_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    continue_orders(engine, now + dt.timedelta(hours=1, minutes=1))
+    round_seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     rows = report.row_counts
@@ -79,6 +89,12 @@ def main() -> None:
     )
     print(
         f"refresh from cache        {cached_seconds * 1e6:8.1f} us  (1/{snapshot_seconds / cached_seconds:,.0f} of a snapshot)"
+    )
+    print(
+        f"demo orders, hour caught up {catch_up_seconds:6.3f} s   ({catch_up_seconds / snapshot_seconds:.2f} x snapshot; {hour.orders} orders, {hour.picked_lines} lines picked)"
+    )
+    print(
+        f"demo orders, minute round {round_seconds:8.3f} s   ({round_seconds / 60:.4f} of the minute)"
     )
     print(f"peak RSS                  {peak_mib:8.0f} MiB")
 
