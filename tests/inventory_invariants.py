@@ -28,6 +28,14 @@ def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:
         return conn.execute(query).scalar_one()
 
 
+def same_stock_level(per_series: sa.Subquery) -> sa.ColumnElement[bool]:
+    """Join condition of a subquery with sku_id and warehouse_id columns to its stock level."""
+    return sa.and_(
+        per_series.c.sku_id == StockLevel.sku_id,
+        per_series.c.warehouse_id == StockLevel.warehouse_id,
+    )
+
+
 def stock_with_movement_totals(engine: sa.Engine) -> pd.DataFrame:
     """Every stock level with the sum of its series' movements (``total``, NaN without any)."""
     totals = (
@@ -45,10 +53,7 @@ def stock_with_movement_totals(engine: sa.Engine) -> pd.DataFrame:
         .select_from(StockLevel)
         .outerjoin(
             totals,
-            sa.and_(
-                totals.c.sku_id == StockLevel.sku_id,
-                totals.c.warehouse_id == StockLevel.warehouse_id,
-            ),
+            same_stock_level(totals),
         ),
     )
     assert scalar(engine, sa.select(sa.func.count()).select_from(totals)) == len(levels), (
@@ -88,9 +93,7 @@ def assert_pharmacy_lots_add_up_to_on_hand(engine: sa.Engine) -> None:
         .join(Sku, Sku.id == StockLevel.sku_id)
         .outerjoin(
             lots,
-            sa.and_(
-                lots.c.sku_id == StockLevel.sku_id, lots.c.warehouse_id == StockLevel.warehouse_id
-            ),
+            same_stock_level(lots),
         ),
     )
     pharmacy = levels[levels["category"] == "Pharmacy"]
@@ -148,10 +151,7 @@ def stock_with_open_quantity(engine: sa.Engine) -> pd.DataFrame:
         .select_from(StockLevel)
         .outerjoin(
             unshipped,
-            sa.and_(
-                unshipped.c.sku_id == StockLevel.sku_id,
-                unshipped.c.warehouse_id == StockLevel.warehouse_id,
-            ),
+            same_stock_level(unshipped),
         ),
     )
     levels["open"] = levels["open"].fillna(0.0)
