@@ -14,10 +14,25 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import InstrumentedAttribute
 
 from queries import risk
-from queries.database import day_number, minute_start, missing_schema
+from queries.database import day_number, missing_schema
 from queries.health import Health, describe_failure
+from queries.rollup_store import (
+    NO_COVERAGE,
+    PAIR,
+    SUMMED,
+    Coverage,
+    RollupStore,
+    daily_pair_sums,
+    merge_pair_sums,
+    orders_by_minute,
+    rows_of,
+    stored_minutes,
+    stored_window_sums,
+    uncovered,
+)
 from queries.schema import (
     Lot,
     PurchaseOrder,
@@ -98,9 +113,17 @@ class InventorySource:
 
     name = "inventory database"
 
-    def __init__(self, engine: Engine, policy: InventoryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: InventoryPolicy | None = None,
+        rollups: RollupStore | None = None,
+    ) -> None:
         self.engine = engine
         self.policy = policy or InventoryPolicy()
+        # Where the demand window's and the order volume's aggregates are kept (queries.
+        # rollup_store); None: every figure from live queries.
+        self.rollups = rollups
 
     def check_health(self) -> Health:
         """ok when the database answers and holds every table and column invdash reads."""
@@ -188,22 +211,18 @@ class InventorySource:
         units (float: units on those lines), orders (int: sales orders placed that minute).
         """
         start, end = _as_naive_utc(start), _as_naive_utc(end)
-        minute = minute_start(SalesOrder.ordered_at).label("minute")
-        query = (
-            sa.select(
-                minute,
-                sa.func.count(SalesOrderLine.id).label("order_lines"),
-                sa.func.sum(SalesOrderLine.quantity).label("units"),
-                sa.func.count(sa.distinct(SalesOrder.id)).label("orders"),
-            )
-            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-            .where(SalesOrder.ordered_at >= start, SalesOrder.ordered_at < end)
-            .group_by(sa.literal_column("minute"))
-        )
+        parts: list[pd.DataFrame] = []
+        live: list[tuple[dt.datetime, dt.datetime]] = [(start, end)]
+        found = self._coverage()
+        covered = found.covered_minutes(start, end)
+        if self.rollups is not None and covered is not None:
+            with self.rollups.engine.connect() as store:
+                parts.append(stored_minutes(store, *covered))
+            live = uncovered(start, end, covered)
         with self.engine.connect() as conn:
-            rows = pd.DataFrame(
-                conn.execute(query).all(), columns=["minute", "order_lines", "units", "orders"]
-            )
+            parts.extend(rows_of(conn, orders_by_minute(low, high)) for low, high in live)
+        found_rows = [part for part in parts if not part.empty]
+        rows = pd.concat(found_rows, ignore_index=True) if found_rows else rows_of_nothing()
         minutes = pd.date_range(
             pd.Timestamp(start).ceil("min"), pd.Timestamp(end), freq="min", inclusive="left"
         )
@@ -290,40 +309,8 @@ class InventorySource:
         return frame
 
     def _positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
-        policy = self.policy
-        window = policy.demand_window_days
-        today = _day(as_of)
-        window_start, window_end = _midnight(today - window), _midnight(today)
-        history_start = min(window_start, as_of - dt.timedelta(days=policy.dead_stock_days))
-
-        daily = (
-            sa.select(
-                SalesOrderLine.sku_id,
-                SalesOrder.warehouse_id,
-                day_number(SalesOrder.ordered_at).label("day"),
-                sa.func.sum(SalesOrderLine.quantity).label("ordered"),
-                sa.func.sum(SalesOrderLine.quantity_shipped).label("shipped"),
-            )
-            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-            .where(
-                SalesOrder.ordered_at >= window_start,
-                SalesOrder.ordered_at < window_end,
-                SalesOrder.status != "cancelled",
-            )
-            .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day"))
-            .subquery("daily")
-        )
-        demand = (
-            sa.select(
-                daily.c.sku_id,
-                daily.c.warehouse_id,
-                sa.func.sum(daily.c.ordered).label("demand_sum"),
-                sa.func.sum(daily.c.ordered * daily.c.ordered).label("demand_sum_squares"),
-                sa.func.sum(daily.c.shipped).label("shipped_sum"),
-            )
-            .group_by(daily.c.sku_id, daily.c.warehouse_id)
-            .subquery("demand")
-        )
+        """``stock_positions``: the stock levels and what they need from the database, joined
+        with the demand window's sums per SKU x warehouse (``_pair_sums``)."""
         on_order = (
             sa.select(
                 PurchaseOrderLine.sku_id,
@@ -349,6 +336,138 @@ class InventorySource:
             .group_by(Lot.sku_id)
             .subquery("shelf_life")
         )
+        query = (
+            sa.select(
+                StockLevel.sku_id,
+                StockLevel.warehouse_id,
+                *SKU_AND_WAREHOUSE,
+                Sku.unit_cost,
+                Sku.unit_price,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                sa.func.coalesce(on_order.c.on_order, 0).label("on_order"),
+                Supplier.lead_time_mean_days.label("lead_time_days"),
+                Supplier.lead_time_sd_days.label("sd_lead_time_days"),
+                shelf_life.c.shelf_life_days,
+                Supplier.order_cost,
+            )
+            .select_from(StockLevel)
+            .join(Sku, Sku.id == StockLevel.sku_id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .join(Supplier, Supplier.id == Sku.supplier_id)
+            .outerjoin(shelf_life, shelf_life.c.sku_id == StockLevel.sku_id)
+            .outerjoin(
+                on_order,
+                sa.and_(
+                    on_order.c.sku_id == StockLevel.sku_id,
+                    on_order.c.warehouse_id == StockLevel.warehouse_id,
+                ),
+            )
+            .order_by(Sku.code, Warehouse.code)
+        )
+        levels = pd.DataFrame(
+            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
+        )
+        sums = self._pair_sums(conn, as_of)
+        rows = levels.merge(sums, on=PAIR, how="left", validate="one_to_one")
+        rows[SUMMED] = rows[SUMMED].fillna(0.0)
+        return position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
+
+    def _pair_sums(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
+        """Per SKU x warehouse, the sums behind the demand window (``PAIR_STATS``): from the
+        roll-up store where it covers the days, from the database for the rest (today, days
+        since the last roll-up, or everything without a store)."""
+        policy = self.policy
+        today, window = _day(as_of), policy.demand_window_days
+        dead_since = as_of - dt.timedelta(days=policy.dead_stock_days)
+        history_start = min(_midnight(today - window), dead_since)
+        since_midnight: list[tuple[dt.datetime, dt.datetime | None]] = [(_midnight(today), None)]
+        parts: list[pd.DataFrame] = []
+        live: list[tuple[dt.datetime, dt.datetime | None]] = [(history_start, None)]
+        found = self._coverage()
+        if self.rollups is not None and found.computed_at is not None:
+            with self.rollups.engine.connect() as store:
+                if (
+                    found.window_day == today
+                    and found.window_days == window
+                    and found.dead_stock_days == policy.dead_stock_days
+                ):
+                    parts.append(stored_window_sums(store))
+                    live = since_midnight
+                else:
+                    first_day = _day(history_start)
+                    covered = found.covered_days(first_day, today)
+                    if covered is not None:
+                        parts.append(
+                            daily_pair_sums(store, today, window, policy.dead_stock_days, covered)
+                        )
+                    live = [
+                        (max(history_start, _midnight(low)), _midnight(high))
+                        for low, high in uncovered(first_day, today, covered)
+                    ] + since_midnight
+        parts.append(self._live_pair_sums(conn, as_of, live))
+        sums = merge_pair_sums(parts)
+        # Stored sums keep the latest outbound of whole days; the dead-stock period starts at
+        # a time of day, and ends now.
+        outbound = sums["last_outbound_at"]
+        sums["last_outbound_at"] = outbound.where((outbound >= dead_since) & (outbound <= as_of))
+        return sums
+
+    def _coverage(self) -> Coverage:
+        if self.rollups is None:
+            return NO_COVERAGE
+        try:
+            return self.rollups.coverage()
+        except Exception:
+            # A store that cannot be read costs speed, not figures: every day is read live.
+            return NO_COVERAGE
+
+    def _live_pair_sums(
+        self,
+        conn: sa.Connection,
+        as_of: dt.datetime,
+        ranges: list[tuple[dt.datetime, dt.datetime | None]],
+    ) -> pd.DataFrame:
+        """``PAIR_STATS`` of the orders and movements in ``ranges`` (an open end: no limit),
+        read from the inventory database."""
+        policy = self.policy
+        window = policy.demand_window_days
+        today = _day(as_of)
+        window_start, window_end = _midnight(today - window), _midnight(today)
+
+        def within(column: InstrumentedAttribute[dt.datetime]) -> sa.ColumnElement[bool]:
+            return sa.or_(
+                *(
+                    sa.and_(column >= low, column < high) if high is not None else column >= low
+                    for low, high in ranges
+                )
+            )
+
+        daily = (
+            sa.select(
+                SalesOrderLine.sku_id,
+                SalesOrder.warehouse_id,
+                day_number(SalesOrder.ordered_at).label("day"),
+                sa.func.sum(SalesOrderLine.quantity).label("ordered"),
+                sa.func.sum(SalesOrderLine.quantity_shipped).label("shipped"),
+            )
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+            .where(
+                SalesOrder.ordered_at >= window_start,
+                SalesOrder.ordered_at < window_end,
+                within(SalesOrder.ordered_at),
+                SalesOrder.status != "cancelled",
+            )
+            .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day"))
+            .subquery("daily")
+        )
+        demand = sa.select(
+            daily.c.sku_id,
+            daily.c.warehouse_id,
+            sa.func.sum(daily.c.ordered).label("demand_sum"),
+            sa.func.sum(daily.c.ordered * daily.c.ordered).label("demand_sum_squares"),
+            sa.func.sum(daily.c.shipped).label("units_shipped_window"),
+        ).group_by(daily.c.sku_id, daily.c.warehouse_id)
         in_window = sa.and_(
             StockMovement.moved_at >= window_start, StockMovement.moved_at < window_end
         )
@@ -390,62 +509,10 @@ class InventorySource:
                     )
                 ).label("last_outbound_at"),
             )
-            .where(StockMovement.moved_at >= history_start)
+            .where(within(StockMovement.moved_at))
             .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
-            .subquery("movements")
         )
-        pair = sa.and_
-        query = (
-            sa.select(
-                *SKU_AND_WAREHOUSE,
-                Sku.unit_cost,
-                Sku.unit_price,
-                StockLevel.on_hand,
-                StockLevel.reserved,
-                sa.func.coalesce(on_order.c.on_order, 0).label("on_order"),
-                sa.func.coalesce(demand.c.demand_sum, 0).label("demand_sum"),
-                sa.func.coalesce(demand.c.demand_sum_squares, 0).label("demand_sum_squares"),
-                sa.func.coalesce(demand.c.shipped_sum, 0).label("units_shipped_window"),
-                Supplier.lead_time_mean_days.label("lead_time_days"),
-                Supplier.lead_time_sd_days.label("sd_lead_time_days"),
-                shelf_life.c.shelf_life_days,
-                Supplier.order_cost,
-                sa.func.coalesce(movements.c.shipped_units, 0).label("shipped_units"),
-                sa.func.coalesce(movements.c.weighted_movement, 0).label("weighted_movement"),
-                movements.c.last_outbound_at,
-            )
-            .select_from(StockLevel)
-            .join(Sku, Sku.id == StockLevel.sku_id)
-            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-            .join(Supplier, Supplier.id == Sku.supplier_id)
-            .outerjoin(shelf_life, shelf_life.c.sku_id == StockLevel.sku_id)
-            .outerjoin(
-                demand,
-                pair(
-                    demand.c.sku_id == StockLevel.sku_id,
-                    demand.c.warehouse_id == StockLevel.warehouse_id,
-                ),
-            )
-            .outerjoin(
-                on_order,
-                pair(
-                    on_order.c.sku_id == StockLevel.sku_id,
-                    on_order.c.warehouse_id == StockLevel.warehouse_id,
-                ),
-            )
-            .outerjoin(
-                movements,
-                pair(
-                    movements.c.sku_id == StockLevel.sku_id,
-                    movements.c.warehouse_id == StockLevel.warehouse_id,
-                ),
-            )
-            .order_by(Sku.code, Warehouse.code)
-        )
-        rows = pd.DataFrame(
-            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-        )
-        return position_metrics(rows, as_of, policy)
+        return merge_pair_sums([rows_of(conn, demand), rows_of(conn, movements)])
 
     def _expiring_lots(
         self, conn: sa.Connection, as_of: dt.datetime, within_days: int = 90
@@ -489,6 +556,18 @@ class InventorySource:
         frame["capacity_units"] = frame["capacity_units"].astype("float64")
         return frame
 
+
+def rows_of_nothing() -> pd.DataFrame:
+    return pd.DataFrame(columns=["minute", "order_lines", "units", "orders"])
+
+
+# What position_metrics reads, in this order: the stock level's row, then the window's sums.
+POSITION_INPUTS = [
+    "sku_code", "sku_name", "category", "warehouse_code", "warehouse_name", "unit_cost",
+    "unit_price", "on_hand", "reserved", "on_order", "demand_sum", "demand_sum_squares",
+    "units_shipped_window", "lead_time_days", "sd_lead_time_days", "shelf_life_days",
+    "order_cost", "shipped_units", "weighted_movement", "last_outbound_at",
+]  # fmt: skip
 
 NUMERIC_INPUTS = (
     "unit_cost",

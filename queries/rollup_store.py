@@ -1,0 +1,600 @@
+"""The roll-up store invdash owns: daily demand and movements per SKU x warehouse, orders per
+minute, and the demand window's per SKU x warehouse sums, kept by ``invdash rollup``.
+
+A refresh must not re-read the whole order history. ``refresh_rollups`` aggregates the inventory
+database's order lines and stock movements into tables of a store invdash owns (never the
+user's ERP database, which invdash only reads): on PostgreSQL a database or schema of its own,
+for the embedded demo the same SQLite file. Each run recomputes a trailing window of days
+(``recompute_days``), so back-dated edits and cancellations are picked up, and brings the
+tables up to the run's last whole day (daily tables) and last whole minute (per-minute table).
+
+Readers (``queries.inventory``) take the covered part of a range from here and the part the
+roll-ups do not cover yet (today, the minutes since the last run, or everything when the store
+was never filled) from the inventory database: the figures are the same either way, the
+roll-ups only make them cheap. Days are whole UTC days numbered from 1970-01-01; times are
+naive UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from queries.database import day_number, minute_start
+from queries.health import Health, describe_failure
+from queries.schema import SalesOrder, SalesOrderLine, StockMovement
+
+EPOCH = dt.date(1970, 1, 1)
+OUTBOUND_KINDS = ("shipment", "transfer")
+DEFAULT_RECOMPUTE_DAYS = 14
+# Days aggregated per statement on a first fill: bounds the memory of a long history's move.
+FILL_CHUNK_DAYS = 31
+
+STORE = sa.MetaData()
+
+daily_demand = sa.Table(
+    "invdash_daily_demand",
+    STORE,
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("sku_id", sa.Integer, primary_key=True),
+    sa.Column("warehouse_id", sa.Integer, primary_key=True),
+    # Units ordered and shipped so far on the (not cancelled) order lines placed that day.
+    sa.Column("units_ordered", sa.Float, nullable=False),
+    sa.Column("units_shipped", sa.Float, nullable=False),
+)
+
+daily_movements = sa.Table(
+    "invdash_daily_movements",
+    STORE,
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("sku_id", sa.Integer, primary_key=True),
+    sa.Column("warehouse_id", sa.Integer, primary_key=True),
+    sa.Column("net_quantity", sa.Float, nullable=False),  # every kind, signed
+    sa.Column("shipped_units", sa.Float, nullable=False),  # shipments, as positive units
+    # The latest outbound (shipment or transfer out) that day, NULL without one.
+    sa.Column("last_outbound_at", sa.DateTime, nullable=True),
+)
+
+minute_orders = sa.Table(
+    "invdash_minute_orders",
+    STORE,
+    sa.Column("minute", sa.DateTime, primary_key=True),
+    # Cancelled orders included: they were orders when placed.
+    sa.Column("order_lines", sa.Integer, nullable=False),
+    sa.Column("units", sa.Float, nullable=False),
+    sa.Column("orders", sa.Integer, nullable=False),
+)
+
+# The per SKU x warehouse sums behind the demand window as of one day, so a refresh reads one
+# row per SKU x warehouse instead of the window's days (queries.inventory.PAIR_STATS).
+window_sums = sa.Table(
+    "invdash_window_sums",
+    STORE,
+    sa.Column("sku_id", sa.Integer, primary_key=True),
+    sa.Column("warehouse_id", sa.Integer, primary_key=True),
+    sa.Column("demand_sum", sa.Float, nullable=False),
+    sa.Column("demand_sum_squares", sa.Float, nullable=False),
+    sa.Column("units_shipped_window", sa.Float, nullable=False),
+    sa.Column("shipped_units", sa.Float, nullable=False),
+    sa.Column("weighted_movement", sa.Float, nullable=False),
+    sa.Column("last_outbound_at", sa.DateTime, nullable=True),
+)
+
+# One row per kind of roll-up: what it covers and when it was computed.
+coverage = sa.Table(
+    "invdash_rollup_coverage",
+    STORE,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("first_day", sa.Integer, nullable=True),
+    sa.Column("end_day", sa.Integer, nullable=True),  # exclusive
+    sa.Column("end_minute", sa.DateTime, nullable=True),  # exclusive
+    sa.Column("window_days", sa.Integer, nullable=True),
+    sa.Column("dead_stock_days", sa.Integer, nullable=True),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+)
+
+DAILY, MINUTES, WINDOW = "daily", "minutes", "window"
+Rows = sa.Select[*tuple[Any, ...]]
+Point = TypeVar("Point", int, dt.datetime)
+
+
+def day_of(moment: dt.datetime) -> int:
+    return (moment.date() - EPOCH).days
+
+
+def midnight(day: int) -> dt.datetime:
+    return dt.datetime.combine(EPOCH + dt.timedelta(days=day), dt.time())
+
+
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the store holds: whole days [first_day, end_day), minutes [first_minute,
+    end_minute), and the window sums as of ``window_day`` (None: not computed)."""
+
+    first_day: int | None
+    end_day: int | None
+    first_minute: dt.datetime | None
+    end_minute: dt.datetime | None
+    window_day: int | None
+    window_days: int | None
+    dead_stock_days: int | None
+    computed_at: dt.datetime | None
+
+    def covered_days(self, start: int, end: int) -> tuple[int, int] | None:
+        """The part of days [start, end) the daily tables hold, None when none."""
+        if self.first_day is None or self.end_day is None:
+            return None
+        low, high = max(start, self.first_day), min(end, self.end_day)
+        return (low, high) if low < high else None
+
+    def covered_minutes(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> tuple[dt.datetime, dt.datetime] | None:
+        if self.first_minute is None or self.end_minute is None:
+            return None
+        # Whole minutes only: a stored minute counts all of its orders.
+        whole_start = start.replace(second=0, microsecond=0)
+        if whole_start < start:
+            whole_start += dt.timedelta(minutes=1)
+        whole_end = end.replace(second=0, microsecond=0)
+        low, high = max(whole_start, self.first_minute), min(whole_end, self.end_minute)
+        return (low, high) if low < high else None
+
+
+NO_COVERAGE = Coverage(None, None, None, None, None, None, None, None)
+
+
+def uncovered(
+    start: Point, end: Point, covered: tuple[Point, Point] | None
+) -> list[tuple[Point, Point]]:
+    """The parts of [start, end) outside ``covered`` (at most two ranges, in order)."""
+    if covered is None:
+        return [(start, end)] if start < end else []
+    low, high = covered
+    parts = []
+    if start < low:
+        parts.append((start, low))
+    if high < end:
+        parts.append((high, end))
+    return parts
+
+
+@dataclass(frozen=True)
+class RollupReport:
+    """What one ``refresh_rollups`` run did."""
+
+    days: tuple[int, int]  # recomputed whole days [first, end)
+    minutes: tuple[dt.datetime, dt.datetime]  # recomputed minutes [first, end)
+    demand_rows: int
+    movement_rows: int
+    minute_rows: int
+    window_rows: int
+    elapsed_seconds: float
+
+    def __str__(self) -> str:
+        first, end = (midnight(day).date() for day in self.days)
+        return (
+            f"roll-ups recomputed for {first} .. {end} (exclusive; {self.demand_rows:,} demand "
+            f"and {self.movement_rows:,} movement rows), minutes up to "
+            f"{self.minutes[1]:%Y-%m-%d %H:%M} UTC ({self.minute_rows:,} rows), window sums "
+            f"for {self.window_rows:,} SKU x warehouse pairs, in {self.elapsed_seconds:.1f} s"
+        )
+
+
+class RollupStore:
+    """The roll-up tables in the database behind ``engine`` (a store invdash owns)."""
+
+    name = "roll-up store"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self) -> None:
+        """Create the tables that are missing (``invdash rollup`` does; readers never write)."""
+        STORE.create_all(self.engine)
+
+    def coverage(self, conn: Connection | None = None) -> Coverage:
+        """What the store covers; ``NO_COVERAGE`` when its tables do not exist (yet)."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.coverage(own)
+        if not sa.inspect(conn).has_table(coverage.name):
+            return NO_COVERAGE
+        rows = {row.name: row for row in conn.execute(sa.select(coverage))}
+        daily, minutes, window = rows.get(DAILY), rows.get(MINUTES), rows.get(WINDOW)
+        first_minute = None
+        if minutes is not None and minutes.first_day is not None:
+            first_minute = midnight(minutes.first_day)
+        return Coverage(
+            first_day=daily.first_day if daily else None,
+            end_day=daily.end_day if daily else None,
+            first_minute=first_minute,
+            end_minute=minutes.end_minute if minutes else None,
+            window_day=window.end_day if window else None,
+            window_days=window.window_days if window else None,
+            dead_stock_days=window.dead_stock_days if window else None,
+            computed_at=daily.computed_at if daily else None,
+        )
+
+    def check_health(self, now: dt.datetime | None = None) -> Health:
+        """ok when the store answers; the message says how far its tables reach."""
+        details = {"url": self.engine.url.render_as_string(hide_password=True)}
+        try:
+            found = self.coverage()
+        except Exception as error:
+            return Health("error", f"roll-up store unreachable: {describe_failure(error)}", details)
+        if found.computed_at is None:
+            return Health(
+                "ok",
+                "roll-up store empty: figures come from live queries (run invdash rollup)",
+                details,
+            )
+        moment = naive_utc(now or dt.datetime.now(dt.UTC))
+        age = moment - found.computed_at
+        details["computed_at"] = f"{found.computed_at:%Y-%m-%d %H:%M:%S}"
+        return Health(
+            "ok",
+            f"roll-ups computed {_age(age)} ago, up to {found.end_minute:%Y-%m-%d %H:%M} UTC",
+            details,
+        )
+
+
+def _age(age: dt.timedelta) -> str:
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+# --- Aggregates read from the inventory database --------------------------------------------
+
+
+def demand_by_day(first: int, end: int) -> Rows:
+    """Per SKU x warehouse x day in [first, end): units ordered and shipped on the not
+    cancelled order lines placed that day."""
+    return (
+        sa.select(
+            day_number(SalesOrder.ordered_at).label("day"),
+            SalesOrderLine.sku_id,
+            SalesOrder.warehouse_id,
+            sa.func.sum(SalesOrderLine.quantity).label("units_ordered"),
+            sa.func.sum(SalesOrderLine.quantity_shipped).label("units_shipped"),
+        )
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+        .where(
+            SalesOrder.ordered_at >= midnight(first),
+            SalesOrder.ordered_at < midnight(end),
+            SalesOrder.status != "cancelled",
+        )
+        .group_by(sa.literal_column("day"), SalesOrderLine.sku_id, SalesOrder.warehouse_id)
+    )
+
+
+def movements_by_day(first: int, end: int) -> Rows:
+    """Per SKU x warehouse x day in [first, end): net quantity, shipped units, latest outbound."""
+    outbound = sa.and_(StockMovement.quantity < 0, StockMovement.kind.in_(OUTBOUND_KINDS))
+    return (
+        sa.select(
+            day_number(StockMovement.moved_at).label("day"),
+            StockMovement.sku_id,
+            StockMovement.warehouse_id,
+            sa.func.sum(StockMovement.quantity).label("net_quantity"),
+            sa.func.sum(
+                sa.case((StockMovement.kind == "shipment", -StockMovement.quantity), else_=0)
+            ).label("shipped_units"),
+            sa.func.max(sa.case((outbound, StockMovement.moved_at))).label("last_outbound_at"),
+        )
+        .where(StockMovement.moved_at >= midnight(first), StockMovement.moved_at < midnight(end))
+        .group_by(sa.literal_column("day"), StockMovement.sku_id, StockMovement.warehouse_id)
+    )
+
+
+def orders_by_minute(start: dt.datetime, end: dt.datetime, into: str | None = None) -> Rows:
+    """Per minute in [start, end): order lines, units and orders placed (cancelled included).
+
+    The minute is ISO text; ``into="postgresql"`` makes it a timestamp, for an INSERT ... SELECT
+    into a timestamp column (SQLite stores the text as it is).
+    """
+    minute: sa.ColumnElement[Any] = minute_start(SalesOrder.ordered_at)
+    if into == "postgresql":
+        minute = sa.cast(minute, sa.DateTime)
+    minute = minute.label("minute")
+    return (
+        sa.select(
+            minute,
+            sa.func.count(SalesOrderLine.id).label("order_lines"),
+            sa.func.sum(SalesOrderLine.quantity).label("units"),
+            sa.func.count(sa.distinct(SalesOrder.id)).label("orders"),
+        )
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+        .where(SalesOrder.ordered_at >= start, SalesOrder.ordered_at < end)
+        .group_by(sa.literal_column("minute"))
+    )
+
+
+def rows_of(conn: Connection, query: Rows) -> pd.DataFrame:
+    """A query's rows as a frame with its column names (an empty frame keeps them)."""
+    return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+
+
+# --- Keeping the store -------------------------------------------------------------------------
+
+
+def refresh_rollups(
+    inventory: Engine,
+    store: RollupStore,
+    now: dt.datetime,
+    *,
+    recompute_days: int = DEFAULT_RECOMPUTE_DAYS,
+    window_days: int = 56,
+    dead_stock_days: int = 90,
+) -> RollupReport:
+    """Bring the store up to ``now``: recompute the trailing ``recompute_days`` whole days (and
+    any days since the last run) of the daily tables and minutes of the per-minute table, then
+    the window sums as of ``now``'s day for the given demand window and dead-stock period.
+
+    The first run fills the whole history. Each table's rows are replaced in one transaction,
+    so readers see the old or the new roll-ups, never a mix. Reads the inventory database only.
+    """
+    if recompute_days < 1:
+        raise ValueError(f"recompute_days must be at least 1, got {recompute_days}")
+    started = time.perf_counter()
+    moment = naive_utc(now)
+    today = day_of(moment)
+    this_minute = moment.replace(second=0, microsecond=0)
+    store.create()
+    with store.engine.connect() as conn:
+        found = store.coverage(conn)
+    with inventory.connect() as source:
+        first_day = found.first_day if found.first_day is not None else _first_day(source, today)
+    redo_from = first_day
+    if found.end_day is not None:
+        redo_from = max(first_day, min(today - recompute_days, found.end_day))
+    minute_from = midnight(redo_from)
+    if found.end_minute is not None:
+        minute_from = max(midnight(first_day), min(minute_from, found.end_minute))
+    # One write transaction for the store. In the inventory database's own file or server the
+    # aggregates go straight in (INSERT ... SELECT); from another database each chunk is read on
+    # a connection of its own and given back at once.
+    same_database = _same_database(inventory, store.engine)
+    with store.engine.begin() as conn:
+        mover = _Mover(conn, inventory, same_database)
+        conn.execute(sa.delete(daily_demand).where(daily_demand.c.day >= redo_from))
+        conn.execute(sa.delete(daily_movements).where(daily_movements.c.day >= redo_from))
+        conn.execute(sa.delete(minute_orders).where(minute_orders.c.minute >= minute_from))
+        demand_rows = movement_rows = 0
+        for start in range(redo_from, today, FILL_CHUNK_DAYS):
+            end = min(today, start + FILL_CHUNK_DAYS)
+            demand_rows += mover.move(daily_demand, demand_by_day(start, end))
+            movement_rows += mover.move(daily_movements, movements_by_day(start, end))
+        minute_rows = mover.move(
+            minute_orders, orders_by_minute(minute_from, this_minute, conn.dialect.name)
+        )
+        _set_coverage(conn, DAILY, moment, first_day=first_day, end_day=today)
+        _set_coverage(conn, MINUTES, moment, first_day=first_day, end_minute=this_minute)
+    with store.engine.begin() as conn:
+        sums = daily_pair_sums(conn, today, window_days, dead_stock_days, (first_day, today))
+        conn.execute(sa.delete(window_sums))
+        window_rows = _insert(conn, window_sums, _records(sums))
+        _set_coverage(
+            conn,
+            WINDOW,
+            moment,
+            end_day=today,
+            window_days=window_days,
+            dead_stock_days=dead_stock_days,
+        )
+    return RollupReport(
+        days=(redo_from, today),
+        minutes=(minute_from, this_minute),
+        demand_rows=demand_rows,
+        movement_rows=movement_rows,
+        minute_rows=minute_rows,
+        window_rows=window_rows,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def _first_day(conn: Connection, today: int) -> int:
+    """The first day with an order or a movement (today for an empty database)."""
+    firsts = conn.execute(
+        sa.select(
+            sa.select(sa.func.min(SalesOrder.ordered_at)).scalar_subquery(),
+            sa.select(sa.func.min(StockMovement.moved_at)).scalar_subquery(),
+        )
+    ).one()
+    days = [day_of(pd.Timestamp(first).to_pydatetime()) for first in firsts if first is not None]
+    return min([*days, today])
+
+
+def _same_database(inventory: Engine, store: Engine) -> bool:
+    return inventory.url.render_as_string(hide_password=False) == store.url.render_as_string(
+        hide_password=False
+    )
+
+
+class _Mover:
+    """Moves a query's rows from the inventory database into a store table."""
+
+    def __init__(self, conn: Connection, inventory: Engine, same_database: bool) -> None:
+        self.conn = conn
+        self.inventory = inventory
+        self.same_database = same_database
+
+    def move(self, table: sa.Table, query: Rows) -> int:
+        if self.same_database:
+            names = list(query.selected_columns.keys())
+            result = self.conn.execute(table.insert().from_select(names, query))
+            return max(0, result.rowcount)
+        with self.inventory.connect() as source:
+            rows = rows_of(source, query)
+        if table is minute_orders:
+            rows = rows.assign(minute=pd.to_datetime(rows["minute"]))
+        return _insert(self.conn, table, _records(rows))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for an insert: numbers as Python floats and ints, NaT/NaN as NULL."""
+    out: list[dict[str, Any]] = []
+    columns = list(frame.columns)
+    for values in frame.itertuples(index=False, name=None):
+        record: dict[str, Any] = {}
+        for column, value in zip(columns, values, strict=True):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                record[column] = None
+            elif column in ("day", "sku_id", "warehouse_id", "order_lines", "orders"):
+                record[column] = int(value)
+            elif column in ("last_outbound_at", "minute"):
+                record[column] = pd.Timestamp(value).to_pydatetime()
+            else:
+                record[column] = float(value)
+        out.append(record)
+    return out
+
+
+def _insert(conn: Connection, table: sa.Table, records: list[dict[str, Any]]) -> int:
+    if records:
+        conn.execute(table.insert(), records)
+    return len(records)
+
+
+def _set_coverage(conn: Connection, name: str, computed_at: dt.datetime, **values: Any) -> None:
+    conn.execute(sa.delete(coverage).where(coverage.c.name == name))
+    conn.execute(sa.insert(coverage).values(name=name, computed_at=computed_at, **values))
+
+
+# --- Reading the store -------------------------------------------------------------------------
+
+
+def daily_pair_sums(
+    conn: Connection,
+    today: int,
+    window_days: int,
+    dead_stock_days: int,
+    days: tuple[int, int],
+) -> pd.DataFrame:
+    """Per SKU x warehouse, the window sums (``queries.inventory.PAIR_STATS``) of the daily
+    tables' days [days[0], days[1]) for the demand window [today - window_days, today).
+
+    ``last_outbound_at`` is the latest outbound of those days from ``today - dead_stock_days - 1``
+    on: the caller keeps it only when it falls in its dead-stock period (the period starts at
+    a time of day, so the day before it is read too).
+    """
+    first, end = days
+    window_start = today - window_days
+    in_window = sa.and_(daily_demand.c.day >= window_start, daily_demand.c.day < today)
+    demand = (
+        sa.select(
+            daily_demand.c.sku_id,
+            daily_demand.c.warehouse_id,
+            sa.func.sum(daily_demand.c.units_ordered).label("demand_sum"),
+            sa.func.sum(daily_demand.c.units_ordered * daily_demand.c.units_ordered).label(
+                "demand_sum_squares"
+            ),
+            sa.func.sum(daily_demand.c.units_shipped).label("units_shipped_window"),
+        )
+        .where(in_window, daily_demand.c.day >= first, daily_demand.c.day < end)
+        .group_by(daily_demand.c.sku_id, daily_demand.c.warehouse_id)
+    )
+    day = daily_movements.c.day
+    moves_in_window = sa.and_(day >= window_start, day < today)
+    movements = (
+        sa.select(
+            daily_movements.c.sku_id,
+            daily_movements.c.warehouse_id,
+            sa.func.sum(
+                sa.case((moves_in_window, daily_movements.c.shipped_units), else_=0.0)
+            ).label("shipped_units"),
+            sa.func.sum(
+                sa.case(
+                    (day < window_start, 0.0),
+                    (day >= today, daily_movements.c.net_quantity * window_days),
+                    else_=daily_movements.c.net_quantity * (day - window_start),
+                )
+            ).label("weighted_movement"),
+            sa.func.max(
+                sa.case((day >= today - dead_stock_days - 1, daily_movements.c.last_outbound_at))
+            ).label("last_outbound_at"),
+        )
+        .where(day >= min(window_start, today - dead_stock_days - 1), day >= first, day < end)
+        .group_by(daily_movements.c.sku_id, daily_movements.c.warehouse_id)
+    )
+    return merge_pair_sums([rows_of(conn, demand), rows_of(conn, movements)])
+
+
+PAIR = ["sku_id", "warehouse_id"]
+SUMMED = [
+    "demand_sum",
+    "demand_sum_squares",
+    "units_shipped_window",
+    "shipped_units",
+    "weighted_movement",
+]
+
+
+def merge_pair_sums(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add up per SKU x warehouse sums of disjoint day ranges: sums added, latest outbound kept.
+
+    Columns of the result: sku_id, warehouse_id (int), the ``SUMMED`` columns (float, 0 where a
+    part had no row) and last_outbound_at (datetime64[ns], NaT without one).
+    """
+    parts = []
+    for frame in frames:
+        if frame.empty:
+            continue
+        part = frame.copy()
+        for column in SUMMED:
+            if column in part:
+                part[column] = part[column].astype("float64")
+        if "last_outbound_at" in part:
+            part["last_outbound_at"] = pd.to_datetime(part["last_outbound_at"]).astype(
+                "datetime64[ns]"
+            )
+        parts.append(part)
+    if not parts:
+        empty = pd.DataFrame({column: pd.Series(dtype="int64") for column in PAIR})
+        for column in SUMMED:
+            empty[column] = pd.Series(dtype="float64")
+        empty["last_outbound_at"] = pd.Series(dtype="datetime64[ns]")
+        return empty
+    joined = pd.concat(parts, ignore_index=True)
+    for column in [*SUMMED]:
+        if column not in joined:
+            joined[column] = 0.0
+    if "last_outbound_at" not in joined:
+        joined["last_outbound_at"] = pd.Series(pd.NaT, index=joined.index, dtype="datetime64[ns]")
+    joined[PAIR] = joined[PAIR].astype("int64")
+    grouped = joined.groupby(PAIR, sort=True).agg(
+        {**{column: "sum" for column in SUMMED}, "last_outbound_at": "max"}
+    )
+    return grouped.reset_index()
+
+
+def stored_window_sums(conn: Connection) -> pd.DataFrame:
+    """The window sums table as ``merge_pair_sums`` frames it."""
+    return merge_pair_sums([rows_of(conn, sa.select(window_sums))])
+
+
+def stored_minutes(conn: Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """Per-minute order volume of [start, end) from the store; columns as ``orders_by_minute``."""
+    query = sa.select(
+        minute_orders.c.minute,
+        minute_orders.c.order_lines,
+        minute_orders.c.units,
+        minute_orders.c.orders,
+    ).where(minute_orders.c.minute >= start, minute_orders.c.minute < end)
+    return rows_of(conn, query)
