@@ -18,6 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.app import create_app
 from dashboard.demo_orders import carry_on, carry_on_once, parent_watch, start_thread
+from dashboard.rollup_runner import (
+    ROLLUP_TIMEOUT_SECONDS,
+    RollupNotConfiguredError,
+    configured_store,
+    keep_rolling_up,
+    rollup_once,
+)
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
 from dashboard.startup import StartupError, check_database_schema, configured_sources
 from queries.database import create_inventory_engine, database_is_empty
@@ -53,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="probe every configured source; exit 1 if any is down")
 
+    rollup = commands.add_parser(
+        "rollup",
+        help="bring the roll-up store (INVDASH_ROLLUP_DATABASE_URL) up to date",
+    )
+    rollup.add_argument("--once", action="store_true", help="one run, then exit (a CronJob)")
+    rollup.add_argument(
+        "--every", type=float, default=60.0, help="seconds between runs (default 60)"
+    )
+
     demo = commands.add_parser(
         "demo-orders",
         help="keep the demo's orders coming, once a minute (what `serve` runs for the demo)",
@@ -74,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(settings)
     if args.command == "demo-orders":
         return demo_orders(settings, args.once)
+    if args.command == "rollup":
+        return rollup(settings, args.once, args.every)
     return serve(settings, args.host, args.port, args.workers, args.threads, args.dev)
 
 
@@ -108,6 +126,39 @@ def check(settings: Settings) -> int:
         failures += not health.ok
         print(f"{health.status:<5} {source.name}: {health.message}")
     return 1 if failures else 0
+
+
+def rollup(settings: Settings, once: bool, every_seconds: float) -> int:
+    """Write the roll-ups once (exit 1 when the run failed) or every ``every_seconds``."""
+    if every_seconds <= 0:
+        print("invdash rollup: --every must be above 0 seconds", file=sys.stderr)
+        return 2
+    try:
+        store = configured_store(settings)
+    except RollupNotConfiguredError as error:
+        print(f"invdash rollup: {error}", file=sys.stderr)
+        return 2
+    if not once:
+        store.engine.dispose()
+        logging.basicConfig(
+            level=logging.INFO, format="[%(asctime)s] [rollup] %(message)s", stream=sys.stderr
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            keep_rolling_up(settings, stop, every_seconds)
+        return 0
+    inventory = create_inventory_engine(settings.database_url, ROLLUP_TIMEOUT_SECONDS)
+    try:
+        report = rollup_once(settings, inventory, store)
+    except SQLAlchemyError as error:
+        print(f"invdash rollup: {describe_failure(error)}", file=sys.stderr)
+        return 1
+    finally:
+        inventory.dispose()
+        store.engine.dispose()
+    print(f"invdash rollup: {report}")
+    return 0
 
 
 # Without demo orders carried on, the embedded demo's orders end when it was seeded; older than

@@ -17,7 +17,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from dashboard.rollup_runner import try_rollup
 from dashboard.settings import Settings
+from dashboard.sources import rollup_store
 from queries.database import create_inventory_engine
 from queries.demo_orders import ContinuedOrders, continue_orders
 from queries.health import describe_failure
@@ -53,9 +55,13 @@ def carry_on(
 ) -> None:
     """Rounds every minute until ``stop`` is set or the parent process is gone."""
     engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
+    # The demo's roll-ups follow its orders, so its screens read what a production one does.
+    store = rollup_store(settings)
     try:
         while not stop.is_set() and parent_alive():
             carry_on_once(engine)
+            if store is not None:
+                try_rollup(settings, engine, store)
             next_round = time.monotonic() + seconds_to_next_round(time.time())
             # Awake every few seconds meanwhile, to notice a parent gone.
             while time.monotonic() < next_round and parent_alive():
@@ -63,6 +69,8 @@ def carry_on(
                     return
     finally:
         engine.dispose()
+        if store is not None:
+            store.engine.dispose()
 
 
 def start_thread(settings: Settings) -> threading.Event:

@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     telemetry_window_minutes: int = Field(
         60, ge=5, le=10_080, description="minutes of history on telemetry charts, 5 to 10080"
     )
+    rollup_database_url: str | None = Field(
+        None,
+        description=(
+            "an SQLAlchemy URL of a database (or PostgreSQL schema) invdash may write, "
+            "such as postgresql+psycopg://invdash@host/invdash_rollups"
+        ),
+        min_length=1,
+    )
+    rollup_recompute_days: int = Field(
+        14, ge=1, le=366, description="an integer number of days from 1 to 366"
+    )
     cache_url: str | None = Field(
         None,
         description=(
@@ -158,6 +169,14 @@ class Settings(BaseSettings):
     @property
     def service_names(self) -> list[str]:
         return [name.strip() for name in self.services.split(",") if name.strip()]
+
+    @property
+    def rollup_url(self) -> str | None:
+        """Where ``invdash rollup`` keeps its aggregates: the setting, else for the embedded
+        demo its own file; None (live queries only) for any other database."""
+        if self.rollup_database_url is not None:
+            return self.rollup_database_url
+        return self.database_url if self.uses_default_database else None
 
     @property
     def uses_default_database(self) -> bool:

@@ -11,6 +11,7 @@ from queries.health import Source
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kubernetes import KubernetesSource, kubernetes_client_from_environment
 from queries.prometheus import PrometheusSource, PromQLCatalogue, prometheus_connect
+from queries.rollup_store import RollupStore
 from queries.telemetry import ClusterSource, MetricsSource
 
 
@@ -43,9 +44,21 @@ def inventory_policy(settings: Settings) -> InventoryPolicy:
     )
 
 
+def rollup_store(settings: Settings, timeout_seconds: float | None = None) -> RollupStore | None:
+    """The roll-up store the settings name, None without one (``Settings.rollup_url``).
+    Its statements time out as the database's unless ``timeout_seconds`` says otherwise."""
+    if settings.rollup_url is None:
+        return None
+    return RollupStore(
+        create_inventory_engine(
+            settings.rollup_url, timeout_seconds or settings.database_timeout_seconds
+        )
+    )
+
+
 def inventory_source(settings: Settings) -> InventorySource:
     engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
-    return InventorySource(engine, inventory_policy(settings))
+    return InventorySource(engine, inventory_policy(settings), rollup_store(settings))
 
 
 def load_catalogue(settings: Settings) -> PromQLCatalogue:

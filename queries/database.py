@@ -25,7 +25,11 @@ def create_inventory_engine(url: str, timeout_seconds: float = 5.0) -> Engine:
         connect_args["check_same_thread"] = False
     elif parsed.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = max(1, round(timeout_seconds))
-        connect_args["options"] = f"-c statement_timeout={round(timeout_seconds * 1000)}"
+        statement_timeout = f"-c statement_timeout={round(timeout_seconds * 1000)}"
+        # Keep the URL's own options (``?options=-csearch_path%3Dinvdash``: a schema of its own).
+        given = parsed.query.get("options")
+        given = given if isinstance(given, str) else " ".join(given or ())
+        connect_args["options"] = f"{given} {statement_timeout}".strip()
     return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
 
 

@@ -282,3 +282,34 @@ def test_serve_never_reseeds_a_database_of_yours(serve, tmp_path: Path) -> None:
     with sa.create_engine(url).connect() as conn:
         newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
     assert pd.Timestamp(newest) <= pd.Timestamp(long_ago)
+
+
+def test_rollup_once_fills_a_store_of_its_own_and_check_reports_it(
+    small_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store_url = f"sqlite:///{tmp_path}/rollups.sqlite3"
+    monkeypatch.setenv("INVDASH_ROLLUP_DATABASE_URL", store_url)
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out == (
+        "ok    inventory database: sqlite database answering; roll-up store empty: figures "
+        "come from live queries (run invdash rollup)\n"
+    )
+    assert main(["rollup", "--once"]) == 0
+    assert capsys.readouterr().out.startswith("invdash rollup: roll-ups recomputed for ")
+    assert "invdash_daily_demand" in sa.inspect(sa.create_engine(store_url)).get_table_names()
+    # The inventory database stays as it was: invdash only reads it.
+    assert (
+        "invdash_daily_demand" not in sa.inspect(sa.create_engine(small_database)).get_table_names()
+    )
+    assert main(["check"]) == 0
+    assert "roll-ups computed " in capsys.readouterr().out
+
+
+def test_rollup_without_a_store_names_the_setting(
+    small_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rollup", "--once"]) == 2
+    assert "INVDASH_ROLLUP_DATABASE_URL is not set" in capsys.readouterr().err
