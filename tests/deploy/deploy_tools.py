@@ -65,8 +65,9 @@ class RenderedOverlay:
     def all_of(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in self.documents if d["kind"] == kind]
 
-    def one(self, kind: str) -> dict[str, Any]:
-        (found,) = self.all_of(kind)
+    def one(self, kind: str, name: str | None = None) -> dict[str, Any]:
+        """The only document of ``kind`` (named ``name``, when given)."""
+        (found,) = [d for d in self.all_of(kind) if name is None or d["metadata"]["name"] == name]
         return found
 
 

@@ -212,7 +212,7 @@ def test_prod_pins_the_image_by_digest_and_brings_no_secret_of_its_own(
 
 
 def _egress_ports(overlay: RenderedOverlay) -> set[int]:
-    rules = overlay.one("NetworkPolicy")["spec"]["egress"]
+    rules = overlay.one("NetworkPolicy", "invdash")["spec"]["egress"]
     return {port["port"] for rule in rules for port in rule["ports"]}
 
 
@@ -220,7 +220,7 @@ def test_network_policy_admits_only_the_http_port_and_the_needed_egress(
     rendered_overlays: dict[str, RenderedOverlay],
 ) -> None:
     for overlay in rendered_overlays.values():
-        policy = overlay.one("NetworkPolicy")["spec"]
+        policy = overlay.one("NetworkPolicy", "invdash")["spec"]
         assert policy["policyTypes"] == ["Ingress", "Egress"]
         assert policy["ingress"] == [{"ports": [{"port": 8050, "protocol": "TCP"}]}]
     # DNS, the API server, Prometheus; prod adds PostgreSQL and Redis.
@@ -250,3 +250,41 @@ def test_disruption_budget_autoscaler_and_monitor_select_the_deployment(
         monitor["selector"]["matchLabels"].items()
         <= overlay.one("Service")["metadata"]["labels"].items()
     )
+
+
+def test_prod_rolls_up_every_five_minutes_into_a_store_of_its_own(
+    rendered_overlays: dict[str, RenderedOverlay],
+) -> None:
+    prod = rendered_overlays["prod"]
+    job = prod.one("CronJob")
+    assert job["spec"]["schedule"] == "*/5 * * * *"
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["invdash", "rollup", "--once"]
+    assert container["image"] == _container(prod)["image"]
+    assert container["securityContext"] == _container(prod)["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert env["INVDASH_DATABASE_URL"]["name"] == "invdash-database"
+    assert env["INVDASH_ROLLUP_DATABASE_URL"] == {
+        "name": "invdash-rollup-database",
+        "key": "rollup-database-url",
+    }
+    # The dashboard reads the same store; without the Secret it serves live figures.
+    reading = {e["name"]: e for e in _container(prod)["env"]}["INVDASH_ROLLUP_DATABASE_URL"]
+    assert reading["valueFrom"]["secretKeyRef"]["optional"] is True
+    # The job's pods are no dashboard pods: not behind the Service, the budget or the autoscaler.
+    labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not prod.one("Service")["spec"]["selector"].items() <= labels.items()
+    policy = prod.one("NetworkPolicy", "invdash-rollup")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["ingress"] == []
+    assert {p["port"] for rule in policy["egress"] for p in rule["ports"]} == {53, 5432}
+
+
+def test_dev_keeps_the_demo_rollups_in_its_own_file(
+    rendered_overlays: dict[str, RenderedOverlay],
+) -> None:
+    settings = rendered_overlays["dev"].one("ConfigMap")["data"]
+    assert settings["INVDASH_ROLLUP_DATABASE_URL"] == "sqlite:////tmp/invdash/inventory.sqlite3"
