@@ -7,11 +7,13 @@ import logging
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from dashboard.demo_orders import carry_on, carry_on_once, seconds_to_next_round
 from dashboard.settings import load_settings
+from queries.rollup_store import RollupStore
 from queries.seed import seed_database
 
 
@@ -45,7 +47,11 @@ def test_the_loop_books_a_round_at_once_and_ends_when_its_parent_is_gone(tmp_pat
     finished = threading.Event()
     worker = threading.Thread(
         target=lambda: (
-            carry_on(load_settings(database_url=url), threading.Event(), parent_alive),
+            carry_on(
+                load_settings(database_url=url, rollup_database_url=url),
+                threading.Event(),
+                parent_alive,
+            ),
             finished.set(),
         )
     )
@@ -55,3 +61,7 @@ def test_the_loop_books_a_round_at_once_and_ends_when_its_parent_is_gone(tmp_pat
     with sa.create_engine(url).connect() as conn:
         newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
     assert str(newest) > str(seeded_at)
+    # The round's roll-ups follow it: up to the minute just booked.
+    coverage = RollupStore(sa.create_engine(url)).coverage()
+    assert coverage.end_minute is not None
+    assert coverage.end_minute >= pd.Timestamp(newest).to_pydatetime().replace(second=0)
