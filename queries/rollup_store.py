@@ -306,12 +306,15 @@ def movements_by_day(first: int, end: int) -> Rows:
 def orders_by_minute(start: dt.datetime, end: dt.datetime, into: str | None = None) -> Rows:
     """Per minute in [start, end): order lines, units and orders placed (cancelled included).
 
-    The minute is ISO text; ``into="postgresql"`` makes it a timestamp, for an INSERT ... SELECT
-    into a timestamp column (SQLite stores the text as it is).
+    The minute is ISO text. ``into`` (a dialect name) shapes it for an INSERT ... SELECT into
+    a DateTime column: a timestamp on PostgreSQL; on SQLite the text SQLAlchemy itself writes
+    (with microseconds), so that stored minutes compare with bound datetimes as they should.
     """
     minute: sa.ColumnElement[Any] = minute_start(SalesOrder.ordered_at)
     if into == "postgresql":
         minute = sa.cast(minute, sa.DateTime)
+    elif into == "sqlite":
+        minute = minute.concat(".000000")
     minute = minute.label("minute")
     return (
         sa.select(

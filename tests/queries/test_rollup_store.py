@@ -25,7 +25,7 @@ from queries.rollup_store import (
     uncovered,
     window_sums,
 )
-from queries.schema import SalesOrder
+from queries.schema import SalesOrder, SalesOrderLine
 from queries.seed import seed_database
 
 
@@ -228,3 +228,47 @@ def test_a_postgresql_schema_of_its_own_holds_the_rollups(postgresql_url: str) -
     assert_same_figures(positions(inventory, AS_OF, store), positions(inventory, AS_OF, None))
     store.engine.dispose()
     inventory.dispose()
+
+
+def test_a_store_in_the_inventory_file_replaces_and_reads_minutes_on_their_boundaries(
+    tmp_path: Path,
+) -> None:
+    """In the inventory's own SQLite file the aggregates go in by INSERT ... SELECT: an order
+    placed exactly at a recomputed day's midnight is replaced, not doubled, and read back."""
+    url = f"sqlite:///{tmp_path}/inventory.sqlite3"
+    engine = sa.create_engine(url)
+    build_small_inventory(engine)
+    boundary = dt.datetime.combine(AS_OF.date() - dt.timedelta(days=3), dt.time())
+    with engine.begin() as conn:
+        (warehouse_id, sku_id) = conn.execute(
+            sa.text("SELECT warehouse_id, sku_id FROM stock_levels ORDER BY 1, 2 LIMIT 1")
+        ).one()
+        order_id = conn.execute(
+            sa.insert(SalesOrder)
+            .values(
+                number="SO-MIDNIGHT", warehouse_id=warehouse_id, ordered_at=boundary, status="open"
+            )
+            .returning(SalesOrder.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(SalesOrderLine).values(
+                sales_order_id=order_id,
+                line_number=1,
+                sku_id=sku_id,
+                quantity=4,
+                quantity_shipped=0,
+            )
+        )
+    store = RollupStore(sa.create_engine(url))
+    for _run in range(2):
+        refresh_rollups(engine, store, AS_OF, recompute_days=3)
+    source = InventorySource(engine, POLICY, store)
+    live = InventorySource(engine, POLICY)
+    frame = source.order_lines_per_minute(boundary, boundary + dt.timedelta(minutes=2))
+    assert frame["order_lines"].tolist() == [1, 0]
+    pd.testing.assert_frame_equal(
+        frame, live.order_lines_per_minute(boundary, boundary + dt.timedelta(minutes=2))
+    )
+    assert_same_figures(source.stock_positions(AS_OF), live.stock_positions(AS_OF))
+    store.engine.dispose()
+    engine.dispose()
