@@ -517,7 +517,10 @@ class InventorySource:
             .where(within(StockMovement.moved_at))
             .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
         )
-        return merge_pair_sums([rows_of(conn, demand), rows_of(conn, movements)])
+        # Ranges that start after the window (today's, beside fresh roll-ups) hold no demand.
+        reaches_window = any(low < window_end for low, _high in ranges)
+        demand_rows = rows_of(conn, demand) if reaches_window else pd.DataFrame()
+        return merge_pair_sums([demand_rows, rows_of(conn, movements)])
 
     def _expiring_lots(
         self, conn: sa.Connection, as_of: dt.datetime, within_days: int = 90

@@ -21,6 +21,7 @@ from components.panels import Freshness, freshness_line, panel
 from dashboard.context import DashboardContext
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, effective_view, parse_view
+from queries.inventory import InventorySnapshot
 from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
 from queries.scope import Scope
 
@@ -123,26 +124,26 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         )
         scope = f"Warehouse {warehouse}" if warehouse != ALL else "All warehouses"
         snapshot = fetched.value
-        if snapshot is None:
+        tiles = None
+        if snapshot is not None:
+            # Every screen on the same warehouse shares one rendering of the same snapshot (at
+            # scale, rolling up and sorting every SKU x warehouse row is the callback's cost).
+            key = f"ops:stock:{snapshot.fetched_at.isoformat()}:{warehouse}"
+            tiles = context.cache.fetch(
+                key, lambda: stock_tiles(snapshot, warehouse), keep_last_good=False
+            ).value
+        if tiles is None:
             na = kpi_value("n/a", None)
-            return (
-                scope,
-                line,
-                na,
-                "",
-                na,
-                "",
-                na,
-                "",
-                html.Div("No inventory data", className="empty-note"),
-            )
+            message = "No inventory data" if snapshot is None else "Inventory figures failed"
+            tiles = (na, "", na, "", na, "", html.Div(message, className="empty-note"))
+        return (scope, line, *tiles)
+
+    def stock_tiles(snapshot: InventorySnapshot, warehouse: str) -> tuple[Any, ...]:
         positions = filter_rows(snapshot.positions, warehouse=warehouse)
         lots = filter_rows(snapshot.lots, warehouse=warehouse)
         kpis = inventory_kpis(positions)
         soon = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= 30)]
         return (
-            scope,
-            line,
             kpi_value(money(kpis.inventory_value), kpis.inventory_value),
             f"{count(kpis.sku_count)} SKUs",
             kpi_value(
