@@ -71,6 +71,9 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
             width=buckets.width / dt.timedelta(milliseconds=1),
             name=f"order lines / min, busiest of {width}",
             marker_color=ORDER_BAR_COLOUR,
+            # The dark template outlines each bar in the background colour: on a bar about a pixel
+            # wide that outline is all that would show.
+            marker_line_width=0,
             hovertemplate=(
                 f"busiest minute of the {width} from %{{x|%H:%M}}: %{{y:,.0f}} order lines"
                 "<extra></extra>"

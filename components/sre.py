@@ -204,6 +204,9 @@ def _order_bars(combined: pd.DataFrame) -> tuple[go.Bar, str]:
         width=(buckets.width or step) / dt.timedelta(milliseconds=1),
         name=f"order lines / {width}",
         marker_color=ORDER_BAR_COLOUR,
+        # The dark template outlines each bar in the background colour: on a bar about a pixel
+        # wide that outline is all that would show.
+        marker_line_width=0,
         hovertemplate=f"%{{y:,.0f}} order lines in the {width} from %{{x|%H:%M}}<extra></extra>",
     )
     return bar, f"Order lines / {width}"
