@@ -8,9 +8,8 @@ frames from ``queries``; only what goes into a figure is thinned, and only here.
 Buckets are whole multiples of a width taken from BUCKET_WIDTHS_NS, counted from the Unix epoch
 (naive timestamps count as UTC), not from a frame's first row: a refresh that adds a minute at
 the end changes only the last bucket (and one that drops a minute at the start, the first), so
-a redrawn figure does not shimmer. The width is the narrowest of BUCKET_WIDTHS_NS that keeps within
-the budget, so it changes only when a range (or the number of points a budget needs) crosses
-a threshold.
+a redrawn figure does not shimmer. The width is the narrowest of BUCKET_WIDTHS_NS whose buckets
+keep within the budget, so it changes only when a range crosses a threshold.
 """
 
 from __future__ import annotations
