@@ -16,6 +16,8 @@ VALUE_COLOUR = "#4dabf7"
 COST_COLOUR = "#ffa94d"
 ALERT_COLOUR = "#ff6b6b"
 OK_COLOUR = "#51cf66"
+# Order volume, a quieter blue than the lines drawn over it.
+ORDER_BAR_COLOUR = "#3a5f86"
 # Series colours for workloads: light enough on the dark background, none of them red (alerts).
 WORKLOAD_PALETTE = (
     "#4dabf7", "#ffa94d", "#b197fc", "#63e6be", "#ffd43b", "#f783ac", "#a9e34b", "#74c0fc",

@@ -13,6 +13,7 @@ from dash import html
 from dash.development.base_component import Component
 
 from components.charts import dark_layout, empty_figure, workload_colour
+from components.downsample import min_max_per_bucket
 from components.formatting import plotly_text
 from components.tables import NUMBER, SHARE, data_grid, json_records
 
@@ -229,11 +230,13 @@ def event_rows(events: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def usage_figure(series: pd.DataFrame, column: str, title: str, tick_format: str) -> go.Figure:
-    """One line per workload of ``column`` over time (workload_usage_series rows)."""
+    """One line per workload of ``column`` over time (workload_usage_series rows), each of at
+    most MAX_POINTS_PER_TRACE points that keep its buckets' extremes (``components.downsample``)."""
     if series.empty:
         return empty_figure("No usage samples in this window")
     figure = go.Figure()
-    for (namespace, workload), rows in series.groupby(["namespace", "workload"], sort=True):
+    lines = min_max_per_bucket(series, [column], by=["namespace", "workload"])
+    for (namespace, workload), rows in lines.groupby(["namespace", "workload"], sort=True):
         figure.add_trace(
             go.Scatter(
                 x=rows["timestamp"],

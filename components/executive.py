@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from components.charts import BACKGROUND, VALUE_COLOUR
+from components.downsample import min_max_per_bucket
 from components.formatting import money, percent
 
 LABELS = {
@@ -46,9 +48,20 @@ def kpi_text(value: float, unit: str) -> str:
 
 
 def sparkline(values: list[float]) -> go.Figure:
+    """A line of daily values, oldest first, of at most MAX_POINTS_PER_TRACE points that keep
+    each bucket's extremes (``components.downsample``)."""
+    # The card is not told the dates: day n counts from the epoch, which only the hidden axis sees.
+    days = pd.DataFrame(
+        {"day": pd.to_datetime(range(len(values)), unit="D", utc=True), "value": values}
+    )
+    points = min_max_per_bucket(days, ["value"], time_column="day")
     figure = go.Figure(
         go.Scatter(
-            y=values, mode="lines", line={"color": VALUE_COLOUR, "width": 3}, hoverinfo="skip"
+            x=points["day"],
+            y=points["value"],
+            mode="lines",
+            line={"color": VALUE_COLOUR, "width": 3},
+            hoverinfo="skip",
         )
     )
     figure.update_layout(

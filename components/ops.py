@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 from dash import html
 from dash.development.base_component import Component
 
-from components.charts import VALUE_COLOUR, dark_layout, empty_figure
+from components.charts import ORDER_BAR_COLOUR, VALUE_COLOUR, dark_layout, empty_figure
+from components.downsample import aggregate_per_bucket, min_max_per_bucket, width_text
 from components.formatting import count, percent
 
 
@@ -38,21 +41,50 @@ def risk_list(risks: pd.DataFrame, limit: int = 8) -> Component:
 
 
 def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) -> go.Figure:
-    """Order lines per minute (bars) and their rolling mean (line); orders_lines_per_minute rows."""
+    """Order lines per minute (bars) and their rolling mean (line); orders_lines_per_minute rows.
+
+    Past MAX_POINTS_PER_TRACE minutes a bar is a bucket of minutes standing as high as its
+    busiest minute (the unit stays per minute, beside the mean, and a burst keeps its height);
+    the hover and the bars' name say so. The mean, taken over every minute, keeps each bucket's
+    extremes (``components.downsample``)."""
     if orders.empty:
         return empty_figure("No orders in this window")
-    rolling = orders["order_lines"].rolling(rolling_minutes, min_periods=1).mean()
+    rolling = orders.assign(
+        rolling=orders["order_lines"].rolling(rolling_minutes, min_periods=1).mean()
+    )
+    mean = min_max_per_bucket(rolling, ["rolling"])
+    buckets = aggregate_per_bucket(orders, ["order_lines"], "max", step=dt.timedelta(minutes=1))
+    if buckets.width is None:
+        bars = go.Bar(
+            x=orders["timestamp"],
+            y=orders["order_lines"],
+            name="order lines / min",
+            marker_color=ORDER_BAR_COLOUR,
+        )
+    else:
+        width = width_text(buckets.width)
+        bars = go.Bar(
+            x=buckets.frame["timestamp"],
+            y=buckets.frame["order_lines"],
+            # Each bar spans its bucket, from the bucket's start.
+            offset=0,
+            width=buckets.width / dt.timedelta(milliseconds=1),
+            name=f"order lines / min, busiest of {width}",
+            marker_color=ORDER_BAR_COLOUR,
+            # The dark template outlines each bar in the background colour: on a bar about a pixel
+            # wide that outline is all that would show.
+            marker_line_width=0,
+            hovertemplate=(
+                f"busiest minute of the {width} from %{{x|%H:%M}}: %{{y:,.0f}} order lines"
+                "<extra></extra>"
+            ),
+        )
     figure = go.Figure(
         [
-            go.Bar(
-                x=orders["timestamp"],
-                y=orders["order_lines"],
-                name="order lines / min",
-                marker_color="#3a5f86",
-            ),
+            bars,
             go.Scatter(
-                x=orders["timestamp"],
-                y=rolling,
+                x=mean["timestamp"],
+                y=mean["rolling"],
                 name=f"{rolling_minutes}-min mean",
                 line={"color": VALUE_COLOUR, "width": 4},
             ),

@@ -15,9 +15,16 @@ from components.charts import (
     BACKGROUND,
     COST_COLOUR,
     GRID,
+    ORDER_BAR_COLOUR,
     TEXT,
     VALUE_COLOUR,
     workload_colour,
+)
+from components.downsample import (
+    MAX_POINTS_PER_TRACE,
+    aggregate_per_bucket,
+    min_max_per_bucket,
+    width_text,
 )
 from components.formatting import plotly_text
 
@@ -43,92 +50,75 @@ def shared_axis_figure(
     """One figure, one time axis. ``combined`` is queries.correlation.orders_and_traffic rows,
     ``usage`` workload_usage_series rows, ``hpa`` hpa_replicas rows, ``events`` notable events
     (drawn as vertical lines on every row, labelled with their reason). ``window`` (UTC): the
-    axis spans the chosen range exactly, whatever part of it has data."""
+    axis spans the chosen range exactly, whatever part of it has data.
+
+    Every line keeps at most MAX_POINTS_PER_TRACE points, each bucket's extremes
+    (``components.downsample``); past that many steps the order bars become order lines per
+    bucket, and the first row's title and the bars' hover name the bucket's width."""
+    bars, title = _order_bars(combined)
     figure = make_subplots(
-        rows=len(ROWS), cols=1, shared_xaxes=True, vertical_spacing=0.018, subplot_titles=ROWS
+        rows=len(ROWS),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.018,
+        subplot_titles=(title, *ROWS[1:]),
     )
+    top = 1.0
     if not combined.empty:
-        x = combined["timestamp"]
-        figure.add_trace(
-            go.Bar(
-                x=x,
-                y=combined["order_lines_per_minute"],
-                name="order lines / min",
-                marker_color="#3a5f86",
+        figure.add_trace(bars, row=1, col=1)
+        top = float(pd.Series(bars.y, dtype="float64").max())
+        for row, (column, trace_name, colour) in enumerate(
+            (
+                ("request_rate", "requests / s", VALUE_COLOUR),
+                ("error_rate", "5xx / s", ALERT_COLOUR),
+                ("p95_latency_seconds", "p95 s", COST_COLOUR),
             ),
-            row=1,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=x, y=combined["request_rate"], name="requests / s", line={"color": VALUE_COLOUR}
-            ),
-            row=2,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(x=x, y=combined["error_rate"], name="5xx / s", line={"color": ALERT_COLOUR}),
-            row=3,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=x, y=combined["p95_latency_seconds"], name="p95 s", line={"color": COST_COLOUR}
-            ),
-            row=4,
-            col=1,
-        )
+            start=2,
+        ):
+            points = min_max_per_bucket(combined, [column])
+            figure.add_trace(
+                go.Scatter(
+                    x=points["timestamp"], y=points[column], name=trace_name, line={"color": colour}
+                ),
+                row=row,
+                col=1,
+            )
     for (namespace, workload), rows in usage.groupby(["namespace", "workload"], sort=True):
         label = plotly_text(f"{namespace}/{workload}")
         line = {"color": workload_colour(str(namespace), str(workload))}
-        figure.add_trace(
-            go.Scatter(
-                x=rows["timestamp"],
-                y=rows["cpu_cores"],
-                name=label,
-                legendgroup=label,
-                mode="lines",
-                line=line,
-            ),
-            row=5,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rows["timestamp"],
-                y=rows["memory_bytes"],
-                name=label,
-                legendgroup=label,
-                mode="lines",
-                line=line,
-                showlegend=False,
-            ),
-            row=6,
-            col=1,
-        )
+        for row, column in ((5, "cpu_cores"), (6, "memory_bytes")):
+            points = min_max_per_bucket(rows, [column])
+            figure.add_trace(
+                go.Scatter(
+                    x=points["timestamp"],
+                    y=points[column],
+                    name=label,
+                    legendgroup=label,
+                    mode="lines",
+                    line=line,
+                    showlegend=row == 5,
+                ),
+                row=row,
+                col=1,
+            )
     for (namespace, name), rows in hpa.groupby(["namespace", "hpa"], sort=True):
         label = plotly_text(f"{namespace}/{name}")
-        figure.add_trace(
-            go.Scatter(
-                x=rows["timestamp"],
-                y=rows["current_replicas"],
-                name=f"{label} current",
-                line_shape="hv",
-            ),
-            row=7,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rows["timestamp"],
-                y=rows["desired_replicas"],
-                name=f"{label} desired",
-                line={"dash": "dot"},
-                line_shape="hv",
-            ),
-            row=7,
-            col=1,
-        )
+        for column, suffix, dash in (
+            ("current_replicas", "current", None),
+            ("desired_replicas", "desired", "dot"),
+        ):
+            points = min_max_per_bucket(rows, [column])
+            figure.add_trace(
+                go.Scatter(
+                    x=points["timestamp"],
+                    y=points[column],
+                    name=f"{label} {suffix}",
+                    line={"dash": dash} if dash else None,
+                    line_shape="hv",
+                ),
+                row=7,
+                col=1,
+            )
     # One line per event across every row: the rows share the x axis, so one paper-high shape
     # each (plotly's add_vline per row is quadratic in the number of shapes).
     figure.update_layout(
@@ -142,7 +132,6 @@ def shared_axis_figure(
         ]
     )  # fmt: skip
     if not events.empty:
-        top = float(combined["order_lines_per_minute"].max()) if not combined.empty else 1.0
         figure.add_trace(
             go.Scatter(
                 x=events["timestamp"],
@@ -183,6 +172,55 @@ def shared_axis_figure(
         # Plotly draws datetimes as wall-clock time: UTC, written without its zone.
         figure.update_xaxes(range=[f"{moment:%Y-%m-%d %H:%M:%S}" for moment in window])
     return figure
+
+
+def _order_bars(combined: pd.DataFrame) -> tuple[go.Bar, str]:
+    """The first row's bars and its title. While the steps fit MAX_POINTS_PER_TRACE, one bar per
+    step of order lines per minute; past that, the order lines placed in each bucket (a sum: a
+    dip in orders costs its bucket as much as a spike adds, where the busiest step would hide
+    the dip), each step counted in the bucket of its start (a row's timestamp is its end)."""
+    if len(combined) <= MAX_POINTS_PER_TRACE:
+        bar = go.Bar(
+            x=combined["timestamp"],
+            y=combined["order_lines_per_minute"],
+            name="order lines / min",
+            marker_color=ORDER_BAR_COLOUR,
+        )
+        return bar, ROWS[0]
+    step = _step(combined)
+    lines = pd.DataFrame(
+        {
+            "timestamp": combined["timestamp"] - step,
+            "order_lines": combined["order_lines_per_minute"] * (step / dt.timedelta(minutes=1)),
+        }
+    )
+    buckets = aggregate_per_bucket(lines, ["order_lines"], "sum", step=step)
+    width = width_text(buckets.width or step)
+    bar = go.Bar(
+        x=buckets.frame["timestamp"],
+        y=buckets.frame["order_lines"],
+        # Each bar spans its bucket, from the bucket's start.
+        offset=0,
+        width=(buckets.width or step) / dt.timedelta(milliseconds=1),
+        name=f"order lines / {width}",
+        marker_color=ORDER_BAR_COLOUR,
+        # The dark template outlines each bar in the background colour: on a bar about a pixel
+        # wide that outline is all that would show.
+        marker_line_width=0,
+        hovertemplate=f"%{{y:,.0f}} order lines in the {width} from %{{x|%H:%M}}<extra></extra>",
+    )
+    return bar, f"Order lines / {width}"
+
+
+def _step(combined: pd.DataFrame) -> dt.timedelta:
+    """The rows' spacing: ``attrs["step"]`` as ``orders_and_traffic`` sets it, else the smallest
+    spacing of the timestamps (every step is present), else 1 minute."""
+    step = combined.attrs.get("step")
+    if isinstance(step, dt.timedelta) and step > dt.timedelta(0):
+        return step
+    spacings = pd.Series(pd.DatetimeIndex(combined["timestamp"]).sort_values()).diff().dropna()
+    smallest = spacings[spacings > pd.Timedelta(0)].min() if len(spacings) else pd.NaT
+    return dt.timedelta(minutes=1) if pd.isna(smallest) else pd.Timedelta(smallest).to_pytimedelta()
 
 
 def _spaced_labels(
