@@ -297,11 +297,10 @@ def _traffic_per_step(traffic: pd.DataFrame, steps: FloatArray) -> pd.DataFrame:
             "p95_latency_seconds": traffic["p95_latency_seconds"].to_numpy(np.float64),
         }
     )
-    per_sample = samples.groupby(["step", "timestamp"]).agg(
-        request_rate=("request_rate", lambda rates: rates.sum(min_count=1)),
-        error_rate=("error_rate", lambda rates: rates.sum(min_count=1)),
-        p95_latency_seconds=("p95_latency_seconds", "max"),
-    )
+    by_sample = samples.groupby(["step", "timestamp"])
+    # A sample where no service reported a rate stays unknown (NaN), not a rate of 0.
+    per_sample = by_sample[["request_rate", "error_rate"]].sum(min_count=1)
+    per_sample["p95_latency_seconds"] = by_sample["p95_latency_seconds"].max()
     return per_sample.groupby(level="step").agg(
         request_rate=("request_rate", "mean"),
         error_rate=("error_rate", "mean"),
