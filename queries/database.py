@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
@@ -55,6 +56,30 @@ def database_is_empty(engine: Engine) -> bool:
             if table.name in present and conn.execute(sa.select(table).limit(1)).first():
                 return False
     return True
+
+
+def unparsed(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[Any]:
+    """A timestamp read as the driver gives it (SQLite: ISO text), for pandas to parse in bulk
+    (``to_datetimes``): SQLAlchemy would parse the text row by row."""
+    return sa.type_coerce(column, sa.String).label(name)
+
+
+def to_datetimes(values: pd.Series) -> pd.Series:
+    """ISO text or datetimes (NULL as NaT) as datetime64[ns]."""
+    return pd.to_datetime(values, format="ISO8601").astype("datetime64[ns]")
+
+
+def rows_of(conn: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> pd.DataFrame:
+    """A query's rows as a frame with its column names (an empty frame keeps them)."""
+    names = list(query.selected_columns.keys())
+    rows = conn.execute(query).all()
+    if not rows:
+        return pd.DataFrame(columns=names)
+    # Column by column: handed Row objects, pandas probes each one for attributes, and every
+    # miss costs SQLAlchemy an exception (seconds for a hundred thousand rows).
+    return pd.DataFrame(
+        dict(zip(names, (list(values) for values in zip(*rows, strict=True)), strict=True))
+    )
 
 
 class day_number(FunctionElement[int]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from queries import risk
-from queries.database import day_number, missing_schema
+from queries.database import day_number, missing_schema, rows_of, to_datetimes, unparsed
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
     NO_COVERAGE,
@@ -28,7 +29,6 @@ from queries.rollup_store import (
     daily_pair_sums,
     merge_pair_sums,
     orders_by_minute,
-    rows_of,
     stored_minutes,
     stored_window_sums,
     uncovered,
@@ -346,15 +346,17 @@ class InventorySource:
                 StockLevel.sku_id,
                 StockLevel.warehouse_id,
                 *SKU_AND_WAREHOUSE,
-                Sku.unit_cost,
-                Sku.unit_price,
-                StockLevel.on_hand,
-                StockLevel.reserved,
-                sa.func.coalesce(on_order.c.on_order, 0).label("on_order"),
-                Supplier.lead_time_mean_days.label("lead_time_days"),
-                Supplier.lead_time_sd_days.label("sd_lead_time_days"),
+                # Floats from the database: position_metrics computes in floats anyway, and a
+                # Decimal per value is most of the cost of reading every stock level.
+                as_float(Sku.unit_cost, "unit_cost"),
+                as_float(Sku.unit_price, "unit_price"),
+                as_float(StockLevel.on_hand, "on_hand"),
+                as_float(StockLevel.reserved, "reserved"),
+                as_float(sa.func.coalesce(on_order.c.on_order, 0), "on_order"),
+                as_float(Supplier.lead_time_mean_days, "lead_time_days"),
+                as_float(Supplier.lead_time_sd_days, "sd_lead_time_days"),
                 shelf_life.c.shelf_life_days,
-                Supplier.order_cost,
+                as_float(Supplier.order_cost, "order_cost"),
             )
             .select_from(StockLevel)
             .join(Sku, Sku.id == StockLevel.sku_id)
@@ -370,9 +372,7 @@ class InventorySource:
             )
             .order_by(Sku.code, Warehouse.code)
         )
-        levels = pd.DataFrame(
-            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-        )
+        levels = rows_of(conn, query)
         sums = self._pair_sums(conn, as_of)
         rows = levels.merge(sums, on=PAIR, how="left", validate="one_to_one")
         rows[SUMMED] = rows[SUMMED].fillna(0.0)
@@ -499,20 +499,23 @@ class InventorySource:
                         else_=StockMovement.quantity * days_before,
                     )
                 ).label("weighted_movement"),
-                sa.func.max(
-                    sa.case(
-                        (
-                            sa.and_(
-                                StockMovement.quantity < 0,
-                                StockMovement.kind.in_(OUTBOUND_KINDS),
-                                StockMovement.moved_at
-                                >= as_of - dt.timedelta(days=policy.dead_stock_days),
-                                StockMovement.moved_at <= as_of,
+                unparsed(
+                    sa.func.max(
+                        sa.case(
+                            (
+                                sa.and_(
+                                    StockMovement.quantity < 0,
+                                    StockMovement.kind.in_(OUTBOUND_KINDS),
+                                    StockMovement.moved_at
+                                    >= as_of - dt.timedelta(days=policy.dead_stock_days),
+                                    StockMovement.moved_at <= as_of,
+                                ),
+                                StockMovement.moved_at,
                             ),
-                            StockMovement.moved_at,
-                        ),
-                    )
-                ).label("last_outbound_at"),
+                        )
+                    ),
+                    "last_outbound_at",
+                ),
             )
             .where(within(StockMovement.moved_at))
             .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
@@ -539,9 +542,7 @@ class InventorySource:
             .where(Lot.quantity > 0, Lot.expires_on < today + dt.timedelta(days=within_days + 1))
             .order_by(Lot.expires_on, Sku.code, Warehouse.code, Lot.lot_code)
         )
-        frame = pd.DataFrame(
-            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-        )
+        frame = rows_of(conn, query)
         for column in ("quantity", "unit_cost"):
             frame[column] = frame[column].astype("float64")
         frame["value"] = frame["quantity"] * frame["unit_cost"]
@@ -558,11 +559,15 @@ class InventorySource:
             Warehouse.region,
             Warehouse.capacity_units,
         ).order_by(Warehouse.code)
-        frame = pd.DataFrame(
-            conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-        )
+        frame = rows_of(conn, query)
         frame["capacity_units"] = frame["capacity_units"].astype("float64")
         return frame
+
+
+def as_float(
+    column: sa.ColumnElement[Any] | InstrumentedAttribute[Any], name: str
+) -> sa.ColumnElement[float]:
+    return sa.cast(column, sa.Float).label(name)
 
 
 def rows_of_nothing() -> pd.DataFrame:
@@ -646,7 +651,7 @@ def position_metrics(
     frame["excess_units"] = (frame["on_hand"] - target).clip(lower=0.0)
     frame["excess_value"] = frame["excess_units"] * frame["unit_cost"]
     frame["excess_carrying_cost"] = frame["excess_value"] * rate
-    frame["last_outbound_at"] = pd.to_datetime(frame["last_outbound_at"]).astype("datetime64[ns]")
+    frame["last_outbound_at"] = to_datetimes(frame["last_outbound_at"])
     frame["dead_stock"] = (frame["on_hand"] > 0) & frame["last_outbound_at"].isna()
     frame["dead_stock_value"] = frame["inventory_value"].where(frame["dead_stock"], 0.0)
     frame["cogs_window"] = frame["shipped_units"] * frame["unit_cost"]

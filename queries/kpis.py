@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from queries.database import day_number
+from queries.database import day_number, rows_of
 from queries.health import Health
 from queries.inventory import InventorySource, _as_naive_utc, _day, _midnight
 from queries.schema import SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
@@ -238,9 +238,7 @@ def _period_figures(days_frame: pd.DataFrame, days: int, rate: float) -> dict[st
 
 
 def _frame(conn: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-    )
+    frame = rows_of(conn, query)
     # NUMERIC sums arrive as Decimal; day numbers and counts as int.
     for column in frame.columns:
         if column == "day":

@@ -26,7 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from queries.database import day_number, minute_start
+from queries.database import day_number, minute_start, rows_of, to_datetimes, unparsed
 from queries.health import Health, describe_failure
 from queries.schema import SalesOrder, SalesOrderLine, StockMovement
 
@@ -329,11 +329,6 @@ def orders_by_minute(start: dt.datetime, end: dt.datetime, into: str | None = No
     )
 
 
-def rows_of(conn: Connection, query: Rows) -> pd.DataFrame:
-    """A query's rows as a frame with its column names (an empty frame keeps them)."""
-    return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
-
-
 # --- Keeping the store -------------------------------------------------------------------------
 
 
@@ -529,9 +524,14 @@ def daily_pair_sums(
                     else_=daily_movements.c.net_quantity * (day - window_start),
                 )
             ).label("weighted_movement"),
-            sa.func.max(
-                sa.case((day >= today - dead_stock_days - 1, daily_movements.c.last_outbound_at))
-            ).label("last_outbound_at"),
+            unparsed(
+                sa.func.max(
+                    sa.case(
+                        (day >= today - dead_stock_days - 1, daily_movements.c.last_outbound_at)
+                    )
+                ),
+                "last_outbound_at",
+            ),
         )
         .where(day >= min(window_start, today - dead_stock_days - 1), day >= first, day < end)
         .group_by(daily_movements.c.sku_id, daily_movements.c.warehouse_id)
@@ -564,9 +564,7 @@ def merge_pair_sums(frames: list[pd.DataFrame]) -> pd.DataFrame:
             if column in part:
                 part[column] = part[column].astype("float64")
         if "last_outbound_at" in part:
-            part["last_outbound_at"] = pd.to_datetime(part["last_outbound_at"]).astype(
-                "datetime64[ns]"
-            )
+            part["last_outbound_at"] = to_datetimes(part["last_outbound_at"])
         parts.append(part)
     if not parts:
         empty = pd.DataFrame({column: pd.Series(dtype="int64") for column in PAIR})
@@ -589,7 +587,9 @@ def merge_pair_sums(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def stored_window_sums(conn: Connection) -> pd.DataFrame:
     """The window sums table as ``merge_pair_sums`` frames it."""
-    return merge_pair_sums([rows_of(conn, sa.select(window_sums))])
+    columns = [c for c in window_sums.c if c.name != "last_outbound_at"]
+    query = sa.select(*columns, unparsed(window_sums.c.last_outbound_at, "last_outbound_at"))
+    return merge_pair_sums([rows_of(conn, query)])
 
 
 def stored_minutes(conn: Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
