@@ -14,7 +14,7 @@ timeout and a margin, as the Redis lock's expiry); they then load themselves.
 
 The directory holds ``entries/`` (the FileSystemCache, which wants a directory of its own) and
 ``locks/``. Once per refresh interval one process sweeps both: entries past their timeout, the
-oldest beyond ``MAX_ENTRIES`` or ``MAX_BYTES``, files a writer died before renaming, and lock
+oldest beyond ``max_entries`` or ``max_bytes``, files a writer died before renaming, and lock
 files of slots long over.
 """
 
@@ -57,7 +57,8 @@ class HostSharedCache:
 
     ``directory`` must exist and be writable by every process; ``interval_seconds`` is the
     refresh interval (how often to sweep); ``wait_seconds`` bounds the wait for another process's
-    load.
+    load; the sweep keeps at most ``max_entries`` entries and ``max_bytes`` bytes of them (the
+    newest written; always the newest one).
     """
 
     def __init__(
@@ -65,10 +66,14 @@ class HostSharedCache:
         directory: Path,
         interval_seconds: float,
         wait_seconds: float,
+        max_entries: int = MAX_ENTRIES,
+        max_bytes: int = MAX_BYTES,
     ) -> None:
         self.directory = directory
         self.interval_seconds = interval_seconds
         self.wait_seconds = wait_seconds
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._locks = directory / "locks"
         self._locks.mkdir(exist_ok=True)
         self._entries_dir = directory / "entries"
@@ -182,7 +187,9 @@ class HostSharedCache:
                 if now - modified > self.stale_seconds:
                     _remove(path)
                 continue
-            if kept_entries > 0 and (kept_entries >= MAX_ENTRIES or kept_bytes + size > MAX_BYTES):
+            if kept_entries > 0 and (
+                kept_entries >= self.max_entries or kept_bytes + size > self.max_bytes
+            ):
                 _remove(path)
                 continue
             kept_entries += 1
