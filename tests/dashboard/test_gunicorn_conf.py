@@ -111,6 +111,7 @@ conf.on_starting(None)
 open(conf._metrics_dir / "gauge_livemax_4343.db", "wb").close()
 open(conf._metrics_dir / "counter_4343.db", "wb").close()
 conf.child_exit(None, types.SimpleNamespace(pid=4343))
+conf.on_exit(None)
 """
     result = import_conf(
         code,
