@@ -8,8 +8,9 @@ from dash import Dash
 from flask_caching import Cache
 
 from dashboard import shell
-from dashboard.cache import SharedCache
+from dashboard.cache import CacheBackend, SharedCache
 from dashboard.context import DashboardContext
+from dashboard.host_cache import host_cache_for
 from dashboard.instrumented_sources import instrument_sources
 from dashboard.metrics import register_metrics_route, time_callbacks
 from dashboard.pages import cluster as cluster_page
@@ -42,16 +43,19 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
         update_title="",
         serve_locally=True,
     )
+    # Redis for every replica; else a directory for the workers of this server (made by the
+    # gunicorn master); else, alone in its process, a cache of its own.
     shared = shared_cache_for(settings)
-    cache = (
-        shared
-        if shared is not None
+    flight = shared if shared is not None else host_cache_for(settings)
+    cache: CacheBackend = (
+        flight
+        if flight is not None
         else Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 10_000})
     )
     context = DashboardContext(
         settings=settings,
         sources=instrument_sources(sources or build_sources(settings)),
-        cache=SharedCache(cache, settings.refresh_seconds, flight=shared),
+        cache=SharedCache(cache, settings.refresh_seconds, flight=flight),
         shared_cache=shared,
     )
     app.layout = shell.layout(context)

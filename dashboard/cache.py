@@ -3,9 +3,13 @@
 Entries are keyed by the interval they belong to (wall-clock time // interval), so all screens
 of all processes sharing the Flask-Caching backend ask for the same key in the same interval.
 Within a process a lock per key makes one thread load while the others wait for its result;
-across processes a ``CrossProcessFlight`` (``dashboard.redis_cache``) does the same for the
-processes sharing one backend. A failed load keeps the last good value, marked with the error
-and since when it fails.
+across processes a ``CrossProcessFlight`` does the same for the processes sharing one backend
+(``dashboard.redis_cache`` for every replica, ``dashboard.host_cache`` for the workers of one
+server). A failed load keeps the last good value, marked with the error and since when it fails.
+
+An entry of a slot never changes once stored, so each process also remembers the entries of the
+current interval it has read or loaded, and hands out the same object until the interval ends
+rather than unpickling it from the backend on every request.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import datetime as dt
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +28,10 @@ from dashboard.metrics import CACHE_HITS, CACHE_MISSES
 from queries.health import describe_failure
 
 T = TypeVar("T")
+
+# Entries of the current interval a process keeps unpickled: far more than the keys one interval
+# asks for (a few dozen), so it bounds only a burst of one-off keys (filters, clicked moments).
+MEMO_ENTRIES = 256
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,21 @@ class ProcessLocal:
 
 
 class SharedCache:
+    """Values shared by every screen, loaded at most once per refresh interval.
+
+    A value handed out is shared by every request of this process during its interval (the same
+    object, not a copy): callers must not change it in place. ``memo_entries`` bounds how many
+    of the current interval's entries the process keeps; 0 keeps none (every fetch reads the
+    backend).
+    """
+
     def __init__(
         self,
         cache: CacheBackend,
         interval_seconds: int,
         clock: Callable[[], float] = time.time,
         flight: CrossProcessFlight | None = None,
+        memo_entries: int = MEMO_ENTRIES,
     ) -> None:
         self._cache = cache
         self.interval_seconds = interval_seconds
@@ -81,6 +98,10 @@ class SharedCache:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.loads: Counter[str] = Counter()
+        self._memo: OrderedDict[str, Fetched[Any]] = OrderedDict()
+        self._memo_interval = -1
+        self._memo_entries = memo_entries
+        self._memo_guard = threading.Lock()
 
     def fetch(
         self, key: str, loader: Callable[[], T], *, keep_last_good: bool = True
@@ -90,28 +111,56 @@ class SharedCache:
         ``keep_last_good=False`` is for derived values with one-off keys: nothing outlives the
         interval, so such keys cannot pile up.
         """
-        slot = f"{key}:{int(self._clock() // self.interval_seconds)}"
+        slot, interval = self._slot(key)
         key_kind = key.split(":", 1)[0]
-        entry: Fetched[T] | None = self._cache.get(slot)
+        entry: Fetched[T] | None = self._remembered(slot)
         if entry is None:
-            with self._lock(key):
-                entry = self._cache.get(slot)
-                if entry is None:
-                    with self._flight.turn(slot, lambda: self._cache.get(slot)) as found:
-                        if found is None:
-                            loaded = self._load(key, loader, keep_last_good)
-                            self._cache.set(slot, loaded, timeout=2 * self.interval_seconds)
-                            CACHE_MISSES.labels(key=key_kind).inc()
-                            return loaded
-                        entry = found
+            entry = self._cache.get(slot)
+            if entry is None:
+                with self._lock(key):
+                    entry = self._remembered(slot) or self._cache.get(slot)
+                    if entry is None:
+                        with self._flight.turn(slot, lambda: self._cache.get(slot)) as found:
+                            if found is None:
+                                loaded = self._load(key, loader, keep_last_good)
+                                self._cache.set(slot, loaded, timeout=2 * self.interval_seconds)
+                                self._remember(slot, interval, loaded)
+                                CACHE_MISSES.labels(key=key_kind).inc()
+                                return loaded
+                            entry = found
+            self._remember(slot, interval, entry)
         CACHE_HITS.labels(key=key_kind).inc()
         return entry
 
     def peek(self, key: str) -> Fetched[Any] | None:
         """This interval's entry for ``key`` if someone loaded it, else the last good one; never loads."""
-        slot = f"{key}:{int(self._clock() // self.interval_seconds)}"
-        entry: Fetched[Any] | None = self._cache.get(slot)
+        slot, _ = self._slot(key)
+        entry: Fetched[Any] | None = self._remembered(slot) or self._cache.get(slot)
         return entry if entry is not None else self._cache.get(f"{key}:last-good")
+
+    def _slot(self, key: str) -> tuple[str, int]:
+        interval = int(self._clock() // self.interval_seconds)
+        return f"{key}:{interval}", interval
+
+    def _remembered(self, slot: str) -> Fetched[Any] | None:
+        with self._memo_guard:
+            entry = self._memo.get(slot)
+            if entry is not None:
+                self._memo.move_to_end(slot)
+            return entry
+
+    def _remember(self, slot: str, interval: int, entry: Fetched[Any]) -> None:
+        with self._memo_guard:
+            if interval < self._memo_interval or self._memo_entries == 0:
+                # A request that began before the boundary: its slot is over for everyone else.
+                return
+            if interval > self._memo_interval:
+                self._memo.clear()
+                self._memo_interval = interval
+            self._memo[slot] = entry
+            self._memo.move_to_end(slot)
+            while len(self._memo) > self._memo_entries:
+                self._memo.popitem(last=False)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._locks_guard:

@@ -14,6 +14,11 @@ the workers and stops it when it exits.
 Own metrics (``dashboard.metrics``) are kept in prometheus-client's multiprocess mode, in
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory when unset): emptied when the master starts,
 a dead worker's live gauges removed when it exits.
+
+The workers share one cache (``dashboard.host_cache``) in a fresh temporary directory the master
+makes when it starts, names to them in INVDASH_CACHE_DIR and removes when it exits, so the
+sources cost one query per interval for the whole server, not one per worker. Under $TMPDIR
+(else /tmp): the image's writable emptyDir on a read-only root filesystem.
 """
 
 from __future__ import annotations
@@ -95,6 +100,21 @@ def on_starting(server: Any) -> None:
     _metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink()
+    _make_cache_dir()
+
+
+_cache_dirs: list[Path] = []
+
+
+def _make_cache_dir() -> None:
+    """A directory of this master's own, always fresh: a directory inherited from elsewhere
+    could hold entries read with other settings. Made here rather than at import, so importing
+    this module leaves nothing behind; still before the master forks any worker."""
+    from dashboard.host_cache import CACHE_DIR_ENV
+
+    made = Path(tempfile.mkdtemp(prefix="invdash-cache-"))
+    _cache_dirs.append(made)
+    os.environ[CACHE_DIR_ENV] = str(made)
 
 
 _demo_orders: list[subprocess.Popen[bytes]] = []
@@ -128,3 +148,5 @@ def on_exit(server: Any) -> None:
             process.kill()
     if _made_metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+    for made in _cache_dirs:
+        shutil.rmtree(made, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The shared cache: one load per interval, single flight across threads, last good value kept."""
+"""The shared cache: one load per interval, single flight across threads, last good value kept,
+and each process's memo of the interval's entries."""
 
 from __future__ import annotations
 
@@ -102,3 +103,50 @@ def test_derived_values_keep_nothing_beyond_their_interval(
     fetched = shared.fetch("view:1", broken, keep_last_good=False)
     assert fetched.value is None
     assert fetched.error == "ValueError: bad"
+
+
+def test_a_warm_fetch_hands_out_the_entry_this_process_read_without_unpickling_it_again(
+    clock: Clock,
+) -> None:
+    backend = Cache(Flask("test"), config={"CACHE_TYPE": "SimpleCache"})
+    loader = SharedCache(backend, 10, clock)
+    reader = SharedCache(backend, 10, clock)
+    without_memo = SharedCache(backend, 10, clock, memo_entries=0)
+    loaded = loader.fetch("snapshot", lambda: {"rows": [1, 2, 3]})
+    # SimpleCache pickles what it stores, as FileSystemCache and Redis do: a read is a copy.
+    first = reader.fetch("snapshot", lambda: {"rows": []})
+    assert first.value == loaded.value
+    assert first.value is not loaded.value
+    assert reader.fetch("snapshot", lambda: {"rows": []}).value is first.value
+    assert loader.fetch("snapshot", lambda: {"rows": []}).value is loaded.value
+    assert reader.peek("snapshot") is first
+    assert (
+        without_memo.fetch("snapshot", dict).value is not without_memo.fetch("snapshot", dict).value
+    )
+    assert loader.loads["snapshot"] == 1
+    assert reader.loads["snapshot"] == without_memo.loads["snapshot"] == 0
+
+
+def test_the_memo_keeps_the_most_recently_used_entries_of_the_current_interval_only(
+    clock: Clock,
+) -> None:
+    backend = Cache(Flask("test"), config={"CACHE_TYPE": "SimpleCache"})
+    shared = SharedCache(backend, 10, clock, memo_entries=2)
+    a = shared.fetch("a", lambda: ["a"])
+    b = shared.fetch("b", lambda: ["b"])
+    assert shared.fetch("a", lambda: ["not loaded"]) is a  # a is now the most recent
+    c = shared.fetch("c", lambda: ["c"])
+    assert shared.fetch("a", lambda: ["not loaded"]) is a
+    assert shared.fetch("c", lambda: ["not loaded"]) is c
+    again = shared.fetch("b", lambda: ["not loaded"])
+    assert again.value == ["b"]
+    assert again is not b  # forgotten beyond two entries, read from the backend again
+    assert sum(shared.loads.values()) == 3
+
+    clock.now += 10
+    shared.fetch("d", lambda: ["d"])
+    clock.now -= 10  # a request that began before the boundary
+    late = shared.fetch("a", lambda: ["not loaded"])
+    assert late.value == ["a"]
+    assert late is not a  # the past interval's entries were dropped when this one began
+    assert shared.fetch("a", lambda: ["not loaded"]) is not late  # and none are kept for it

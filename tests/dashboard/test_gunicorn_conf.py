@@ -1,5 +1,6 @@
-"""gunicorn's configuration module: sizing from INVDASH_*, one line naming a bad variable, and the
-prometheus-client multiprocess directory emptied at master start, dead workers' gauges dropped.
+"""gunicorn's configuration module: sizing from INVDASH_*, one line naming a bad variable, the
+prometheus-client multiprocess directory emptied at master start, dead workers' gauges dropped,
+and the workers' shared cache directory made fresh at master start and removed at exit.
 
 Each case imports the module in a fresh interpreter: it reads the environment and sets
 PROMETHEUS_MULTIPROC_DIR when it is imported, as the gunicorn master does.
@@ -29,6 +30,7 @@ print(json.dumps({
     "graceful_timeout": conf.graceful_timeout,
     "control_socket_disable": conf.control_socket_disable,
     "metrics_dir": os.environ["PROMETHEUS_MULTIPROC_DIR"],
+    "cache_dir": os.environ.get("INVDASH_CACHE_DIR"),
 }))
 """
 
@@ -60,6 +62,8 @@ def test_image_defaults_listen_everywhere_on_8050_with_gthread_workers() -> None
     # No directory given: a fresh one, made at import so workers inherit it.
     assert Path(conf["metrics_dir"]).name.startswith("invdash-metrics-")
     Path(conf["metrics_dir"]).rmdir()
+    # The cache directory is the master's, made when it starts: importing leaves none behind.
+    assert conf["cache_dir"] is None
 
 
 def test_sizing_and_address_come_from_the_environment(tmp_path: Path) -> None:
@@ -107,6 +111,7 @@ conf.on_starting(None)
 open(conf._metrics_dir / "gauge_livemax_4343.db", "wb").close()
 open(conf._metrics_dir / "counter_4343.db", "wb").close()
 conf.child_exit(None, types.SimpleNamespace(pid=4343))
+conf.on_exit(None)
 """
     result = import_conf(
         code,
@@ -117,6 +122,36 @@ conf.child_exit(None, types.SimpleNamespace(pid=4343))
     assert result.returncode == 0, result.stderr
     # The dead worker's counts still count; its live gauge does not.
     assert sorted(path.name for path in metrics_dir.iterdir()) == ["counter_4343.db"]
+
+
+def test_master_start_makes_a_fresh_cache_directory_for_the_workers_and_exit_removes_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    inherited = tmp_path / "inherited"
+    inherited.mkdir()
+    code = """
+import json, os
+import dashboard.gunicorn_conf as conf
+conf.on_starting(None)
+made = os.environ["INVDASH_CACHE_DIR"]
+print(json.dumps({"made": made, "was_a_directory": os.path.isdir(made)}))
+conf.on_exit(None)
+"""
+    result = import_conf(
+        code,
+        INVDASH_CACHE_DIR=str(inherited),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        INVDASH_DATABASE_URL=sqlite_url,
+        INVDASH_TELEMETRY="off",
+    )
+    assert result.returncode == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert made["was_a_directory"]
+    assert Path(made["made"]).name.startswith("invdash-cache-")
+    assert not Path(made["made"]).exists()
+    # An inherited directory may hold entries read with other settings: not used, not removed.
+    assert inherited.is_dir()
 
 
 def test_a_bad_setting_stops_the_master_before_it_forks_with_one_line(sqlite_url: str) -> None:
