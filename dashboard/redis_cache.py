@@ -33,6 +33,7 @@ from dashboard.cache import CacheBackend, Fetched
 from dashboard.metrics import SHARED_CACHE_UP
 from dashboard.settings import Settings
 from queries.health import Health, describe_failure
+from queries.inventory import SNAPSHOT_STATEMENTS
 
 log = logging.getLogger("invdash")
 
@@ -76,8 +77,10 @@ def redacted(url: str) -> str:
 
 
 def lock_seconds(settings: Settings) -> float:
+    """How long a load may hold its slot before the waiters load themselves: the slowest
+    loader's bound, the inventory snapshot's statements each taking up to the timeout."""
     slowest = max(
-        settings.database_timeout_seconds,
+        settings.database_timeout_seconds * SNAPSHOT_STATEMENTS,
         settings.kube_timeout_seconds,
         settings.prometheus_timeout_seconds,
     )

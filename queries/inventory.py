@@ -58,6 +58,10 @@ SKU_AND_WAREHOUSE = (
 )
 
 
+# Statements a snapshot runs at most (stock levels, the window's demand and movements, the
+# roll-up store's coverage and sums, lots, warehouses): each has the database's timeout.
+SNAPSHOT_STATEMENTS = 8
+
 # order_lines_per_minute(start, end): one row per minute (described there).
 ORDER_VOLUME_COLUMNS = ["timestamp", "order_lines", "units", "orders"]
 
