@@ -13,7 +13,7 @@ from dash import html
 from dash.development.base_component import Component
 
 from components.charts import dark_layout, empty_figure, workload_colour
-from components.downsample import min_max_per_bucket
+from components.downsample import min_max_per_bucket, points_per_trace
 from components.formatting import plotly_text
 from components.tables import NUMBER, SHARE, data_grid, json_records
 
@@ -231,11 +231,15 @@ def event_rows(events: pd.DataFrame) -> list[dict[str, Any]]:
 
 def usage_figure(series: pd.DataFrame, column: str, title: str, tick_format: str) -> go.Figure:
     """One line per workload of ``column`` over time (workload_usage_series rows), each of at
-    most MAX_POINTS_PER_TRACE points that keep its buckets' extremes (``components.downsample``)."""
+    most its share of MAX_POINTS_PER_FIGURE points (``points_per_trace``) that keep its
+    buckets' extremes (``components.downsample``)."""
     if series.empty:
         return empty_figure("No usage samples in this window")
     figure = go.Figure()
-    lines = min_max_per_bucket(series, [column], by=["namespace", "workload"])
+    workloads = series.groupby(["namespace", "workload"]).ngroups
+    lines = min_max_per_bucket(
+        series, [column], by=["namespace", "workload"], max_points=points_per_trace(workloads)
+    )
     for (namespace, workload), rows in lines.groupby(["namespace", "workload"], sort=True):
         figure.add_trace(
             go.Scatter(

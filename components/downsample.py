@@ -25,6 +25,20 @@ import pandas as pd
 
 # The one budget of every time-series trace invdash draws.
 MAX_POINTS_PER_TRACE = 2_000
+# And of a figure with many traces: a point costs some 40 bytes of JSON (its time as text), so
+# 4,000 keep a panel update within 200 kB however many workloads share the figure.
+MAX_POINTS_PER_FIGURE = 4_000
+# The finest a trace gets however many share a figure: six points per column per bucket at
+# least (min_max_per_bucket), a screen's worth of shape.
+MIN_POINTS_PER_TRACE = 120
+
+
+def points_per_trace(traces: int) -> int:
+    """Each trace's share of MAX_POINTS_PER_FIGURE, within [MIN_POINTS_PER_TRACE,
+    MAX_POINTS_PER_TRACE]."""
+    share = MAX_POINTS_PER_FIGURE // max(1, traces)
+    return max(MIN_POINTS_PER_TRACE, min(MAX_POINTS_PER_TRACE, share))
+
 
 _SECOND = 1_000_000_000
 _MINUTE = 60 * _SECOND

@@ -21,9 +21,9 @@ from components.charts import (
     workload_colour,
 )
 from components.downsample import (
-    MAX_POINTS_PER_TRACE,
     aggregate_per_bucket,
     min_max_per_bucket,
+    points_per_trace,
     width_text,
 )
 from components.formatting import plotly_text
@@ -52,10 +52,14 @@ def shared_axis_figure(
     (drawn as vertical lines on every row, labelled with their reason). ``window`` (UTC): the
     axis spans the chosen range exactly, whatever part of it has data.
 
-    Every line keeps at most MAX_POINTS_PER_TRACE points, each bucket's extremes
-    (``components.downsample``); past that many steps the order bars become order lines per
-    bucket, and the first row's title and the bars' hover name the bucket's width."""
-    bars, title = _order_bars(combined)
+    Every trace keeps at most its share of MAX_POINTS_PER_FIGURE (``points_per_trace``, never
+    above MAX_POINTS_PER_TRACE) points, each bucket's extremes (``components.downsample``);
+    past that many steps the order bars become order lines per bucket, and the first row's
+    title and the bars' hover name the bucket's width."""
+    traces = (4 if not combined.empty else 0) + 2 * usage.groupby(["namespace", "workload"]).ngroups
+    traces += 2 * hpa.groupby(["namespace", "hpa"]).ngroups
+    budget = points_per_trace(traces)
+    bars, title = _order_bars(combined, budget)
     figure = make_subplots(
         rows=len(ROWS),
         cols=1,
@@ -75,7 +79,7 @@ def shared_axis_figure(
             ),
             start=2,
         ):
-            points = min_max_per_bucket(combined, [column])
+            points = min_max_per_bucket(combined, [column], max_points=budget)
             figure.add_trace(
                 go.Scatter(
                     x=points["timestamp"], y=points[column], name=trace_name, line={"color": colour}
@@ -87,7 +91,7 @@ def shared_axis_figure(
         label = plotly_text(f"{namespace}/{workload}")
         line = {"color": workload_colour(str(namespace), str(workload))}
         for row, column in ((5, "cpu_cores"), (6, "memory_bytes")):
-            points = min_max_per_bucket(rows, [column])
+            points = min_max_per_bucket(rows, [column], max_points=budget)
             figure.add_trace(
                 go.Scatter(
                     x=points["timestamp"],
@@ -107,7 +111,7 @@ def shared_axis_figure(
             ("current_replicas", "current", None),
             ("desired_replicas", "desired", "dot"),
         ):
-            points = min_max_per_bucket(rows, [column])
+            points = min_max_per_bucket(rows, [column], max_points=budget)
             figure.add_trace(
                 go.Scatter(
                     x=points["timestamp"],
@@ -174,12 +178,12 @@ def shared_axis_figure(
     return figure
 
 
-def _order_bars(combined: pd.DataFrame) -> tuple[go.Bar, str]:
-    """The first row's bars and its title. While the steps fit MAX_POINTS_PER_TRACE, one bar per
+def _order_bars(combined: pd.DataFrame, budget: int) -> tuple[go.Bar, str]:
+    """The first row's bars and its title. While the steps fit ``budget``, one bar per
     step of order lines per minute; past that, the order lines placed in each bucket (a sum: a
     dip in orders costs its bucket as much as a spike adds, where the busiest step would hide
     the dip), each step counted in the bucket of its start (a row's timestamp is its end)."""
-    if len(combined) <= MAX_POINTS_PER_TRACE:
+    if len(combined) <= budget:
         bar = go.Bar(
             x=combined["timestamp"],
             y=combined["order_lines_per_minute"],
@@ -194,7 +198,7 @@ def _order_bars(combined: pd.DataFrame) -> tuple[go.Bar, str]:
             "order_lines": combined["order_lines_per_minute"] * (step / dt.timedelta(minutes=1)),
         }
     )
-    buckets = aggregate_per_bucket(lines, ["order_lines"], "sum", step=step)
+    buckets = aggregate_per_bucket(lines, ["order_lines"], "sum", step=step, max_points=budget)
     width = width_text(buckets.width or step)
     bar = go.Bar(
         x=buckets.frame["timestamp"],

@@ -10,7 +10,7 @@ import pytest
 import synthetic_telemetry as synthetic
 
 from components.cluster import usage_figure
-from components.downsample import MAX_POINTS_PER_TRACE
+from components.downsample import MAX_POINTS_PER_FIGURE, MAX_POINTS_PER_TRACE
 from components.executive import sparkline
 from components.ops import orders_per_minute_figure
 from components.sre import shared_axis_figure
@@ -62,11 +62,15 @@ def test_the_sre_figure_keeps_the_error_burst_within_2000_points_a_trace(days: i
     assert max(cpu[0].y) == synthetic.BURST
     desired = points(trace(figure, "shop/checkout desired"))
     assert desired.max() == synthetic.BURST_DESIRED_REPLICAS
+    # The figure as a whole fits a panel update: its traces share MAX_POINTS_PER_FIGURE.
+    assert sum(len(t.x) for t in figure.data) <= MAX_POINTS_PER_FIGURE + len(synthetic.events())
+    assert len(figure.to_json().encode()) <= 200_000
     memory = [t for t in figure.data if t.name == "shop/search" and t.yaxis == "y6"]
     assert max(memory[0].y) == synthetic.BURST_MEMORY_BYTES
 
 
-@pytest.mark.parametrize(("days", "width"), [(7, "6 min"), (30, "30 min")])
+# Four traces (bars and three lines) share the figure: 1,000 points each at most.
+@pytest.mark.parametrize(("days", "width"), [(7, "12 min"), (30, "1 h")])
 def test_the_sre_order_bars_count_the_lines_of_each_bucket(days: int, width: str) -> None:
     figure = shared_axis_figure(
         synthetic.orders_and_traffic(days),
