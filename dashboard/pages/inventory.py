@@ -46,20 +46,34 @@ GridName = Literal["risk", "lots"]
 GRID_IDS: dict[GridName, str] = {"risk": "inv-risk-grid", "lots": "inv-lots-grid"}
 
 # On a new snapshot the grids ask again for the blocks they hold and stay where they are; on a new
-# filter they drop them and start at the first page. ``shown`` is what they last asked for.
+# filter they drop them and start at the first page. ``shown`` is what they last asked for, and
+# which grids were then still waiting for a block: a grid asks one block at a time, so one answer
+# lost (a dropped connection, a restarted server) would leave it waiting for ever. One still
+# waiting a snapshot later asks again; Dash applies only the latest answer to a request.
 _REFETCH_GRIDS = """
-function (view, shown) {
+function (view, shown, ...requests) {
     const same = (key) => (view || {})[key] === (shown || {})[key];
     if (!view || (same("fetched_at") && same("warehouse") && same("category"))) {
         return window.dash_clientside.no_update;
     }
     const refiltered = !(same("warehouse") && same("category"));
-    for (const id of GRID_IDS) {
+    const waitedBefore = (shown || {}).waiting || [];
+    const waiting = [];
+    GRID_IDS.forEach((id, index) => {
         let api;
         try {
             api = window.dash_ag_grid.getApi(id);
         } catch (notReady) {
-            continue;  // a grid not ready yet asks for its first block by itself
+            return;  // a grid not ready yet asks for its first block by itself
+        }
+        const blocks = Object.values(api.getCacheBlockState() || {});
+        if (blocks.some((block) => block.pageStatus !== "loaded")) {
+            if (waitedBefore.includes(id) && requests[index]) {
+                window.dash_clientside.set_props(
+                    id, {getRowsRequest: {...requests[index], askedAgain: view.fetched_at}}
+                );
+            }
+            waiting.push(id);
         }
         if (refiltered) {
             api.purgeInfiniteCache();
@@ -67,8 +81,8 @@ function (view, shown) {
         } else {
             api.refreshInfiniteCache();
         }
-    }
-    return view;
+    });
+    return {...view, waiting: waiting};
 }
 """.replace("GRID_IDS", json.dumps(list(GRID_IDS.values())))
 
@@ -329,6 +343,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("inv-grid-shown", "data"),
         Input("inv-grid-view", "data"),
         State("inv-grid-shown", "data"),
+        *(State(grid_id, "getRowsRequest") for grid_id in GRID_IDS.values()),
         prevent_initial_call=True,
     )
 

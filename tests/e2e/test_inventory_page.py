@@ -184,6 +184,8 @@ const count = document.querySelector(arguments[0] + ' [data-ref="lbRecordCount"]
 return count ? count.innerText : null;
 """
 
+_BLOCKS = "return JSON.stringify(window.dash_ag_grid.getApi(arguments[0]).getCacheBlockState());"
+
 
 def wait_for_grid(
     dash_duo: Any, what: str, shows: Callable[[list[tuple[int, str]], str | None], bool]
@@ -198,7 +200,10 @@ def wait_for_grid(
         if shows(rows, counted):
             return
         time.sleep(0.2)
-    raise AssertionError(f"the risk grid never showed {what}: rows {rows[:5]}..., count {counted}")
+    blocks = dash_duo.driver.execute_script(_BLOCKS, RISK_GRID[1:])
+    raise AssertionError(
+        f"the risk grid never showed {what}: rows {rows[:5]}..., count {counted}, blocks {blocks}"
+    )
 
 
 def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server(
@@ -268,5 +273,48 @@ def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server
             for _, by_sku in orders
             for matching in [[r for r in by_sku if r.startswith(f"{code}@")]]
         ),
+    )
+    assert dash_duo.get_logs() == []
+
+
+def test_a_grid_whose_answer_was_lost_asks_again_at_a_later_refresh(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(sqlite_url)
+    seed_database(engine, scale=GRID_SCALE, seed=7)
+    settings = load_settings(database_url=sqlite_url, refresh_seconds=4)
+    source = InventorySource(engine, inventory_policy(settings))
+    now = dt.datetime.now(dt.UTC)
+    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
+    firsts = []
+    for moment in moments:
+        risks = top_stockout_risks(source.stock_positions(moment))
+        row_ids = list(risks["sku_code"] + "@" + risks["warehouse_code"])
+        firsts.append(sorted(row_ids, key=lambda row_id: row_id.split("@")[0])[:3])
+    dash_duo.start_server(create_app(settings))
+    wait_for_grid(dash_duo, "its first rows", lambda rows, _: len(rows) >= 3)
+
+    # Right after a refresh (so that only the grid's request is lost, not the refresh's), the
+    # sort's request goes out while the server cannot be reached: its answer never comes.
+    updated = dash_duo.find_element("#inv-freshness").text
+    WebDriverWait(dash_duo.driver, 15).until(
+        lambda driver: driver.find_element(By.ID, "inv-freshness").text != updated
+    )
+    driver = dash_duo.driver
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})
+    click_when_stable(
+        dash_duo, f'{RISK_GRID} .ag-header-cell[col-id="sku_code"] .ag-header-cell-label'
+    )
+    time.sleep(0.5)
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    lost = dash_duo.get_logs()
+    assert lost, "the grid's request should have failed in the browser"
+    assert all("Callback failed: the server did not respond" in e["message"] for e in lost), lost
+
+    wait_for_grid(
+        dash_duo,
+        "the SKUs in order, once asked again",
+        lambda rows, _: any(rows[:3] == list(enumerate(first)) for first in firsts),
     )
     assert dash_duo.get_logs() == []
