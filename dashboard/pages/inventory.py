@@ -282,6 +282,7 @@ def grid_rows(
         return tables.grid_rows_response([], 0)
     warehouse, category, _ = known_filter(snapshot, asked.get("warehouse"), asked.get("category"))
     shown = f"{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
+    # What the block depends on; a retry's marker or the grid's context is not part of it.
     fields = request if isinstance(request, dict) else {}
     digest = hashlib.sha256(
         json.dumps(
@@ -296,8 +297,8 @@ def grid_rows(
     def risk_order() -> np.ndarray:
         # Where top_stockout_risks' rows (the grid's default and tie-break order) are among the
         # positions: cheaper to share between screens than the rows themselves.
-        risks = top_stockout_risks(filter_rows(positions, warehouse, category))
-        return positions.index.get_indexer(risks.index)
+        numbered = positions.reset_index(drop=True)
+        return top_stockout_risks(filter_rows(numbered, warehouse, category)).index.to_numpy()
 
     def answer() -> dict[str, Any]:
         if grid == "risk":
