@@ -1,6 +1,8 @@
 """Tables (dash-ag-grid): the stockout-risk list and the expiring lots.
 
-AG Grid renders cell values as text, so names holding HTML show as typed.
+AG Grid renders cell values as text, so names holding HTML show as typed. The two inventory
+grids hold no rows of their own: they ask the server for blocks (``server_rows``), which a
+callback answers with ``stockout_risk_response`` / ``expiring_lot_response``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 from dash.development.base_component import Component
+
+from queries.row_blocks import DEFAULT_BLOCK_ROWS, RowBlock
 
 GRID_THEME = {
     "function": (
@@ -48,17 +52,37 @@ LOT_COLUMNS = [
 ]  # fmt: skip
 
 
+# Blocks a server-side grid keeps: refreshing the grid asks for each again, so few, but enough to
+# page back and forth without asking.
+CACHED_BLOCKS = 4
+
+
 def data_grid(
     grid_id: str,
     column_defs: list[dict[str, Any]],
     height: str,
     csv_file: str | None = None,
     row_id: str | None = None,
+    server_rows: bool = False,
 ) -> Component:
+    """A paginated, sortable, filterable grid. With ``server_rows`` it sorts, filters and pages
+    over rows it never holds: AG Grid's infinite row model asks for blocks of DEFAULT_BLOCK_ROWS
+    through the ``getRowsRequest`` prop, one at a time (dash-ag-grid answers the latest request
+    with ``getRowsResponse``, so two at once could swap), and a callback answers each."""
+    rows: dict[str, Any] = {"rowData": []}
+    server_options: dict[str, Any] = {}
+    if server_rows:
+        rows = {"rowModelType": "infinite"}
+        server_options = {
+            "cacheBlockSize": DEFAULT_BLOCK_ROWS,
+            "maxBlocksInCache": CACHED_BLOCKS,
+            "maxConcurrentDatasourceRequests": 1,
+            "infiniteInitialRowCount": 1,
+        }
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs,
-        rowData=[],
+        **rows,
         defaultColDef={
             "sortable": True,
             "filter": True,
@@ -73,6 +97,7 @@ def data_grid(
             "animateRows": False,
             "pagination": True,
             "paginationAutoPageSize": True,
+            **server_options,
         },
         style={"height": height, "width": "100%"},
         className="grid",
@@ -94,7 +119,10 @@ def stockout_risk_grid(grid_id: str) -> Component:
                 "field": "stockout_probability",
                 "headerName": "Stockout risk",
                 "valueFormatter": {
-                    "function": f"({at_risk} ? '⚠ ' : '') + d3.format('.1%')(params.value)"
+                    "function": (
+                        f"params.value == null ? '' : ({at_risk} ? '⚠ ' : '') + "
+                        "d3.format('.1%')(params.value)"
+                    )
                 },
                 "cellClassRules": {"risk-high": at_risk},
                 "filter": "agNumberColumnFilter",
@@ -147,6 +175,7 @@ def stockout_risk_grid(grid_id: str) -> Component:
         height="520px",
         # Rows are known by SKU and warehouse, so a click names the SKU (the drill-down).
         row_id="params.data.sku_code + '@' + params.data.warehouse_code",
+        server_rows=True,
     )
     return grid
 
@@ -165,7 +194,10 @@ def expiring_lots_grid(grid_id: str) -> Component:
                 "field": "days_to_expiry",
                 "headerName": "Days left",
                 "valueFormatter": {
-                    "function": f"{expired} ? 'expired ' + (-params.value) + ' d ago' : params.value + ' d'"
+                    "function": (
+                        f"params.value == null ? '' : {expired} ? "
+                        "'expired ' + (-params.value) + ' d ago' : params.value + ' d'"
+                    )
                 },
                 "cellClassRules": {"risk-high": expired},
                 "filter": "agNumberColumnFilter",
@@ -184,6 +216,7 @@ def expiring_lots_grid(grid_id: str) -> Component:
             },
         ],
         height="420px",
+        server_rows=True,
     )
 
 
@@ -207,3 +240,16 @@ def stockout_risk_rows(risks: pd.DataFrame) -> list[dict[str, Any]]:
 
 def expiring_lot_rows(lots: pd.DataFrame) -> list[dict[str, Any]]:
     return json_records(lots, LOT_COLUMNS)
+
+
+def grid_rows_response(rows: list[dict[str, Any]], row_count: int) -> dict[str, Any]:
+    """A server-side grid's ``getRowsResponse``: the block's rows and how many rows there are."""
+    return {"rowData": rows, "rowCount": row_count}
+
+
+def stockout_risk_response(block: RowBlock) -> dict[str, Any]:
+    return grid_rows_response(stockout_risk_rows(block.rows), block.row_count)
+
+
+def expiring_lot_response(block: RowBlock) -> dict[str, Any]:
+    return grid_rows_response(expiring_lot_rows(block.rows), block.row_count)

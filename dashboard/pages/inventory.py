@@ -1,12 +1,21 @@
-"""The Inventory page: KPI tiles, stockout risks, value and carrying cost, expiry, utilisation."""
+"""The Inventory page: KPI tiles, stockout risks, value and carrying cost, expiry, utilisation.
+
+The stockout-risk and expiring-lots grids take their rows from the server a block at a time
+(``queries.row_blocks``), cut from the cached snapshot every screen shares: the refresh sends
+only which snapshot and filter the page shows (``inv-grid-view``), and a change of either makes
+the grids ask again for the blocks they show.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import dash_mantine_components as dmc
+import numpy as np
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
@@ -31,12 +40,64 @@ from queries.rollups import (
     summary_by,
     top_stockout_risks,
 )
+from queries.row_blocks import row_block
+
+GridName = Literal["risk", "lots"]
+GRID_IDS: dict[GridName, str] = {"risk": "inv-risk-grid", "lots": "inv-lots-grid"}
+
+# On a new snapshot the grids ask again for the blocks they hold and stay where they are; on a new
+# filter they drop them and start at the first page. ``shown`` is what they last asked for, and
+# which grids were then still waiting for a block: a grid asks one block at a time, so one answer
+# lost (a dropped connection, a restarted server) would leave it waiting for ever. One still
+# waiting a snapshot later asks again; Dash applies only the latest answer to a request.
+_REFETCH_GRIDS = """
+function (view, shown, ...requests) {
+    const same = (key) => (view || {})[key] === (shown || {})[key];
+    if (!view || (same("fetched_at") && same("warehouse") && same("category"))) {
+        return window.dash_clientside.no_update;
+    }
+    const refiltered = !(same("warehouse") && same("category"));
+    const waitedBefore = (shown || {}).waiting || [];
+    const waiting = [];
+    GRID_IDS.forEach((id, index) => {
+        let api;
+        try {
+            api = window.dash_ag_grid.getApi(id);
+        } catch (notReady) {
+            return;  // a grid not ready yet asks for its first block by itself
+        }
+        const blocks = Object.values(api.getCacheBlockState() || {});
+        if (blocks.some((block) => block.pageStatus !== "loaded")) {
+            if (waitedBefore.includes(id) && requests[index]) {
+                window.dash_clientside.set_props(
+                    id, {getRowsRequest: {...requests[index], askedAgain: view.fetched_at}}
+                );
+            }
+            waiting.push(id);
+        }
+        if (refiltered) {
+            api.purgeInfiniteCache();
+            api.paginationGoToFirstPage();
+        } else {
+            api.refreshInfiniteCache();
+        }
+    });
+    return {...view, waiting: waiting};
+}
+""".replace("GRID_IDS", json.dumps(list(GRID_IDS.values())))
+
+
+def grid_view(fetched_at: str | None, warehouse: str, category: str) -> dict[str, str | None]:
+    """What the grids show: the snapshot (its fetched_at, ISO) and the filter."""
+    return {"fetched_at": fetched_at, "warehouse": warehouse, "category": category}
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
     warehouse, category = view.filter("warehouse"), view.filter("category")
     return html.Div(
         [
+            dcc.Store(id="inv-grid-view", data=grid_view(None, warehouse, category)),
+            dcc.Store(id="inv-grid-shown", data=grid_view(None, warehouse, category)),
             html.Div(
                 [
                     html.H1("Inventory", className="page-title"),
@@ -117,10 +178,8 @@ class InventoryView:
 
     kpi_values: Sequence[Component]
     kpi_hints: list[str]
-    risk_rows: list[dict[str, Any]]
     by_warehouse: go.Figure
     by_category: go.Figure
-    lot_rows: list[dict[str, Any]]
     expiry_summary: Sequence[Component]
     utilisation: go.Figure
     warehouse_options: list[dict[str, str]]
@@ -165,10 +224,8 @@ def inventory_view(
             f"stockout probability above {percent(settings.risk_threshold, 0)} within lead time",
             f"units shipped / ordered, last {demand_window_days} days",
         ],
-        risk_rows=tables.stockout_risk_rows(top_stockout_risks(positions)),
         by_warehouse=charts.value_and_carrying_cost(by_warehouse),
         by_category=charts.value_and_carrying_cost(by_category),
-        lot_rows=tables.expiring_lot_rows(lots),
         expiry_summary=expiring,
         utilisation=charts.warehouse_utilisation(by_warehouse),
         warehouse_options=FILTER_ALL
@@ -185,8 +242,80 @@ def empty_view(message: str) -> InventoryView:
     figure = charts.empty_figure(message)
     unavailable = [kpi_value("n/a", None) for _ in range(4)]
     return InventoryView(
-        unavailable, ["", "", "", ""], [], figure, figure, [], [], figure, FILTER_ALL, FILTER_ALL
+        unavailable, ["", "", "", ""], figure, figure, [], figure, FILTER_ALL, FILTER_ALL
     )
+
+
+def known_filter(
+    snapshot: InventorySnapshot, warehouse: object, category: object
+) -> tuple[str, str, dict[str, str]]:
+    """The warehouse and category to show: each as asked when the snapshot has it, else "all";
+    and the asked values it lacks, by filter name."""
+    unknown: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    known = {
+        "warehouse": snapshot.warehouses["warehouse_code"],
+        "category": snapshot.positions["category"],
+    }
+    for name, asked in (("warehouse", warehouse), ("category", category)):
+        if not isinstance(asked, str) or not asked or asked == ALL:
+            shown[name] = ALL
+        elif bool(known[name].eq(asked).any()):
+            shown[name] = asked
+        else:
+            shown[name], unknown[name] = ALL, asked
+    return shown["warehouse"], shown["category"], unknown
+
+
+def grid_rows(
+    context: DashboardContext, grid: GridName, request: object, view: object
+) -> dict[str, Any]:
+    """The ``getRowsResponse`` to a grid's ``request``, for the snapshot cached now and the
+    filter of ``view`` (the page's ``inv-grid-view``; one the snapshot lacks means "all").
+
+    Every screen asking for the same block of the same snapshot and filter shares one answer;
+    a block that cannot be cut (whatever the request held) is an empty one, never an error.
+    """
+    snapshot = context.inventory_snapshot().value
+    asked = view if isinstance(view, dict) else {}
+    if snapshot is None:
+        return tables.grid_rows_response([], 0)
+    warehouse, category, _ = known_filter(snapshot, asked.get("warehouse"), asked.get("category"))
+    shown = f"{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
+    # What the block depends on; a retry's marker or the grid's context is not part of it.
+    fields = request if isinstance(request, dict) else {}
+    digest = hashlib.sha256(
+        json.dumps(
+            [fields.get(k) for k in ("startRow", "endRow", "sortModel", "filterModel")],
+            sort_keys=True,
+            default=repr,
+        ).encode()
+    ).hexdigest()
+
+    positions = snapshot.positions
+
+    def risk_order() -> np.ndarray:
+        # Where top_stockout_risks' rows (the grid's default and tie-break order) are among the
+        # positions: cheaper to share between screens than the rows themselves.
+        numbered = positions.reset_index(drop=True)
+        return top_stockout_risks(filter_rows(numbered, warehouse, category)).index.to_numpy()
+
+    def answer() -> dict[str, Any]:
+        if grid == "risk":
+            order = context.cache.fetch(
+                f"inventory:risk-order:{shown}", risk_order, keep_last_good=False
+            ).value
+            if order is None:
+                return tables.grid_rows_response([], 0)
+            risks = positions[[*tables.RISK_COLUMNS, "at_risk"]].iloc[order]
+            return tables.stockout_risk_response(row_block(risks, request, tables.RISK_COLUMNS))
+        lots = filter_rows(snapshot.lots, warehouse, category)
+        return tables.expiring_lot_response(row_block(lots, request, tables.LOT_COLUMNS))
+
+    block = context.cache.fetch(
+        f"inventory:{grid}-block:{shown}:{digest}", answer, keep_last_good=False
+    ).value
+    return block if block is not None else tables.grid_rows_response([], 0)
 
 
 def _with_unknown(options: list[dict[str, str]], unknown: str | None) -> list[dict[str, str]]:
@@ -195,6 +324,29 @@ def _with_unknown(options: list[dict[str, str]], unknown: str | None) -> list[di
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     keep_in_url(app, {"inv-warehouse": "warehouse", "inv-category": "category"})
+
+    for grid, grid_id in GRID_IDS.items():
+
+        def answer_rows(
+            request: dict[str, Any] | None, view: dict[str, Any] | None, grid: GridName = grid
+        ) -> dict[str, Any]:
+            return grid_rows(context, grid, request, view)
+
+        app.callback(
+            Output(grid_id, "getRowsResponse"),
+            Input(grid_id, "getRowsRequest"),
+            State("inv-grid-view", "data"),
+            prevent_initial_call=True,
+        )(answer_rows)
+
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _REFETCH_GRIDS,
+        Output("inv-grid-shown", "data"),
+        Input("inv-grid-view", "data"),
+        State("inv-grid-shown", "data"),
+        *(State(grid_id, "getRowsRequest") for grid_id in GRID_IDS.values()),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output("sku-modal", "opened"),
@@ -238,10 +390,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("inv-body", "className"),
         *(Output(f"{tile}-value", "children") for tile in tiles),
         *(Output(f"{tile}-hint", "children") for tile in tiles),
-        Output("inv-risk-grid", "rowData"),
+        Output("inv-grid-view", "data"),
         Output("inv-by-warehouse", "figure"),
         Output("inv-by-category", "figure"),
-        Output("inv-lots-grid", "rowData"),
         Output("inv-expiry-summary", "children"),
         Output("inv-utilisation", "figure"),
         Output("inv-warehouse", "data"),
@@ -268,11 +419,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         # Values the URL asked for that the data does not have: said on the page, kept among the
         # options (so the address stays as given), and replaced by "all" for the figures.
         unknown: dict[str, str] = {}
+        fetched_at = None
         if snapshot is not None:
-            if warehouse != ALL and warehouse not in set(snapshot.warehouses["warehouse_code"]):
-                unknown["warehouse"], warehouse = warehouse, ALL
-            if category != ALL and category not in set(snapshot.positions["category"]):
-                unknown["category"], category = category, ALL
+            warehouse, category, unknown = known_filter(snapshot, warehouse, category)
+            fetched_at = snapshot.fetched_at.isoformat()
             # Every screen with the same filter shares one rendering of the same snapshot.
             key = f"inventory:view:{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
             view = context.cache.fetch(
@@ -288,10 +438,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             "inv-body stale" if freshness.stale else "inv-body",
             *view.kpi_values,
             *view.kpi_hints,
-            view.risk_rows,
+            grid_view(fetched_at, warehouse or ALL, category or ALL),
             view.by_warehouse,
             view.by_category,
-            view.lot_rows,
             view.expiry_summary,
             view.utilisation,
             _with_unknown(view.warehouse_options, unknown.get("warehouse")),

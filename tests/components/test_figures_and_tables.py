@@ -7,7 +7,15 @@ import math
 import pandas as pd
 
 from components.charts import value_and_carrying_cost, warehouse_utilisation
-from components.tables import RISK_COLUMNS, expiring_lot_rows, stockout_risk_rows
+from components.tables import (
+    RISK_COLUMNS,
+    expiring_lot_rows,
+    expiring_lots_grid,
+    stockout_risk_grid,
+    stockout_risk_response,
+    stockout_risk_rows,
+)
+from queries.row_blocks import MAX_BLOCK_ROWS, RowBlock
 
 
 def summary() -> pd.DataFrame:
@@ -69,6 +77,36 @@ def test_grid_rows_are_json_safe() -> None:
             "value": 60.0,
         }
     ]
+
+
+def test_a_block_is_answered_as_json_rows_and_the_count_of_all_rows() -> None:
+    risks = pd.DataFrame({column: [2.0, 3.0] for column in RISK_COLUMNS})
+    risks["sku_code"] = ["A", "B"]
+    risks["days_of_cover"] = [math.inf, 4.0]
+    risks["expected_stockout_date"] = pd.to_datetime([None, "2026-12-01 06:00"])
+    risks["at_risk"] = [False, True]
+
+    response = stockout_risk_response(RowBlock(rows=risks.iloc[1:], start=1, row_count=9000))
+
+    assert response["rowCount"] == 9000
+    (row,) = response["rowData"]
+    assert (row["sku_code"], row["days_of_cover"], row["at_risk"]) == ("B", 4.0, True)
+    assert row["expected_stockout_date"] == "2026-12-01"
+    assert set(row) == {*RISK_COLUMNS, "at_risk"}
+
+
+def test_the_inventory_grids_ask_the_server_for_blocks_it_answers_whole() -> None:
+    for grid in (stockout_risk_grid("risk"), expiring_lots_grid("lots")):
+        options = grid.dashGridOptions
+        assert grid.rowModelType == "infinite"
+        assert "rowData" not in grid.to_plotly_json()["props"]
+        # A block larger than the server's cap would leave the grid waiting for missing rows.
+        assert options["cacheBlockSize"] <= MAX_BLOCK_ROWS
+        # dash-ag-grid answers only the latest request: two at once could swap their rows.
+        assert options["maxConcurrentDatasourceRequests"] == 1
+    assert stockout_risk_grid("risk").getRowId == (
+        "params.data.sku_code + '@' + params.data.warehouse_code"
+    )
 
 
 def test_a_kpi_card_without_a_previous_period_compares_with_nothing() -> None:

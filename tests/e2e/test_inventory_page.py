@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from screen_actions import click_when_stable, wait_for_text_in
@@ -15,8 +18,11 @@ from small_inventory import POLICY, SKU_A_NAME, build_small_inventory
 from components.formatting import count, money, percent
 from dashboard.app import create_app
 from dashboard.settings import load_settings
+from dashboard.sources import inventory_policy
 from queries.inventory import InventorySource
-from queries.rollups import inventory_kpis
+from queries.rollups import inventory_kpis, top_stockout_risks
+from queries.row_blocks import DEFAULT_BLOCK_ROWS
+from queries.seed import Scale, seed_database
 
 # Long enough for the page to compute its figures after the test did.
 PAGE_LAG = dt.timedelta(minutes=5)
@@ -107,6 +113,10 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
     click_when_stable(dash_duo, "[role=option][value=WH2]")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=20)
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", "0")
+    # The grid drops the rows of every warehouse and asks for the filter's: B, sold once at WH2.
+    wait_for_grid(
+        dash_duo, "WH2's row alone", lambda rows, counted: (rows, counted) == ([(0, "B@WH2")], "1")
+    )
     assert dash_duo.get_logs() == []
 
 
@@ -114,7 +124,8 @@ def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # 
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=30)
-    # The grid gets its rows again every 2 s: find the cell again should it be replaced.
+    # Every 2 s refresh makes the grid ask the server again for its rows: find the cell again
+    # should it be replaced.
     click_when_stable(
         dash_duo, '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="sku_name"]'
     )
@@ -134,5 +145,176 @@ def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # 
     )
     dash_duo.wait_for_contains_text(
         "#sku-detail", "shelf life 10 d: orders capped at what sells before expiry", timeout=20
+    )
+    assert dash_duo.get_logs() == []
+
+
+def test_a_screen_left_alone_shows_new_stock_in_its_grid_at_the_next_refresh(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(sqlite_url)
+    build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
+    dash_duo.start_server(small_app(sqlite_url))
+    available = '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="available"]'
+    wait_for_text_in(dash_duo, available, {"0"})  # 6 on hand, 6 reserved
+
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE stock_levels SET on_hand = 46 WHERE sku_id = 1 AND warehouse_id = 1")
+        )
+
+    # No click, no scroll: the grid asks again for its rows when a new snapshot arrives.
+    wait_for_text_in(dash_duo, available, {"40"})
+    assert dash_duo.get_logs() == []
+
+
+# More risk rows than two of the grid's blocks, so the last page and a sort's first rows come
+# from blocks the grid has to ask the server for.
+GRID_SCALE = Scale(skus=120, warehouses=3, days=30)
+RISK_GRID = "#inv-risk-grid"
+# The rows the grid shows, by row index: (index, row id "sku@warehouse"), loaded rows only.
+_SHOWN_ROWS = """
+const rows = [...document.querySelectorAll(
+    arguments[0] + ' .ag-pinned-left-cols-container .ag-row[row-id*="@"]')];
+return rows.map(row => [Number(row.getAttribute('row-index')), row.getAttribute('row-id')])
+    .sort((a, b) => a[0] - b[0]);
+"""
+_ROW_COUNT = """
+const count = document.querySelector(arguments[0] + ' [data-ref="lbRecordCount"]');
+return count ? count.innerText : null;
+"""
+
+_BLOCKS = "return JSON.stringify(window.dash_ag_grid.getApi(arguments[0]).getCacheBlockState());"
+
+
+def wait_for_grid(
+    dash_duo: Any, what: str, shows: Callable[[list[tuple[int, str]], str | None], bool]
+) -> None:
+    """Wait until the risk grid's shown rows and row count satisfy ``shows``."""
+    deadline = time.monotonic() + 30
+    rows: list[tuple[int, str]] = []
+    counted = None
+    while time.monotonic() < deadline:
+        rows = [(int(i), str(r)) for i, r in dash_duo.driver.execute_script(_SHOWN_ROWS, RISK_GRID)]
+        counted = dash_duo.driver.execute_script(_ROW_COUNT, RISK_GRID)
+        if shows(rows, counted):
+            return
+        time.sleep(0.2)
+    blocks = dash_duo.driver.execute_script(_BLOCKS, RISK_GRID[1:])
+    raise AssertionError(
+        f"the risk grid never showed {what}: rows {rows[:5]}..., count {counted}, blocks {blocks}"
+    )
+
+
+def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(sqlite_url)
+    seed_database(engine, scale=GRID_SCALE, seed=7)
+    settings = load_settings(database_url=sqlite_url, refresh_seconds=2)
+    source = InventorySource(engine, inventory_policy(settings))
+    # Which rows have demand follows the window's whole UTC days: either side of midnight.
+    now = dt.datetime.now(dt.UTC)
+    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
+    orders = []
+    for moment in moments:
+        risks = top_stockout_risks(source.stock_positions(moment))
+        by_risk = list(risks["sku_code"] + "@" + risks["warehouse_code"])
+        by_sku = sorted(by_risk, key=lambda row_id: row_id.split("@")[0])  # stable: ties by risk
+        orders.append((by_risk, by_sku))
+    assert all(len(by_risk) > 2 * DEFAULT_BLOCK_ROWS for by_risk, _ in orders)
+
+    dash_duo.start_server(create_app(settings))
+    wait_for_grid(
+        dash_duo,
+        "the riskiest rows first",
+        lambda rows, counted: any(
+            counted == str(len(by_risk)) and rows[:3] == list(enumerate(by_risk[:3]))
+            for by_risk, _ in orders
+        ),
+    )
+
+    click_when_stable(
+        dash_duo, f'{RISK_GRID} .ag-header-cell[col-id="sku_code"] .ag-header-cell-label'
+    )
+    wait_for_grid(
+        dash_duo,
+        "the SKUs in order",
+        lambda rows, _: any(rows[:3] == list(enumerate(by_sku[:3])) for _, by_sku in orders),
+    )
+
+    click_when_stable(dash_duo, f'{RISK_GRID} .ag-paging-button[data-ref="btLast"]')
+    wait_for_grid(
+        dash_duo,
+        "the last SKUs on the last page",
+        lambda rows, _: any(
+            bool(rows) and rows[-1] == (len(by_sku) - 1, by_sku[-1]) for _, by_sku in orders
+        ),
+    )
+    # A refresh asks again for the blocks shown, and the grid stays on its page.
+    time.sleep(2 * settings.refresh_seconds + 1)
+    wait_for_grid(
+        dash_duo,
+        "the last page still, after refreshes",
+        lambda rows, _: any(
+            bool(rows) and rows[-1] == (len(by_sku) - 1, by_sku[-1]) for _, by_sku in orders
+        ),
+    )
+
+    code = orders[0][1][-1].split("@")[0]
+    dash_duo.find_element(
+        f"{RISK_GRID} .ag-pinned-left-header .ag-floating-filter input"
+    ).send_keys(code.lower())
+    wait_for_grid(
+        dash_duo,
+        f"only the rows of {code}",
+        lambda rows, counted: any(
+            counted == str(len(matching)) and [r for _, r in rows] == matching
+            for _, by_sku in orders
+            for matching in [[r for r in by_sku if r.startswith(f"{code}@")]]
+        ),
+    )
+    assert dash_duo.get_logs() == []
+
+
+def test_a_grid_whose_answer_was_lost_asks_again_at_a_later_refresh(
+    dash_duo, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(sqlite_url)
+    seed_database(engine, scale=GRID_SCALE, seed=7)
+    settings = load_settings(database_url=sqlite_url, refresh_seconds=4)
+    source = InventorySource(engine, inventory_policy(settings))
+    now = dt.datetime.now(dt.UTC)
+    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
+    firsts = []
+    for moment in moments:
+        risks = top_stockout_risks(source.stock_positions(moment))
+        row_ids = list(risks["sku_code"] + "@" + risks["warehouse_code"])
+        firsts.append(sorted(row_ids, key=lambda row_id: row_id.split("@")[0])[:3])
+    dash_duo.start_server(create_app(settings))
+    wait_for_grid(dash_duo, "its first rows", lambda rows, _: len(rows) >= 3)
+
+    # Right after a refresh (so that only the grid's request is lost, not the refresh's), the
+    # sort's request goes out while the server cannot be reached: its answer never comes.
+    updated = dash_duo.find_element("#inv-freshness").text
+    WebDriverWait(dash_duo.driver, 15).until(
+        lambda driver: driver.find_element(By.ID, "inv-freshness").text != updated
+    )
+    driver = dash_duo.driver
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})
+    click_when_stable(
+        dash_duo, f'{RISK_GRID} .ag-header-cell[col-id="sku_code"] .ag-header-cell-label'
+    )
+    time.sleep(0.5)
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    lost = dash_duo.get_logs()
+    assert lost, "the grid's request should have failed in the browser"
+    assert all("Callback failed: the server did not respond" in e["message"] for e in lost), lost
+
+    wait_for_grid(
+        dash_duo,
+        "the SKUs in order, once asked again",
+        lambda rows, _: any(rows[:3] == list(enumerate(first)) for first in firsts),
     )
     assert dash_duo.get_logs() == []
