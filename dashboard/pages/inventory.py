@@ -425,11 +425,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             fetched_at = snapshot.fetched_at.isoformat()
             # Every screen with the same filter shares one rendering of the same snapshot.
             key = f"inventory:view:{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
+            # A key per snapshot: nothing of it may outlive its interval (a last-good copy of
+            # each would pile up in the cache for as long as the server runs).
             view = context.cache.fetch(
                 key,
                 lambda: inventory_view(
                     snapshot, warehouse or ALL, category or ALL, context.settings
                 ),
+                keep_last_good=False,
             ).value
         if view is None:
             view = empty_view(f"{context.inventory.name} unreachable")
