@@ -33,10 +33,10 @@ MAX_POINTS_PER_FIGURE = 4_000
 MIN_POINTS_PER_TRACE = 120
 
 
-def points_per_trace(traces: int) -> int:
-    """Each trace's share of MAX_POINTS_PER_FIGURE, within [MIN_POINTS_PER_TRACE,
+def points_per_trace(traces: int, figure_points: int = MAX_POINTS_PER_FIGURE) -> int:
+    """Each trace's share of ``figure_points``, within [MIN_POINTS_PER_TRACE,
     MAX_POINTS_PER_TRACE]."""
-    share = MAX_POINTS_PER_FIGURE // max(1, traces)
+    share = figure_points // max(1, traces)
     return max(MIN_POINTS_PER_TRACE, min(MAX_POINTS_PER_TRACE, share))
 
 

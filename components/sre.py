@@ -21,6 +21,7 @@ from components.charts import (
     workload_colour,
 )
 from components.downsample import (
+    MAX_POINTS_PER_FIGURE,
     aggregate_per_bucket,
     min_max_per_bucket,
     points_per_trace,
@@ -28,6 +29,7 @@ from components.downsample import (
 )
 from components.formatting import plotly_text
 
+ORDER_BARS_AT_LEAST = 1_500
 ROWS = (
     "Order lines / min",
     "Requests / s",
@@ -56,10 +58,13 @@ def shared_axis_figure(
     above MAX_POINTS_PER_TRACE) points, each bucket's extremes (``components.downsample``);
     past that many steps the order bars become order lines per bucket, and the first row's
     title and the bars' hover name the bucket's width."""
-    traces = (4 if not combined.empty else 0) + 2 * usage.groupby(["namespace", "workload"]).ngroups
-    traces += 2 * hpa.groupby(["namespace", "hpa"]).ngroups
-    budget = points_per_trace(traces)
-    bars, title = _order_bars(combined, budget)
+    lines = (3 if not combined.empty else 0) + 2 * usage.groupby(["namespace", "workload"]).ngroups
+    lines += 2 * hpa.groupby(["namespace", "hpa"]).ngroups
+    # The order bars are what the page is about: a bar a step up to 1,500 steps (a day of
+    # minutes), whatever the lines need; the lines share the rest of the figure's points.
+    bar_points = min(len(combined), max(points_per_trace(lines + 1), ORDER_BARS_AT_LEAST))
+    bars, title = _order_bars(combined, bar_points)
+    budget = points_per_trace(lines, MAX_POINTS_PER_FIGURE - bar_points)
     figure = make_subplots(
         rows=len(ROWS),
         cols=1,
