@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from queries import risk
 from queries.database import day_number, missing_schema, rows_of, to_datetimes, unparsed
+from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
     NO_COVERAGE,
@@ -46,7 +47,6 @@ from queries.schema import (
     Warehouse,
 )
 
-EPOCH = dt.date(1970, 1, 1)
 OUTBOUND_KINDS = ("shipment", "transfer")
 # The columns that name a row, first in every per SKU x warehouse frame.
 SKU_AND_WAREHOUSE = (
@@ -98,20 +98,6 @@ class InventorySnapshot:
     warehouses: pd.DataFrame
 
 
-def _day(moment: dt.datetime) -> int:
-    return (moment.date() - EPOCH).days
-
-
-def _midnight(day: int) -> dt.datetime:
-    return dt.datetime.combine(EPOCH + dt.timedelta(days=day), dt.time())
-
-
-def _as_naive_utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
-
-
 class InventorySource:
     """Reads the inventory schema (queries.schema) through an SQLAlchemy Engine."""
 
@@ -150,7 +136,7 @@ class InventorySource:
         return Health("ok", f"{backend} database answering; {store.message}", details)
 
     def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
-        as_of = _as_naive_utc(as_of)
+        as_of = naive_utc(as_of)
         with self.engine.connect() as conn:
             positions = self._positions(conn, as_of)
             lots = self._expiring_lots(conn, as_of)
@@ -195,7 +181,7 @@ class InventorySource:
           end-of-day on hand over the window, units).
         """
         with self.engine.connect() as conn:
-            return self._positions(conn, _as_naive_utc(as_of))
+            return self._positions(conn, naive_utc(as_of))
 
     def expiring_lots(self, as_of: dt.datetime, within_days: int = 90) -> pd.DataFrame:
         """Lots with stock expiring before as_of's day + within_days (expired ones included).
@@ -205,7 +191,7 @@ class InventorySource:
         days_to_expiry (int, negative when expired). Sorted by expiry.
         """
         with self.engine.connect() as conn:
-            return self._expiring_lots(conn, _as_naive_utc(as_of), within_days)
+            return self._expiring_lots(conn, naive_utc(as_of), within_days)
 
     def warehouses(self) -> pd.DataFrame:
         """Columns: warehouse_code, warehouse_name, region (str), capacity_units (float)."""
@@ -219,7 +205,7 @@ class InventorySource:
         order lines placed that minute, cancelled orders included: they were orders when placed),
         units (float: units on those lines), orders (int: sales orders placed that minute).
         """
-        start, end = _as_naive_utc(start), _as_naive_utc(end)
+        start, end = naive_utc(start), naive_utc(end)
         parts: list[pd.DataFrame] = []
         live: list[tuple[dt.datetime, dt.datetime]] = [(start, end)]
         found = self._coverage()
@@ -255,9 +241,9 @@ class InventorySource:
         """Daily ordered units of one SKU over the demand window, every day present (zero when no
         orders), summed over warehouses. Columns: day (datetime64[ns], naive UTC midnight), units.
         Cancelled orders are not demand, as in ``stock_positions``."""
-        as_of = _as_naive_utc(as_of)
-        today, window = _day(as_of), self.policy.demand_window_days
-        start, end = _midnight(today - window), _midnight(today)
+        as_of = naive_utc(as_of)
+        today, window = day_of(as_of), self.policy.demand_window_days
+        start, end = midnight(today - window), midnight(today)
         query = (
             sa.select(
                 day_number(SalesOrder.ordered_at).label("day"),
@@ -278,7 +264,7 @@ class InventorySource:
         days = range(today - window, today)
         return pd.DataFrame(
             {
-                "day": pd.to_datetime([_midnight(d) for d in days]).astype("datetime64[ns]"),
+                "day": pd.to_datetime([midnight(d) for d in days]).astype("datetime64[ns]"),
                 "units": [found.get(d, 0.0) for d in days],
             }
         )
@@ -287,7 +273,7 @@ class InventorySource:
         """Open purchase order lines of one SKU. Columns: number, supplier, warehouse_code (str),
         ordered_at (datetime64[ns]), expected_on (datetime64[ns] midnight), open_units (float:
         ordered - received), days_late (int: days past expected_on at as_of, 0 when not late)."""
-        as_of = _as_naive_utc(as_of)
+        as_of = naive_utc(as_of)
         query = (
             sa.select(
                 PurchaseOrder.number,
@@ -387,10 +373,10 @@ class InventorySource:
         roll-up store where it covers the days, from the database for the rest (today, days
         since the last roll-up, or everything without a store)."""
         policy = self.policy
-        today, window = _day(as_of), policy.demand_window_days
+        today, window = day_of(as_of), policy.demand_window_days
         dead_since = as_of - dt.timedelta(days=policy.dead_stock_days)
-        history_start = min(_midnight(today - window), dead_since)
-        since_midnight: list[tuple[dt.datetime, dt.datetime | None]] = [(_midnight(today), None)]
+        history_start = min(midnight(today - window), dead_since)
+        since_midnight: list[tuple[dt.datetime, dt.datetime | None]] = [(midnight(today), None)]
         parts: list[pd.DataFrame] = []
         live: list[tuple[dt.datetime, dt.datetime | None]] = [(history_start, None)]
         found = self._coverage()
@@ -404,14 +390,14 @@ class InventorySource:
                     parts.append(stored_window_sums(store))
                     live = since_midnight
                 else:
-                    first_day = _day(history_start)
+                    first_day = day_of(history_start)
                     covered = found.covered_days(first_day, today)
                     if covered is not None:
                         parts.append(
                             daily_pair_sums(store, today, window, policy.dead_stock_days, covered)
                         )
                     live = [
-                        (max(history_start, _midnight(low)), _midnight(high))
+                        (max(history_start, midnight(low)), midnight(high))
                         for low, high in uncovered(first_day, today, covered)
                     ] + since_midnight
         parts.append(self._live_pair_sums(conn, as_of, live))
@@ -441,8 +427,8 @@ class InventorySource:
         read from the inventory database."""
         policy = self.policy
         window = policy.demand_window_days
-        today = _day(as_of)
-        window_start, window_end = _midnight(today - window), _midnight(today)
+        today = day_of(as_of)
+        window_start, window_end = midnight(today - window), midnight(today)
 
         def within(column: InstrumentedAttribute[dt.datetime]) -> sa.ColumnElement[bool]:
             return sa.or_(

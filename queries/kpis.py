@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from queries.database import day_number, rows_of
+from queries.days import day_of, midnight, naive_utc
 from queries.health import Health
-from queries.inventory import InventorySource, _as_naive_utc, _day, _midnight
+from queries.inventory import InventorySource
 from queries.schema import SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
 
 Period = Literal["week", "month", "quarter"]
@@ -87,7 +88,7 @@ class ExecutiveKpiSource:
         """
         if days < 1:
             raise ValueError(f"days must be at least 1, got {days}")
-        today = _day(_as_naive_utc(as_of))
+        today = day_of(naive_utc(as_of))
         first = today - days
         with self.engine.connect() as conn:
             stock = conn.execute(_stock_now()).one()
@@ -135,9 +136,9 @@ class ExecutiveKpiSource:
         """
         if days < 1:
             raise ValueError(f"days must be at least 1, got {days}")
-        today = _day(_as_naive_utc(as_of))
+        today = day_of(naive_utc(as_of))
         with self.engine.connect() as conn:
-            skus = _frame(conn, _sku_revenue_and_value(_midnight(today - days), _midnight(today)))
+            skus = _frame(conn, _sku_revenue_and_value(midnight(today - days), midnight(today)))
 
         skus = skus.sort_values(["revenue", "sku_code"], ascending=[False, True])
         total = float(skus["revenue"].sum())
@@ -276,15 +277,15 @@ def _movements_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ...]]:
             ).label("revenue"),
         )
         .join(Sku, Sku.id == StockMovement.sku_id)
-        .where(StockMovement.moved_at >= _midnight(first))
+        .where(StockMovement.moved_at >= midnight(first))
         .group_by(sa.literal_column("day"))
     )
 
 
 def _placed_in(first: int, today: int) -> sa.ColumnElement[bool]:
     return sa.and_(
-        SalesOrder.ordered_at >= _midnight(first),
-        SalesOrder.ordered_at < _midnight(today),
+        SalesOrder.ordered_at >= midnight(first),
+        SalesOrder.ordered_at < midnight(today),
         SalesOrder.status != "cancelled",
     )
 
@@ -333,7 +334,7 @@ def _stockout_changes_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ..
         )
         .join(StockMovement, of_demanded)
         # A movement on the first day is in every series day's end: only later ones count.
-        .where(StockMovement.moved_at >= _midnight(first + 1))
+        .where(StockMovement.moved_at >= midnight(first + 1))
         .group_by(demanded.c.sku_id, demanded.c.warehouse_id, sa.literal_column("day"))
     )
     anchors = sa.select(

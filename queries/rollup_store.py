@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from queries.database import day_number, minute_start, rows_of, to_datetimes, unparsed
+from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.schema import SalesOrder, SalesOrderLine, StockMovement
 
-EPOCH = dt.date(1970, 1, 1)
 OUTBOUND_KINDS = ("shipment", "transfer")
 DEFAULT_RECOMPUTE_DAYS = 14
 # Days aggregated per statement on a first fill: bounds the memory of a long history's move.
@@ -102,20 +102,6 @@ coverage = sa.Table(
 DAILY, MINUTES, WINDOW = "daily", "minutes", "window"
 Rows = sa.Select[*tuple[Any, ...]]
 Point = TypeVar("Point", int, dt.datetime)
-
-
-def day_of(moment: dt.datetime) -> int:
-    return (moment.date() - EPOCH).days
-
-
-def midnight(day: int) -> dt.datetime:
-    return dt.datetime.combine(EPOCH + dt.timedelta(days=day), dt.time())
-
-
-def naive_utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
 
 
 @dataclass(frozen=True)
