@@ -37,10 +37,11 @@ const filled = id => {
 const tiles = ["ops-kpi-value", "ops-kpi-risk", "ops-kpi-expiring", "ops-kpi-orders", "ops-kpi-pods"]
     .every(tile => filled(tile + "-value"));
 const risks = document.querySelector("#ops-risks > *") !== null;
-const orders = document.querySelector("#ops-orders .main-svg .plot .trace") !== null;
+const orders = document.querySelector("#ops-orders .cartesianlayer g.trace") !== null;
 const pods = document.querySelector("#ops-pod-tiles .pod-tile") !== null;
 const status = document.querySelector("#source-status .source-badge") !== null;
-return {done: tiles && risks && orders && pods && status, ms: performance.now()};
+return {done: tiles && risks && orders && pods && status, ms: performance.now(),
+        parts: {tiles, risks, orders, pods, status}};
 """
 # The 404 page: the router's one callback has said which page is unknown.
 NOT_FOUND_RENDERED = """
@@ -93,12 +94,15 @@ def _rendered_ms(driver: webdriver.Chrome, url: str, script: str) -> float:
     driver.get("about:blank")
     driver.get(url)
     deadline = time.monotonic() + RENDER_TIMEOUT_SECONDS
+    state: dict[str, object] = {}
     while time.monotonic() < deadline:
-        state = driver.execute_script(script)
+        state = driver.execute_script(script)  # type: ignore[no-untyped-call]
         if state["done"]:
-            return float(state["ms"])
+            return float(str(state["ms"]))
         time.sleep(POLL_SECONDS)
-    raise BenchUnavailable(f"{url} did not render within {RENDER_TIMEOUT_SECONDS:.0f} s")
+    raise BenchUnavailable(
+        f"{url} did not render within {RENDER_TIMEOUT_SECONDS:.0f} s: {state.get('parts', state)}"
+    )
 
 
 def render_times(base: str, repeat: int) -> BrowserFigure:

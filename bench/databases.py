@@ -66,7 +66,9 @@ def _row_counts(url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             return {
-                table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+                table.name: int(
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                )
                 for table in TABLES
             }
     finally:

@@ -114,9 +114,7 @@ def measure_demo_orders(url: str) -> DemoOrderFigures:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default="demo")
-    parser.add_argument(
-        "--database-url", help="the database (default: a temporary SQLite file)"
-    )
+    parser.add_argument("--database-url", help="the database (default: a temporary SQLite file)")
     parser.add_argument("--seeded", action="store_true", help="it is seeded already: read only")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the snapshot figures as JSON")
@@ -134,14 +132,26 @@ def main() -> None:
         print(json.dumps(dataclasses.asdict(figures)))
         return
     if seed_seconds is not None:
-        print(f"seed                      {seed_seconds:8.3f} s   ({seed_seconds / SEED_BUDGET_SECONDS:.2f} of the 20 s budget)")
-    print(f"snapshot (3 queries)      {figures.snapshot_seconds:8.3f} s   ({figures.positions:,} SKU x warehouse rows)")
-    print(f"page view from snapshot   {figures.view_seconds:8.3f} s   ({figures.view_share:.2f} x snapshot)")
-    print(f"refresh from cache        {figures.cached_seconds * 1e6:8.1f} us  (1/{1 / figures.cached_share:,.0f} of a snapshot)")
+        print(
+            f"seed                      {seed_seconds:8.3f} s   ({seed_seconds / SEED_BUDGET_SECONDS:.2f} of the 20 s budget)"
+        )
+    print(
+        f"snapshot (3 queries)      {figures.snapshot_seconds:8.3f} s   ({figures.positions:,} SKU x warehouse rows)"
+    )
+    print(
+        f"page view from snapshot   {figures.view_seconds:8.3f} s   ({figures.view_share:.2f} x snapshot)"
+    )
+    print(
+        f"refresh from cache        {figures.cached_seconds * 1e6:8.1f} us  (1/{1 / figures.cached_share:,.0f} of a snapshot)"
+    )
     print(f"peak RSS                  {figures.peak_rss_mib:8.0f} MiB")
     demo = measure_demo_orders(url)
-    print(f"demo orders, hour caught up {demo.hour_seconds:6.3f} s   ({demo.hour_orders} orders, {demo.hour_picked_lines} lines picked)")
-    print(f"demo orders, minute round {demo.minute_seconds:8.3f} s   ({demo.minute_share:.4f} of the minute)")
+    print(
+        f"demo orders, hour caught up {demo.hour_seconds:6.3f} s   ({demo.hour_orders} orders, {demo.hour_picked_lines} lines picked)"
+    )
+    print(
+        f"demo orders, minute round {demo.minute_seconds:8.3f} s   ({demo.minute_share:.4f} of the minute)"
+    )
 
 
 if __name__ == "__main__":

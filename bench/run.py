@@ -34,6 +34,7 @@ from bench.screens import (
     Load,
     MemorySoak,
     Payload,
+    Server,
     callback_bodies,
     run_screens,
     sample_payloads,
@@ -76,10 +77,12 @@ class DatabaseFigures:
 class ScreenPhase:
     load: Load
     queries: Counter[tuple[str, str]]
+    # From the phase's start until /metrics was read, after the last answer or give-up.
+    span_seconds: float
 
     @property
     def intervals(self) -> float:
-        return self.load.seconds / REFRESH_SECONDS
+        return self.span_seconds / REFRESH_SECONDS
 
     @property
     def queries_per_interval(self) -> float:
@@ -116,13 +119,19 @@ def snapshot_figures(url: str, scale: str, repeat: int) -> SnapshotFigures:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))},
     )  # fmt: skip
     if completed.returncode != 0:
-        raise BenchUnavailable(f"bench.inventory_bench failed on {url}:\n{completed.stderr[-3000:]}")
+        raise BenchUnavailable(
+            f"bench.inventory_bench failed on {url}:\n{completed.stderr[-3000:]}"
+        )
     return SnapshotFigures(**json.loads(completed.stdout.strip().splitlines()[-1]))
 
 
-def measure_database(cache: SeedCache, backend: str, scale: str, mode: Mode, args: argparse.Namespace) -> DatabaseFigures:
+def measure_database(
+    cache: SeedCache, backend: str, scale: str, mode: Mode, args: argparse.Namespace
+) -> DatabaseFigures:
     _log(f"{backend} {scale}: seeded database (cached unless the seed code changed)")
     database = cache.run_copy(backend, scale, reseed=args.reseed)
+    # `l` takes minutes a query: fewer repeats there.
+    repeat = mode.repeat if scale != "l" else min(mode.repeat, 2)
     _log(
         f"{backend} {scale}: {database.row_counts['sales_order_lines']:,} order lines; "
         + ("seeded" if database.seeded_now else "from the cache")
@@ -131,38 +140,68 @@ def measure_database(cache: SeedCache, backend: str, scale: str, mode: Mode, arg
     engine = create_inventory_engine(database.url, timeout_seconds=300)
     try:
         as_of = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        floors = measure_floors(engine, InventoryPolicy(), 0.25, as_of, args.floor_layout, mode.repeat)
+        floors = measure_floors(engine, InventoryPolicy(), 0.25, as_of, args.floor_layout, repeat)
     finally:
         engine.dispose()
     for floor in floors:
-        _log(f"  {floor.query}: invdash {floor.invdash_seconds:.3f} s, floor {floor.floor_seconds:.3f} s, ratio {floor.ratio:.2f}")
-    snapshot = snapshot_figures(database.url, scale, mode.repeat)
+        _log(
+            f"  {floor.query}: invdash {floor.invdash_seconds:.3f} s, floor {floor.floor_seconds:.3f} s, ratio {floor.ratio:.2f}"
+        )
+    snapshot = snapshot_figures(database.url, scale, repeat)
     return DatabaseFigures(database, floors, snapshot)
 
 
-def measure_screens(results: Results, database: RunDatabase, mode: Mode, args: argparse.Namespace, work: Path) -> None:
-    server = start_invdash(database.url, work / "invdash-serve.log", {})
+def measure_screens(
+    results: Results, database: RunDatabase, mode: Mode, args: argparse.Namespace, work: Path
+) -> None:
+    """Each number of screens, the soak and the browser on a server started for it: a server
+    overloaded by one phase keeps answering requests its screens gave up on, which would
+    weigh on the next; and each starts with empty caches and counters alike."""
+
+    def server(name: str) -> Server:
+        return start_invdash(database.url, work / f"invdash-serve-{name}.log", {})
+
+    first = server("payloads")
     try:
-        results.workers = len(server.processes()) - 1
-        bodies = callback_bodies(server.base)
-        results.payloads = sample_payloads(server.base, bodies)
-        for count in args.screens:
-            before = source_queries(server.base)
-            _log(f"{count} screens for {mode.phase_seconds:.0f} s")
-            load = run_screens(server.base, bodies, count, mode.phase_seconds, REFRESH_SECONDS)
-            queries = source_queries(server.base)
-            queries.subtract(before)
-            phase = ScreenPhase(load, +queries)
-            results.phases.append(phase)
-            _log(f"  {len(load.requests)} requests, {load.errors()} errors, {load.skipped_ticks} ticks skipped, {phase.queries_per_interval:.1f} source queries per interval")
-        _log(f"soak: 10 screens for {mode.soak_seconds:.0f} s")
-        results.soak = soak(server, bodies, 10, mode.soak_seconds, mode.soak_warm_seconds, REFRESH_SECONDS)
-        _log(f"  RSS growth after the first {mode.soak_warm_seconds:.0f} s: {results.soak.growth:+.1%}")
-        _log("browser: /ops against the 404 page")
-        results.browser = render_times(server.base, mode.browser_repeat)
-        _log(f"  /ops {results.browser.ops_median_ms:.0f} ms, 404 page {results.browser.trivial_median_ms:.0f} ms")
+        results.workers = len(first.processes()) - 1
+        bodies = callback_bodies(first.base)
+        results.payloads = sample_payloads(first.base, bodies)
     finally:
-        server.stop()
+        first.stop()
+    for count in args.screens:
+        running = server(f"{count}-screens")
+        try:
+            _log(f"{count} screens for {mode.phase_seconds:.0f} s")
+            started = time.monotonic()
+            load = run_screens(running.base, bodies, count, mode.phase_seconds, REFRESH_SECONDS)
+            queries = source_queries(running.base)
+            phase = ScreenPhase(load, queries, time.monotonic() - started)
+        finally:
+            running.stop()
+        results.phases.append(phase)
+        _log(
+            f"  {len(load.requests)} requests, {load.errors()} errors, {load.skipped_ticks} ticks skipped, {phase.queries_per_interval:.1f} source queries per interval"
+        )
+    running = server("soak")
+    try:
+        _log(f"soak: 10 screens for {mode.soak_seconds:.0f} s")
+        results.soak = soak(
+            running, bodies, 10, mode.soak_seconds, mode.soak_warm_seconds, REFRESH_SECONDS
+        )
+        _log(
+            f"  RSS growth after the first {mode.soak_warm_seconds:.0f} s: {results.soak.growth:+.1%}"
+        )
+    finally:
+        running.stop()
+    running = server("browser")
+    try:
+        _log("browser: /ops against the 404 page")
+        results.browser = render_times(running.base, mode.browser_repeat)
+        _log(
+            f"  /ops {results.browser.ops_median_ms:.0f} ms, 404 page {results.browser.trivial_median_ms:.0f} ms"
+        )
+    finally:
+        running.stop()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -170,15 +209,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     kind = parser.add_mutually_exclusive_group(required=True)
     kind.add_argument("--full", action="store_const", dest="mode", const="full")
     kind.add_argument("--short", action="store_const", dest="mode", const="short")
-    parser.add_argument("--scale", default="m", help="scale of the SQLite and PostgreSQL runs and of the screens (default m)")
-    parser.add_argument("--backends", default="sqlite,postgresql", help="comma list (default sqlite,postgresql)")
-    parser.add_argument("--screens", default="1,10,50,100", type=lambda text: [int(n) for n in text.split(",")])
+    parser.add_argument(
+        "--scale",
+        default="m",
+        help="scale of the SQLite and PostgreSQL runs and of the screens (default m)",
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma list (default sqlite,postgresql)"
+    )
+    parser.add_argument(
+        "--screens", default="1,10,50,100", type=lambda text: [int(n) for n in text.split(",")]
+    )
     parser.add_argument("--phase-seconds", type=float, help="seconds of each number of screens")
     parser.add_argument("--soak-seconds", type=float)
     parser.add_argument("--soak-warm-seconds", type=float, help="growth is measured after this")
-    parser.add_argument("--floor-layout", default="raw", help="bench/floor_sql/<layout> (default raw)")
-    parser.add_argument("--reseed", action="store_true", help="seed anew even when a cached database fits")
-    parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("INVDASH_BENCH_CACHE", REPO_ROOT / ".bench-cache")))
+    parser.add_argument(
+        "--floor-layout", default="raw", help="bench/floor_sql/<layout> (default raw)"
+    )
+    parser.add_argument(
+        "--reseed", action="store_true", help="seed anew even when a cached database fits"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("INVDASH_BENCH_CACHE", REPO_ROOT / ".bench-cache")),
+    )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     return parser.parse_args(argv)
 
@@ -195,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown or "sqlite" not in backends:
-        print(f"bench: backends are sqlite (needed: the screens run on it) and postgresql, got {args.backends}", file=sys.stderr)
+        print(
+            f"bench: backends are sqlite (needed: the screens run on it) and postgresql, got {args.backends}",
+            file=sys.stderr,
+        )
         return 2
     make_target = "bench" if mode.name == "full" else "bench-short"
     extra = sys.argv[2:] if argv is None else argv[1:]
@@ -225,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
             copies.append(figures.database)
             results.databases.append(figures)
         with tempfile.TemporaryDirectory(prefix="invdash-bench-") as work:
-            sqlite_run = next(f.database for f in results.databases if f.database.backend == "sqlite")
+            sqlite_run = next(
+                f.database for f in results.databases if f.database.backend == "sqlite"
+            )
             measure_screens(results, sqlite_run, mode, args, Path(work))
         # Last: it writes the next hour's orders into each copy.
         for figures in results.databases:

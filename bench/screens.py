@@ -3,8 +3,8 @@ refresh interval, payloads, and the server's memory over a soak.
 
 A screen is what a browser sends on each refresh tick: the refresh callbacks of /ops, /, /exec
 and /sre and the status strip, as HTTP POSTs to /_dash-update-component whose bodies are built
-from the app's own /_dash-dependencies, with the screen's own ``invdash_screen`` cookie, over a
-browser's six connections. Every screen sends every page's callbacks on each tick (as four wall
+from the app's own /_dash-dependencies, with the screen's own ``invdash_screen`` cookie, each on
+a connection of its own. Every screen sends every page's callbacks on each tick (as four wall
 screens, one per page, would), so the figures for 1 and 100 screens hold the same callbacks.
 Screens start at random moments within the first interval and then tick every refresh
 interval; like the page's gate (dashboard/ticks.py), a screen skips a tick while its previous
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import random
 import signal
@@ -45,7 +46,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 UPDATE_PATH = "/_dash-update-component"
 START_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 60.0
-BROWSER_CONNECTIONS = 6
 TRIVIAL = "trivial"
 # name -> a part of the callback's output that names it in /_dash-dependencies.
 CALLBACKS = {
@@ -134,13 +134,20 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str]) -
         if key not in ("INVDASH_WORKERS", "INVDASH_THREADS", "PROMETHEUS_MULTIPROC_DIR")
         and not key.startswith("INVDASH_")
     }
-    env.update(
-        {"INVDASH_DATABASE_URL": database_url, "INVDASH_TELEMETRY": "demo", **extra_env}
-    )
+    env.update({"INVDASH_DATABASE_URL": database_url, "INVDASH_TELEMETRY": "demo", **extra_env})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "dashboard.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=env,
             cwd=REPO_ROOT,
             stdout=log,
@@ -150,15 +157,19 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str]) -
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
         if process.poll() is not None:
-            raise BenchUnavailable(f"invdash serve exited ({process.returncode}):\n{server.log_tail()}")
+            raise BenchUnavailable(
+                f"invdash serve exited ({process.returncode}):\n{server.log_tail()}"
+            )
         if time.monotonic() > deadline:
             server.stop()
             raise BenchUnavailable(f"invdash serve did not answer in time:\n{server.log_tail()}")
         try:
             # Dash answers /healthz; "Booting worker" appears once per worker in gunicorn's log.
-            if _get(f"{server.base}/healthz", 5) == b"OK" and server.log_path.read_text(
-                errors="replace"
-            ).count("Booting worker") >= 2 and len(server.processes()) >= 3:
+            if (
+                _get(f"{server.base}/healthz", 5) == b"OK"
+                and server.log_path.read_text(errors="replace").count("Booting worker") >= 2
+                and len(server.processes()) >= 3
+            ):
                 return server
         except OSError:
             pass
@@ -178,7 +189,9 @@ def _with_values(items: list[dict[str, Any]], tick: int) -> list[dict[str, Any]]
         {
             "id": i["id"],
             "property": i["property"],
-            "value": tick if (i["id"], i["property"]) == ("tick", "data") else VALUES.get(f"{i['id']}.{i['property']}"),
+            "value": tick
+            if (i["id"], i["property"]) == ("tick", "data")
+            else VALUES.get(f"{i['id']}.{i['property']}"),
         }
         for i in items
     ]
@@ -195,7 +208,9 @@ def callback_bodies(base: str) -> dict[str, dict[str, Any]]:
         callback = found[0]
         output: str = callback["output"]
         outputs: Any = (
-            [_prop(p) for p in output[2:-2].split("...")] if output.startswith("..") else _prop(output)
+            [_prop(p) for p in output[2:-2].split("...")]
+            if output.startswith("..")
+            else _prop(output)
         )
         first = callback["inputs"][0]
         bodies[name] = {
@@ -210,7 +225,11 @@ def callback_bodies(base: str) -> dict[str, dict[str, Any]]:
 
 def with_tick(body: dict[str, Any], tick: int) -> bytes:
     return json.dumps(
-        {**body, "inputs": _with_values(body["inputs"], tick), "state": _with_values(body["state"], tick)}
+        {
+            **body,
+            "inputs": _with_values(body["inputs"], tick),
+            "state": _with_values(body["state"], tick),
+        }
     ).encode()
 
 
@@ -241,14 +260,16 @@ class Load:
 
     def errors(self, callback: str | None = None) -> int:
         return sum(
-            1 for r in self.requests if r.status != 200 and (callback is None or r.callback == callback)
+            1
+            for r in self.requests
+            if r.status != 200 and (callback is None or r.callback == callback)
         )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     """p50, p95, p99 (NaN without samples)."""
     if not samples:
-        return (float("nan"),) * 3  # type: ignore[return-value]
+        return math.nan, math.nan, math.nan
     p50, p95, p99 = np.percentile(np.asarray(samples), [50, 95, 99])
     return float(p50), float(p95), float(p99)
 
@@ -262,7 +283,9 @@ async def _screen(
     stop_at: float,
     load: Load,
 ) -> None:
-    limits = httpx.Limits(max_connections=BROWSER_CONNECTIONS, max_keepalive_connections=BROWSER_CONNECTIONS)
+    # A connection per callback: four browsers, one per page, never queue a tick's few
+    # callbacks behind their six connections, so no request waits in this client.
+    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
     cookies = {"invdash_screen": f"bench-screen-{number:04d}"}
     async with httpx.AsyncClient(
         base_url=base, limits=limits, cookies=cookies, timeout=REQUEST_TIMEOUT_SECONDS
@@ -284,7 +307,7 @@ async def _screen(
                 Request(callback, number, started_wall, time.perf_counter() - started, status, size)
             )
 
-        running: asyncio.Task[Any] | None = None
+        running: asyncio.Future[Any] | None = None
         tick = 0
         next_tick = start_at
         while True:
@@ -305,7 +328,12 @@ async def _screen(
 
 
 def run_screens(
-    base: str, bodies: dict[str, dict[str, Any]], screens: int, seconds: float, interval: float, seed: int = 1
+    base: str,
+    bodies: dict[str, dict[str, Any]],
+    screens: int,
+    seconds: float,
+    interval: float,
+    seed: int = 1,
 ) -> Load:
     """``screens`` screens for ``seconds``; requests in flight at the end are awaited."""
     load = Load(screens, seconds)
@@ -331,7 +359,8 @@ def run_screens(
 def source_queries(base: str) -> Counter[tuple[str, str]]:
     """invdash_source_queries_total of the whole replica, by (source, query)."""
     total: Counter[tuple[str, str]] = Counter()
-    for family in text_string_to_metric_families(_get(f"{base}/metrics").decode()):
+    # A generous timeout: an overloaded server answers it behind the requests in its queue.
+    for family in text_string_to_metric_families(_get(f"{base}/metrics", 180).decode()):
         for sample in family.samples:
             if sample.name == "invdash_source_queries_total":
                 total[(sample.labels["source"], sample.labels["query"])] += int(sample.value)
@@ -340,7 +369,18 @@ def source_queries(base: str) -> Counter[tuple[str, str]]:
 
 # --- Payloads -------------------------------------------------------------------------------
 
-ITEM_BYTES = {"f8": 8, "f4": 4, "i8": 8, "i4": 4, "i2": 2, "i1": 1, "u8": 8, "u4": 4, "u2": 2, "u1": 1}
+ITEM_BYTES = {
+    "f8": 8,
+    "f4": 4,
+    "i8": 8,
+    "i4": 4,
+    "i2": 2,
+    "i1": 1,
+    "u8": 8,
+    "u4": 4,
+    "u2": 2,
+    "u1": 1,
+}
 
 
 def _array_length(value: Any) -> int | None:
@@ -386,7 +426,9 @@ def payload(callback: str, body: bytes) -> Payload:
             for trace in item:
                 lengths = [
                     n
-                    for n in (_array_length(trace.get(a)) for a in ("x", "y", "z", "values", "lat", "lon"))
+                    for n in (
+                        _array_length(trace.get(a)) for a in ("x", "y", "z", "values", "lat", "lon")
+                    )
                     if n is not None
                 ]
                 if "type" in trace or lengths:
@@ -396,9 +438,15 @@ def payload(callback: str, body: bytes) -> Payload:
 
 def sample_payloads(base: str, bodies: dict[str, dict[str, Any]]) -> list[Payload]:
     found = []
-    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT_SECONDS, cookies={"invdash_screen": "bench-payloads"}) as client:
+    with httpx.Client(
+        base_url=base, timeout=REQUEST_TIMEOUT_SECONDS, cookies={"invdash_screen": "bench-payloads"}
+    ) as client:
         for name in bodies:
-            response = client.post(UPDATE_PATH, content=with_tick(bodies[name], 1), headers={"Content-Type": "application/json"})
+            response = client.post(
+                UPDATE_PATH,
+                content=with_tick(bodies[name], 1),
+                headers={"Content-Type": "application/json"},
+            )
             response.raise_for_status()
             found.append(payload(name, response.content))
     return found
@@ -423,7 +471,9 @@ class MemorySoak:
 
     seconds: float
     warm_seconds: float
-    samples: list[tuple[float, dict[int, int]]] = field(default_factory=list)  # (elapsed, pid -> rss)
+    samples: list[tuple[float, dict[int, int]]] = field(
+        default_factory=list
+    )  # (elapsed, pid -> rss)
     load: Load | None = None
 
     def total_at(self, start: float, end: float) -> float:
@@ -473,7 +523,9 @@ def soak(
 
     def sample() -> None:
         while not done.is_set():
-            rss = {pid: value for pid in server.processes() if (value := rss_bytes(pid)) is not None}
+            rss = {
+                pid: value for pid in server.processes() if (value := rss_bytes(pid)) is not None
+            }
             result.samples.append((time.monotonic() - started, rss))
             done.wait(every_seconds)
 
