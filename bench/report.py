@@ -259,6 +259,14 @@ def _screens(results: Results) -> list[str]:
     for key in queries:
         cells = [f"{phase.queries[key] / phase.intervals:.2f}" for phase in results.phases]
         lines.append(f"| {key[0]}: {key[1]} | " + " | ".join(cells) + " |")
+    fallbacks = [str(p.load.screens) for p in results.phases if p.queries_read_from != "/metrics"]
+    if fallbacks:
+        lines += [
+            "",
+            f"With {', '.join(fallbacks)} screens the server did not answer /metrics within 60 s of the",
+            "last answer (behind the requests queued before it): read from the metric files behind",
+            "/metrics instead (prometheus-client's multiprocess collector, as /metrics adds them up).",
+        ]
     failures = sum(
         (phase.load.failures for phase in results.phases),
         start=type(results.phases[0].load.failures)(),

@@ -79,6 +79,7 @@ class ScreenPhase:
     queries: Counter[tuple[str, str]]
     # From the phase's start until /metrics was read, after the last answer or give-up.
     span_seconds: float
+    queries_read_from: str
 
     @property
     def intervals(self) -> float:
@@ -174,8 +175,8 @@ def measure_screens(
             _log(f"{count} screens for {mode.phase_seconds:.0f} s")
             started = time.monotonic()
             load = run_screens(running.base, bodies, count, mode.phase_seconds, REFRESH_SECONDS)
-            queries = source_queries(running.base)
-            phase = ScreenPhase(load, queries, time.monotonic() - started)
+            queries, read_from = source_queries(running)
+            phase = ScreenPhase(load, queries, time.monotonic() - started, read_from)
         finally:
             running.stop()
         results.phases.append(phase)

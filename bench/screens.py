@@ -31,13 +31,16 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.postgresql import BenchUnavailable
@@ -92,6 +95,7 @@ class Server:
     base: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_dir: Path  # the workers' metric files, PROMETHEUS_MULTIPROC_DIR
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -134,7 +138,16 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str]) -
         if key not in ("INVDASH_WORKERS", "INVDASH_THREADS", "PROMETHEUS_MULTIPROC_DIR")
         and not key.startswith("INVDASH_")
     }
-    env.update({"INVDASH_DATABASE_URL": database_url, "INVDASH_TELEMETRY": "demo", **extra_env})
+    metrics_dir = log_path.with_suffix(".metrics")
+    metrics_dir.mkdir(exist_ok=True)
+    env.update(
+        {
+            "INVDASH_DATABASE_URL": database_url,
+            "INVDASH_TELEMETRY": "demo",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **extra_env,
+        }
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -153,7 +166,7 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str]) -
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", process, log_path, metrics_dir)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
         if process.poll() is not None:
@@ -356,15 +369,30 @@ def run_screens(
 # --- /metrics -------------------------------------------------------------------------------
 
 
-def source_queries(base: str) -> Counter[tuple[str, str]]:
-    """invdash_source_queries_total of the whole replica, by (source, query)."""
+METRICS_TIMEOUT_SECONDS = 60.0
+
+
+def _count_queries(families: Iterable[Metric]) -> Counter[tuple[str, str]]:
     total: Counter[tuple[str, str]] = Counter()
-    # A generous timeout: an overloaded server answers it behind the requests in its queue.
-    for family in text_string_to_metric_families(_get(f"{base}/metrics", 180).decode()):
+    for family in families:
         for sample in family.samples:
             if sample.name == "invdash_source_queries_total":
                 total[(sample.labels["source"], sample.labels["query"])] += int(sample.value)
     return total
+
+
+def source_queries(server: Server) -> tuple[Counter[tuple[str, str]], str]:
+    """invdash_source_queries_total of the whole replica, by (source, query), and where it was
+    read: from /metrics, or, when an overloaded server does not answer /metrics in time (it
+    waits behind the requests queued before it), from the workers' metric files that /metrics
+    adds up (prometheus-client's multiprocess collector, as dashboard.metrics does)."""
+    try:
+        text = _get(f"{server.base}/metrics", METRICS_TIMEOUT_SECONDS).decode()
+        return _count_queries(text_string_to_metric_families(text)), "/metrics"
+    except OSError:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(server.metrics_dir))  # type: ignore[no-untyped-call]
+        return _count_queries(registry.collect()), "the metric files behind /metrics"
 
 
 # --- Payloads -------------------------------------------------------------------------------
