@@ -28,6 +28,8 @@ def _verdict(value: float, target: float) -> str:
 
 
 def _ms(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "> 60 s"
     return (
         "n/a"
         if math.isnan(seconds)
@@ -100,15 +102,19 @@ def _targets(results: Results) -> list[str]:
         for name in CALLBACKS:
             if name == TRIVIAL:
                 continue
-            ratio = percentiles(load.latencies(name))[1] / trivial
+            p95 = percentiles(load.latencies(name))[1]
             errors = load.errors(name)
-            # p95 is of answered requests: with errors, read it with them.
-            unanswered = (
-                f" ({errors} of {errors + len(load.latencies(name))} unanswered)" if errors else ""
-            )
+            unanswered = f" ({errors} of {len(load.latencies(name))} unanswered)" if errors else ""
+            if math.isinf(p95) or math.isinf(trivial):
+                # More than 5% unanswered: a p95 beyond the 60 s the screens waited.
+                measured = f"p95 {_ms(p95)}, trivial p95 {_ms(trivial)}{unanswered}"
+                verdict = "**not met** (no ratio: the server did not keep up)"
+            else:
+                ratio = p95 / trivial
+                measured, verdict = f"{ratio:.1f}{unanswered}", _verdict(ratio, CALLBACK_TARGET)
             lines.append(
                 f"| p95 of {name} / p95 of the trivial callback, {CALLBACK_SCREENS} screens | "
-                f"≤ {CALLBACK_TARGET:.0f} | {ratio:.1f}{unanswered} | {_verdict(ratio, CALLBACK_TARGET)} |"
+                f"≤ {CALLBACK_TARGET:.0f} | {measured} | {verdict} |"
             )
     if results.soak is not None:
         growth = results.soak.growth
@@ -123,12 +129,13 @@ def _targets(results: Results) -> list[str]:
             f"| /ops fully rendered / 404 page rendered, headless Chromium | ≤ {BROWSER_TARGET:.0f} | "
             f"{ratio:.2f} | {_verdict(ratio, BROWSER_TARGET)} |"
         )
-    lines += [
-        "",
-        "The query floor targets are for the run's main scale on each backend; the `l` rows",
-        "further down have none.",
-        "",
-    ]
+    lines.append("")
+    if any(f.database.scale != results.scale for f in results.databases):
+        lines += [
+            f"The query floor targets are for the run's main scale (`{results.scale}`); the `l`",
+            "rows further down have none.",
+            "",
+        ]
     return lines
 
 
@@ -230,7 +237,12 @@ def _screens(results: Results) -> list[str]:
             f"| {load.screens} | {load.seconds:.0f} s | {phase.span_seconds:.0f} s | {load.ticks:,} ({load.skipped_ticks:,}) | "
             f"{len(load.requests):,} | {load.errors():,} | {phase.queries_per_interval:.1f} |"
         )
-    lines += ["", "p50 / p95 / p99 per callback:", ""]
+    lines += [
+        "",
+        "p50 / p95 / p99 per callback (a request without an answer counts as slower than any, so",
+        'a percentile past the share answered reads "> 60 s"):',
+        "",
+    ]
     header = (
         "| callback | " + " | ".join(f"{p.load.screens} screens" for p in results.phases) + " |"
     )

@@ -269,7 +269,13 @@ class Load:
     failures: Counter[str] = field(default_factory=Counter)
 
     def latencies(self, callback: str) -> list[float]:
-        return [r.seconds for r in self.requests if r.callback == callback and r.status == 200]
+        """Seconds of each request of ``callback``; one without a 200 answer counts as
+        infinitely slow, so a percentile past the share answered is infinite, not flattering."""
+        return [
+            r.seconds if r.status == 200 else math.inf
+            for r in self.requests
+            if r.callback == callback
+        ]
 
     def errors(self, callback: str | None = None) -> int:
         return sum(
@@ -279,12 +285,22 @@ class Load:
         )
 
 
+def percentile(samples: list[float], share: float) -> float:
+    """Linear between the two nearest ranks (numpy's default), infinite when either is."""
+    ordered = sorted(samples)
+    position = share * (len(ordered) - 1)
+    below, above = ordered[math.floor(position)], ordered[math.ceil(position)]
+    if math.isinf(below) or math.isinf(above):
+        return math.inf
+    return below + (above - below) * (position - math.floor(position))
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    """p50, p95, p99 (NaN without samples)."""
+    """p50, p95, p99 (NaN without samples; infinite past the share of finite samples)."""
     if not samples:
         return math.nan, math.nan, math.nan
-    p50, p95, p99 = np.percentile(np.asarray(samples), [50, 95, 99])
-    return float(p50), float(p95), float(p99)
+    p50, p95, p99 = (percentile(samples, share) for share in (0.50, 0.95, 0.99))
+    return p50, p95, p99
 
 
 async def _screen(
