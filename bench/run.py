@@ -21,8 +21,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from bench import report
 from bench.browser import BrowserFigure, render_times
@@ -44,7 +47,8 @@ from bench.screens import (
 )
 from bench.screens import start_server as start_invdash
 from queries.database import create_inventory_engine
-from queries.inventory import InventoryPolicy
+from queries.inventory import InventoryPolicy, InventorySource
+from queries.rollup_store import RollupStore, refresh_rollups
 
 REFRESH_SECONDS = 10  # invdash's default, which the server runs with
 
@@ -66,12 +70,30 @@ MODES = {
 }
 
 
+@dataclass(frozen=True)
+class RollupFigures:
+    """``invdash rollup`` on the run's copy (its store in the same database, as the embedded
+    demo keeps it) and what a refresh then costs."""
+
+    first_fill_seconds: float  # the whole history, as a first run does
+    trailing_seconds: float  # a later run: the trailing 14 days and the minutes since
+    live_snapshot_seconds: float  # InventorySource.snapshot without the store
+    snapshot_seconds: float  # with the store freshly filled
+    positions_seconds: float  # stock_positions with the store (the floors' positions query)
+    positions_floor_seconds: float  # the raw-table floor of the same numbers (same run)
+
+    @property
+    def snapshot_share(self) -> float:
+        return self.snapshot_seconds / self.live_snapshot_seconds
+
+
 @dataclass
 class DatabaseFigures:
     database: RunDatabase
     floors: list[FloorFigure]
     snapshot: SnapshotFigures
     demo_orders: DemoOrderFigures | None = None
+    rollups: RollupFigures | None = None
 
 
 @dataclass
@@ -150,7 +172,58 @@ def measure_database(
             f"  {floor.query}: invdash {floor.invdash_seconds:.3f} s, floor {floor.floor_seconds:.3f} s, ratio {floor.ratio:.2f}"
         )
     snapshot = snapshot_figures(database.url, scale, repeat)
-    return DatabaseFigures(database, floors, snapshot)
+    rollups = measure_rollups(database.url, floors, repeat)
+    _log(
+        f"  roll-ups: first fill {rollups.first_fill_seconds:.1f} s, trailing run "
+        f"{rollups.trailing_seconds:.1f} s; snapshot {rollups.snapshot_seconds:.2f} s against "
+        f"{rollups.live_snapshot_seconds:.2f} s live"
+    )
+    return DatabaseFigures(database, floors, snapshot, rollups=rollups)
+
+
+def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupFigures:
+    """Fill the copy's roll-up store, run it again, and time a snapshot with and without it,
+    checking first that both give the same positions (else the figures mean nothing)."""
+    engine = create_inventory_engine(url, timeout_seconds=3600)
+    store = RollupStore(create_inventory_engine(url, timeout_seconds=3600))
+    policy = InventoryPolicy()
+    try:
+        now = dt.datetime.now(dt.UTC)
+        live = InventorySource(engine, policy)
+        with_store = InventorySource(engine, policy, store)
+        started = time.perf_counter()
+        refresh_rollups(engine, store, now)
+        first_fill = time.perf_counter() - started
+        started = time.perf_counter()
+        refresh_rollups(engine, store, now)
+        trailing = time.perf_counter() - started
+        as_of = now.replace(tzinfo=None)
+        try:
+            pd.testing.assert_frame_equal(
+                with_store.stock_positions(as_of),
+                live.stock_positions(as_of),
+                check_exact=False,
+                rtol=1e-9,
+            )
+        except AssertionError as error:
+            message = f"positions from the roll-ups differ from the live ones: {error}"
+            raise FloorMismatch(message) from None
+        live_snapshot = min(_timed(lambda: live.snapshot(as_of)) for _ in range(repeat))
+        snapshot = min(_timed(lambda: with_store.snapshot(as_of)) for _ in range(repeat))
+        positions = min(_timed(lambda: with_store.stock_positions(as_of)) for _ in range(repeat))
+    finally:
+        engine.dispose()
+        store.engine.dispose()
+    floor = next(f for f in floors if f.query == "positions")
+    return RollupFigures(
+        first_fill, trailing, live_snapshot, snapshot, positions, floor.floor_seconds
+    )
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
 
 
 def measure_screens(
@@ -161,7 +234,9 @@ def measure_screens(
     weigh on the next; and each starts with empty caches and counters alike."""
 
     def server(name: str) -> Server:
-        return start_invdash(database.url, work / f"invdash-serve-{name}.log", {})
+        # The roll-ups measure_rollups filled, in the copy itself (as the embedded demo).
+        store = {"INVDASH_ROLLUP_DATABASE_URL": database.url}
+        return start_invdash(database.url, work / f"invdash-serve-{name}.log", store)
 
     first = server("payloads")
     try:
