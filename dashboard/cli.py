@@ -26,6 +26,7 @@ from dashboard.rollup_runner import (
     rollup_once,
 )
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
+from dashboard.sources import ConfigurationError
 from dashboard.startup import StartupError, check_database_schema, configured_sources
 from queries.database import create_inventory_engine, database_is_empty
 from queries.demo_orders import HORIZON
@@ -135,7 +136,7 @@ def rollup(settings: Settings, once: bool, every_seconds: float) -> int:
         return 2
     try:
         store = configured_store(settings)
-    except RollupNotConfiguredError as error:
+    except (RollupNotConfiguredError, ConfigurationError) as error:
         print(f"invdash rollup: {error}", file=sys.stderr)
         return 2
     if not once:

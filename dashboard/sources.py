@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.settings import Settings
-from queries.database import create_inventory_engine
+from queries.database import UNUSABLE_URL_ERRORS, create_inventory_engine, unusable_url_message
 from queries.demo_cluster import DemoCluster
 from queries.health import Source
 from queries.inventory import InventoryPolicy, InventorySource
@@ -49,11 +49,15 @@ def rollup_store(settings: Settings, timeout_seconds: float | None = None) -> Ro
     Its statements time out as the database's unless ``timeout_seconds`` says otherwise."""
     if settings.rollup_url is None:
         return None
-    return RollupStore(
-        create_inventory_engine(
+    try:
+        engine = create_inventory_engine(
             settings.rollup_url, timeout_seconds or settings.database_timeout_seconds
         )
-    )
+    except UNUSABLE_URL_ERRORS as error:
+        raise ConfigurationError(
+            unusable_url_message("INVDASH_ROLLUP_DATABASE_URL", error)
+        ) from None
+    return RollupStore(engine)
 
 
 def inventory_source(settings: Settings) -> InventorySource:

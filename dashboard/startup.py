@@ -6,7 +6,6 @@ import logging
 import sys
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from dashboard.settings import (
     Settings,
@@ -15,7 +14,12 @@ from dashboard.settings import (
     load_settings,
 )
 from dashboard.sources import ConfigurationError, Sources, build_sources
-from queries.database import create_inventory_engine, missing_schema
+from queries.database import (
+    UNUSABLE_URL_ERRORS,
+    create_inventory_engine,
+    missing_schema,
+    unusable_url_message,
+)
 from queries.health import describe_failure
 from queries.prometheus import PromQLConfigError
 
@@ -26,21 +30,8 @@ class StartupError(Exception):
     """invdash cannot serve with this configuration; the message says what to change."""
 
 
-# What SQLAlchemy raises for a URL it cannot parse or has no driver for.
-UNUSABLE_URL_ERRORS = (ArgumentError, NoSuchModuleError, ImportError)
-
-
-def unusable_url(error: Exception) -> StartupError:
-    # The URL can carry a password, so the message never repeats it.
-    reason = (
-        "it does not parse"
-        if isinstance(error, ArgumentError)
-        else f"no driver installed for it: {describe_failure(error)}"
-    )
-    return StartupError(
-        f"INVDASH_DATABASE_URL is not a usable SQLAlchemy URL ({reason}); "
-        "expected sqlite:///path or postgresql+psycopg://user:password@host/db"
-    )
+def unusable_url(error: Exception, variable: str = "INVDASH_DATABASE_URL") -> StartupError:
+    return StartupError(unusable_url_message(variable, error))
 
 
 def inventory_engine(settings: Settings) -> Engine:

@@ -8,10 +8,28 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from queries.health import describe_failure
 from queries.schema import Base
+
+# What SQLAlchemy raises for a URL it cannot parse or has no driver for.
+UNUSABLE_URL_ERRORS = (ArgumentError, NoSuchModuleError, ImportError)
+
+
+def unusable_url_message(variable: str, error: Exception) -> str:
+    """Why the URL in ``variable`` names no engine; never the URL (it can carry a password)."""
+    reason = (
+        "it does not parse"
+        if isinstance(error, ArgumentError)
+        else f"no driver installed for it: {describe_failure(error)}"
+    )
+    return (
+        f"{variable} is not a usable SQLAlchemy URL ({reason}); "
+        "expected sqlite:///path or postgresql+psycopg://user:password@host/db"
+    )
 
 
 def create_inventory_engine(url: str, timeout_seconds: float = 5.0) -> Engine:

@@ -313,3 +313,14 @@ def test_rollup_without_a_store_names_the_setting(
 ) -> None:
     assert main(["rollup", "--once"]) == 2
     assert "INVDASH_ROLLUP_DATABASE_URL is not set" in capsys.readouterr().err
+
+
+def test_an_unusable_rollup_url_stops_check_and_rollup_naming_that_setting(
+    small_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_ROLLUP_DATABASE_URL", "postgresql+nosuchdriver://u:secret@h/db")
+    for command in (["check"], ["rollup", "--once"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "INVDASH_ROLLUP_DATABASE_URL is not a usable SQLAlchemy URL" in err
+        assert "secret" not in err
