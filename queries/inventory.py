@@ -381,25 +381,31 @@ class InventorySource:
         live: list[tuple[dt.datetime, dt.datetime | None]] = [(history_start, None)]
         found = self._coverage()
         if self.rollups is not None and found.computed_at is not None:
-            with self.rollups.engine.connect() as store:
-                if (
-                    found.window_day == today
-                    and found.window_days == window
-                    and found.dead_stock_days == policy.dead_stock_days
-                ):
-                    parts.append(stored_window_sums(store))
-                    live = since_midnight
-                else:
-                    first_day = day_of(history_start)
-                    covered = found.covered_days(first_day, today)
-                    if covered is not None:
-                        parts.append(
-                            daily_pair_sums(store, today, window, policy.dead_stock_days, covered)
-                        )
-                    live = [
-                        (max(history_start, midnight(low)), midnight(high))
-                        for low, high in uncovered(first_day, today, covered)
-                    ] + since_midnight
+            try:
+                with self.rollups.engine.connect() as store:
+                    if (
+                        found.window_day == today
+                        and found.window_days == window
+                        and found.dead_stock_days == policy.dead_stock_days
+                    ):
+                        parts.append(stored_window_sums(store))
+                        live = since_midnight
+                    else:
+                        first_day = day_of(history_start)
+                        covered = found.covered_days(first_day, today)
+                        if covered is not None:
+                            parts.append(
+                                daily_pair_sums(
+                                    store, today, window, policy.dead_stock_days, covered
+                                )
+                            )
+                        live = [
+                            (max(history_start, midnight(low)), midnight(high))
+                            for low, high in uncovered(first_day, today, covered)
+                        ] + since_midnight
+            except Exception:
+                # A store that fails half-way costs speed, not figures: every day read live.
+                parts, live = [], [(history_start, None)]
         parts.append(self._live_pair_sums(conn, as_of, live))
         sums = merge_pair_sums(parts)
         # Stored sums keep the latest outbound of whole days; the dead-stock period starts at

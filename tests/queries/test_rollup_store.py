@@ -272,3 +272,15 @@ def test_a_store_in_the_inventory_file_replaces_and_reads_minutes_on_their_bound
     assert_same_figures(source.stock_positions(AS_OF), live.stock_positions(AS_OF))
     store.engine.dispose()
     engine.dispose()
+
+
+def test_a_store_that_fails_half_way_costs_speed_not_figures(
+    empty_engine: sa.Engine, store: RollupStore
+) -> None:
+    build_small_inventory(empty_engine)
+    refresh(empty_engine, store, AS_OF)
+    # Its coverage still says the window's sums are there; the table they were in is gone.
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE invdash_window_sums"))
+    assert store.coverage().window_day is not None
+    assert_same_figures(positions(empty_engine, AS_OF, store), positions(empty_engine, AS_OF, None))
