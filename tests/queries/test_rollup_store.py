@@ -230,12 +230,13 @@ def test_a_postgresql_schema_of_its_own_holds_the_rollups(postgresql_url: str) -
     inventory.dispose()
 
 
-def test_a_store_in_the_inventory_file_replaces_and_reads_minutes_on_their_boundaries(
-    tmp_path: Path,
+def test_a_store_in_the_inventory_database_replaces_and_reads_minutes_on_their_boundaries(
+    database_url: str,
 ) -> None:
-    """In the inventory's own SQLite file the aggregates go in by INSERT ... SELECT: an order
-    placed exactly at a recomputed day's midnight is replaced, not doubled, and read back."""
-    url = f"sqlite:///{tmp_path}/inventory.sqlite3"
+    """In the inventory's own database (SQLite file or PostgreSQL) the aggregates go in by
+    INSERT ... SELECT: an order placed exactly at a recomputed day's midnight is replaced, not
+    doubled, and read back."""
+    url = database_url
     engine = sa.create_engine(url)
     build_small_inventory(engine)
     boundary = dt.datetime.combine(AS_OF.date() - dt.timedelta(days=3), dt.time())
