@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -226,6 +227,16 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+WARM_UP_SECONDS = 2 * REFRESH_SECONDS + 1
+
+
+def warm_up(server: Server, bodies: dict[str, dict[str, Any]]) -> None:
+    """One screen for two refresh intervals: every source is loaded once cold and once more as
+    a warm server does (behind the entries of the interval before), so that a phase measures
+    warm callbacks."""
+    run_screens(server.base, bodies, 1, WARM_UP_SECONDS, REFRESH_SECONDS)
+
+
 def measure_screens(
     results: Results, database: RunDatabase, mode: Mode, args: argparse.Namespace, work: Path
 ) -> None:
@@ -249,10 +260,12 @@ def measure_screens(
         running = server(f"{count}-screens")
         try:
             _log(f"{count} screens for {mode.phase_seconds:.0f} s")
+            warm_up(running, bodies)
+            before, _ = source_queries(running)
             started = time.monotonic()
             load = run_screens(running.base, bodies, count, mode.phase_seconds, REFRESH_SECONDS)
-            queries, read_from = source_queries(running)
-            phase = ScreenPhase(load, queries, time.monotonic() - started, read_from)
+            after, read_from = source_queries(running)
+            phase = ScreenPhase(load, after - before, time.monotonic() - started, read_from)
         finally:
             running.stop()
         results.phases.append(phase)

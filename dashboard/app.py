@@ -55,7 +55,9 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     context = DashboardContext(
         settings=settings,
         sources=instrument_sources(sources or build_sources(settings)),
-        cache=SharedCache(cache, settings.refresh_seconds, flight=flight),
+        cache=SharedCache(
+            cache, settings.refresh_seconds, flight=flight, revalidate_in_background=True
+        ),
         shared_cache=shared,
     )
     app.layout = shell.layout(context)

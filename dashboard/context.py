@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -17,6 +21,60 @@ from queries.telemetry import empty_frame
 
 INVENTORY_SNAPSHOT = "inventory:snapshot"
 SHARED_CACHE = "Shared cache"
+# Renderings a process keeps: a few per callback and view (pages, filters, ranges) at once.
+RENDERINGS = 64
+
+T = TypeVar("T")
+
+
+def stamp(fetched: Fetched[Any] | None) -> tuple[Any, ...]:
+    """What tells one cached entry from another of the same key: when its value was loaded
+    and the failure it carries (an entry never changes once stored)."""
+    if fetched is None:
+        return (None,)
+    return (fetched.fetched_at, fetched.error, fetched.error_since)
+
+
+class Renderings:
+    """A callback's outputs, built once per process for the same inputs and the same cached
+    entries, and handed to every screen that asks (a hundred screens on /sre cost one figure).
+
+    ``build`` must be a pure function of what ``parts`` names: the callback's arguments, the
+    ``stamp`` of every entry it reads, and any clock value it shows. Threads asking for the same
+    parts at once wait for the one that builds. Outputs are shared: never changed in place.
+    """
+
+    def __init__(self, entries: int = RENDERINGS) -> None:
+        self._entries = entries
+        self._built: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
+        self._building: dict[tuple[Hashable, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.builds = 0
+
+    def get(self, name: str, parts: tuple[Hashable, ...], build: Callable[[], T]) -> T:
+        key = (name, *parts)
+        with self._guard:
+            if key in self._built:
+                self._built.move_to_end(key)
+                found: T = self._built[key]
+                return found
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._built:
+                    done: T = self._built[key]
+                    return done
+            try:
+                value = build()
+            finally:
+                with self._guard:
+                    self._building.pop(key, None)
+            with self._guard:
+                self.builds += 1
+                self._built[key] = value
+                while len(self._built) > self._entries:
+                    self._built.popitem(last=False)
+            return value
 
 
 @dataclass(frozen=True)
@@ -26,6 +84,7 @@ class DashboardContext:
     cache: SharedCache
     # Set with INVDASH_CACHE_URL: the Redis behind ``cache``, reported beside the sources.
     shared_cache: RedisSharedCache | None = None
+    renderings: Renderings = field(default_factory=Renderings)
 
     @property
     def inventory(self) -> InventorySource:

@@ -16,12 +16,24 @@ from dash.development.base_component import Component
 from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import BY_UNIT, NUMBER, SHARE, data_grid, json_records
-from dashboard.context import DashboardContext
+from dashboard.cache import Fetched
+from dashboard.context import DashboardContext, stamp
 from dashboard.instrumented_sources import instrumented
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
 from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
+
+# The review is of whole past days (and the hours before this one): its figures move only as
+# orders of those days ship and stock is corrected, so it reloads every few minutes, not on every
+# refresh (at 10k SKUs x 10 warehouses one review is several seconds of database time).
+DAILY_FIGURES_SECONDS = 300
+
+
+def daily_figures_seconds(refresh_seconds: int) -> int:
+    """How often the review's figures reload: every DAILY_FIGURES_SECONDS, or every refresh
+    when the refresh interval is longer."""
+    return max(DAILY_FIGURES_SECONDS, refresh_seconds)
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
@@ -173,17 +185,48 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         period: Period = period_name if period_name in PERIOD_DAYS else "week"
         days = PERIOD_DAYS[period]
         now = dt.datetime.now(dt.UTC)
-        review = context.cache.fetch(f"exec:{period}", lambda: source.period_review(now, period))
-        abc = context.cache.fetch(f"exec:abc:{period}", lambda: source.abc_breakdown(now, days))
+        every = daily_figures_seconds(settings.refresh_seconds)
+        review = context.cache.fetch(
+            f"exec:{period}", lambda: source.period_review(now, period), every_seconds=every
+        )
+        abc = context.cache.fetch(
+            f"exec:abc:{period}", lambda: source.abc_breakdown(now, days), every_seconds=every
+        )
+        first = context.cache.fetch("exec:first-order", source.first_order_at, every_seconds=every)
+        end = now.replace(minute=0, second=0, microsecond=0)
+        traffic = (
+            context.cache.fetch(
+                f"exec:traffic:{period}",
+                lambda: metrics.service_traffic(end - dt.timedelta(days=2 * days), end),
+                every_seconds=every,
+            )
+            if metrics is not None
+            else None
+        )
+        # Every screen on this period shares one rendering of the same entries.
+        parts = (period, end, stamp(review), stamp(abc), stamp(first), stamp(traffic))
+        return context.renderings.get(
+            "exec", parts, lambda: render(period, now, review, abc, first, traffic)
+        )
+
+    def render(
+        period: Period,
+        now: dt.datetime,
+        review: Fetched[pd.DataFrame],
+        abc: Fetched[pd.DataFrame],
+        first_order: Fetched[dt.datetime | None],
+        traffic: Fetched[pd.DataFrame] | None,
+    ) -> tuple[Any, ...]:
+        days = PERIOD_DAYS[period]
         line = freshness_line(
             Freshness(context.inventory.name, review.fetched_at, review.error, review.error_since),
-            settings.refresh_seconds,
+            daily_figures_seconds(settings.refresh_seconds),
         )
         scope = f"last {days} whole days against the {days} before"
         if review.value is None:
             return [], [], [], line, scope
         rows = review.value.to_dict("records")
-        first = context.cache.fetch("exec:first-order", source.first_order_at).value
+        first = first_order.value
         previous_start = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
         previous_start -= dt.timedelta(days=2 * days)
         if first is not None and first > previous_start + dt.timedelta(days=1):
@@ -192,27 +235,22 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             scope += f" · ⚠ the data starts {first:%d %b %Y}: no comparison with the period before"
             for row in rows:
                 row.update(previous=float("nan"), delta=float("nan"), delta_share=float("nan"))
-        if metrics is not None:
+        if traffic is not None and traffic.value is not None:
             end = now.replace(minute=0, second=0, microsecond=0)
-            traffic = context.cache.fetch(
-                f"exec:traffic:{period}",
-                lambda: metrics.service_traffic(end - dt.timedelta(days=2 * days), end),
+            current, previous, daily = _availability(
+                traffic.value, settings.service_names, end, days
             )
-            if traffic.value is not None:
-                current, previous, daily = _availability(
-                    traffic.value, settings.service_names, end, days
-                )
-                rows.append(
-                    {
-                        "kpi": "availability",
-                        "unit": "share",
-                        "current": current,
-                        "previous": previous,
-                        "delta": current - previous,
-                        "delta_share": float("nan"),
-                        "sparkline": daily,
-                    }
-                )
+            rows.append(
+                {
+                    "kpi": "availability",
+                    "unit": "share",
+                    "current": current,
+                    "previous": previous,
+                    "delta": current - previous,
+                    "delta_share": float("nan"),
+                    "sparkline": daily,
+                }
+            )
         cards = [executive.kpi_card({str(k): v for k, v in row.items()}) for row in rows]
         table = pd.DataFrame(rows).drop(columns=["sparkline"])
         abc_rows = (

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import dash_mantine_components as dmc
+import pandas as pd
 from dash import Dash, Output, State, dcc, html
 from dash.development.base_component import Component
 
@@ -18,7 +19,8 @@ from components.charts import empty_figure
 from components.formatting import count, money
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
-from dashboard.context import DashboardContext
+from dashboard.cache import Fetched
+from dashboard.context import DashboardContext, stamp
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.inventory import InventorySnapshot
@@ -177,6 +179,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             "orders:last-week-hour",
             lambda: context.inventory.order_lines_per_minute(now - WEEK - HOUR, now - WEEK),
         )
+        # Every screen on this range shares one rendering of the same entries.
+        return context.renderings.get(
+            "ops:orders",
+            (minutes, stamp(recent), stamp(last_week)),
+            lambda: render_orders(recent, last_week),
+        )
+
+    def render_orders(
+        recent: Fetched[pd.DataFrame], last_week: Fetched[pd.DataFrame]
+    ) -> tuple[Any, ...]:
         line = freshness_line(
             Freshness(context.inventory.name, recent.fetched_at, recent.error, recent.error_since),
             settings.refresh_seconds,

@@ -20,7 +20,7 @@ from components.formatting import count
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
-from dashboard.context import DashboardContext
+from dashboard.context import DashboardContext, stamp
 from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
@@ -158,72 +158,89 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             if cluster_source
             else none
         )
-        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
 
-        combined = orders_and_traffic(
-            _frame_or_empty(orders, ORDER_VOLUME_COLUMNS),
-            _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
-            settings.service_names,
-        )
-        scope = Scope.of(view.filter("namespace"), view.filter("workload"))
-        in_range = _frame_or_empty(events, EVENT_COLUMNS)
-        in_range = in_range[in_range["timestamp"] <= pd.Timestamp(end)]
-        notable = notable_events(scope.events(in_range, pod_frame))
-        figure = sre.shared_axis_figure(
-            combined,
-            workload_usage_series(
-                pod_frame, scope.by_pod(_frame_or_empty(usage, POD_USAGE_COLUMNS), pod_frame)
-            ),
-            scope.hpas(_frame_or_empty(hpa, HPA_COLUMNS)),
-            notable,
-            (start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
-        )
-        # Three sources feed this page: each line says whose data it dates.
-        lines = [
-            html.Div(
-                [
-                    html.Span(f"{name}: ", className="freshness-source"),
-                    freshness_line(
-                        Freshness(name, f.fetched_at, f.error, f.error_since),
-                        settings.refresh_seconds,
-                    ),
-                ]
+        def build() -> tuple[Any, ...]:
+            pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
+
+            combined = orders_and_traffic(
+                _frame_or_empty(orders, ORDER_VOLUME_COLUMNS),
+                _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
+                settings.service_names,
             )
-            for name, f in (
-                (context.inventory.name, orders),
-                (metrics.name if metrics else "Prometheus", traffic),
-                (cluster_source.name if cluster_source else "Kubernetes API", events),
+            scope = Scope.of(view.filter("namespace"), view.filter("workload"))
+            in_range = _frame_or_empty(events, EVENT_COLUMNS)
+            in_range = in_range[in_range["timestamp"] <= pd.Timestamp(end)]
+            notable = notable_events(scope.events(in_range, pod_frame))
+            figure = sre.shared_axis_figure(
+                combined,
+                workload_usage_series(
+                    pod_frame, scope.by_pod(_frame_or_empty(usage, POD_USAGE_COLUMNS), pod_frame)
+                ),
+                scope.hpas(_frame_or_empty(hpa, HPA_COLUMNS)),
+                notable,
+                (start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
             )
-        ]
-        ratio = orders_per_thousand_requests(combined)
-        lag = lagged_correlation(combined)
-        bursts = orders_at_risk(combined)
-        at_risk = float(bursts["orders_at_risk"].sum())
-        warnings = int((notable["type"] == "Warning").sum())
-        demo = bool(metrics and metrics.is_demo) or bool(cluster_source and cluster_source.is_demo)
-        return (
-            figure,
-            lines,
-            cluster.demo_badge(demo),
-            kpi_value(
-                "n/a" if math.isnan(ratio) else f"{ratio:.2f}", None if math.isnan(ratio) else ratio
-            ),
-            _range_words(view),
-            kpi_value(
-                "n/a"
-                if math.isnan(lag.correlation_at_zero)
-                else f"r = {lag.correlation_at_zero:.2f}",
-                None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
-            ),
-            "not enough data"
-            if math.isnan(lag.best_correlation)
-            else f"best r = {lag.best_correlation:.2f} with orders {_lag_words(lag.best_lag)}",
-            kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
-            f"{count(len(bursts))} error bursts above 2% errors",
-            kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
-            f"{count(len(notable))} rollout, scaling and warning events"
-            + (" (the API server keeps events about 1 h)" if end - start > EVENT_HORIZON else ""),
-        )
+            # Three sources feed this page: each line says whose data it dates.
+            lines = [
+                html.Div(
+                    [
+                        html.Span(f"{name}: ", className="freshness-source"),
+                        freshness_line(
+                            Freshness(name, f.fetched_at, f.error, f.error_since),
+                            settings.refresh_seconds,
+                        ),
+                    ]
+                )
+                for name, f in (
+                    (context.inventory.name, orders),
+                    (metrics.name if metrics else "Prometheus", traffic),
+                    (cluster_source.name if cluster_source else "Kubernetes API", events),
+                )
+            ]
+            ratio = orders_per_thousand_requests(combined)
+            lag = lagged_correlation(combined)
+            bursts = orders_at_risk(combined)
+            at_risk = float(bursts["orders_at_risk"].sum())
+            warnings = int((notable["type"] == "Warning").sum())
+            demo = bool(metrics and metrics.is_demo) or bool(
+                cluster_source and cluster_source.is_demo
+            )
+            return (
+                figure,
+                lines,
+                cluster.demo_badge(demo),
+                kpi_value(
+                    "n/a" if math.isnan(ratio) else f"{ratio:.2f}",
+                    None if math.isnan(ratio) else ratio,
+                ),
+                _range_words(view),
+                kpi_value(
+                    "n/a"
+                    if math.isnan(lag.correlation_at_zero)
+                    else f"r = {lag.correlation_at_zero:.2f}",
+                    None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
+                ),
+                "not enough data"
+                if math.isnan(lag.best_correlation)
+                else f"best r = {lag.best_correlation:.2f} with orders {_lag_words(lag.best_lag)}",
+                kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
+                f"{count(len(bursts))} error bursts above 2% errors",
+                kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
+                f"{count(len(notable))} rollout, scaling and warning events"
+                + (
+                    " (the API server keeps events about 1 h)"
+                    if end - start > EVENT_HORIZON
+                    else ""
+                ),
+            )
+
+        # Every screen on this view shares one rendering of the same entries.
+        parts = (
+            search, start, end,
+            *(stamp(f) for f in (orders, traffic, usage, hpa, events)),
+            stamp(context.cache.peek("cluster:pods")),
+        )  # fmt: skip
+        return context.renderings.get("sre", parts, build)
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

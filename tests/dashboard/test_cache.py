@@ -11,7 +11,7 @@ from clock import Clock
 from flask import Flask
 from flask_caching import Cache
 
-from dashboard.cache import SharedCache
+from dashboard.cache import STALE_INTERVALS, SharedCache
 
 
 @pytest.fixture
@@ -150,3 +150,118 @@ def test_the_memo_keeps_the_most_recently_used_entries_of_the_current_interval_o
     assert late.value == ["a"]
     assert late is not a  # the past interval's entries were dropped when this one began
     assert shared.fetch("a", lambda: ["not loaded"]) is not late  # and none are kept for it
+
+
+@pytest.fixture
+def revalidating(clock: Clock) -> SharedCache:
+    return SharedCache(
+        Cache(Flask("test"), config={"CACHE_TYPE": "SimpleCache"}),
+        10,
+        clock,
+        revalidate_in_background=True,
+    )
+
+
+def test_a_new_interval_hands_out_the_last_entry_at_once_and_loads_in_the_background(
+    revalidating: SharedCache, clock: Clock
+) -> None:
+    release = threading.Event()
+    calls: list[float] = []
+
+    def load() -> int:
+        calls.append(clock.now)
+        if len(calls) > 1:
+            assert release.wait(10)
+        return len(calls)
+
+    assert revalidating.fetch("q", load).value == 1
+    clock.now += 10
+    started = time.monotonic()
+    # Every screen of the new interval gets the last value while the one new load runs.
+    answers = [revalidating.fetch("q", load).value for _ in range(20)]
+    assert time.monotonic() - started < 1
+    assert answers == [1] * 20
+    release.set()
+    assert revalidating.settle()
+    assert revalidating.fetch("q", load).value == 2
+    assert revalidating.loads["q"] == 2
+    assert calls == [clock.now - 10, clock.now]  # one load in each interval
+
+
+def test_a_background_load_that_fails_keeps_the_last_good_value_with_the_reason(
+    revalidating: SharedCache, clock: Clock
+) -> None:
+    assert revalidating.fetch("q", lambda: "good").value == "good"
+    clock.now += 10
+
+    def broken() -> str:
+        raise ConnectionError("database unreachable")
+
+    assert revalidating.fetch("q", broken).error is None  # the last interval's entry, at once
+    assert revalidating.settle()
+    failed = revalidating.fetch("q", broken)
+    assert failed.value == "good"
+    assert failed.error is not None and "database unreachable" in failed.error
+    assert failed.error_since is not None
+
+
+def test_an_entry_older_than_the_stale_bound_is_loaded_while_the_request_waits(
+    revalidating: SharedCache, clock: Clock
+) -> None:
+    assert revalidating.fetch("q", lambda: "old").value == "old"
+    clock.now += 10 * (STALE_INTERVALS + 1)
+    assert revalidating.fetch("q", lambda: "new").value == "new"
+    assert revalidating.loads["q"] == 2
+
+
+def test_derived_values_are_never_handed_out_stale(
+    revalidating: SharedCache, clock: Clock
+) -> None:
+    assert revalidating.fetch("view:a", lambda: 1, keep_last_good=False).value == 1
+    clock.now += 10
+    assert revalidating.fetch("view:a", lambda: 2, keep_last_good=False).value == 2
+
+
+def test_another_process_on_the_same_backend_serves_the_stored_entry_without_loading(
+    clock: Clock,
+) -> None:
+    backend = Cache(Flask("test"), config={"CACHE_TYPE": "SimpleCache"})
+    first = SharedCache(backend, 10, clock, revalidate_in_background=True)
+    second = SharedCache(backend, 10, clock, revalidate_in_background=True)
+    assert first.fetch("q", lambda: "first").value == "first"
+    clock.now += 10
+    # The second process never loaded "q": it finds the first's newest entry in the backend.
+    release = threading.Event()
+
+    def slow() -> str:
+        assert release.wait(10)
+        return "second"
+
+    assert second.fetch("q", slow).value == "first"
+    release.set()
+    assert second.settle()
+    assert second.fetch("q", slow).value == "second"
+    assert first.fetch("q", lambda: "never").value == "second"
+    assert first.loads["q"] == 1 and second.loads["q"] == 1
+
+
+def test_a_key_fetched_every_few_minutes_loads_once_in_that_time_whatever_the_interval(
+    revalidating: SharedCache, clock: Clock
+) -> None:
+    clock.now = 3_000_000.0  # a multiple of 300: the first load opens a 5-minute slot
+    loads: list[float] = []
+
+    def load() -> float:
+        loads.append(clock.now)
+        return clock.now
+
+    for _ in range(30):  # every refresh interval of 5 minutes
+        assert revalidating.fetch("exec:week", load, every_seconds=300).value == 3_000_000.0
+        clock.now += 10
+    assert loads == [3_000_000.0]
+    assert revalidating.peek("exec:week", every_seconds=300) is not None
+    # The next 5 minutes: the last figures at once, the new ones loaded behind them.
+    assert revalidating.fetch("exec:week", load, every_seconds=300).value == 3_000_000.0
+    assert revalidating.settle()
+    assert revalidating.fetch("exec:week", load, every_seconds=300).value == 3_000_300.0
+    assert revalidating.loads["exec:week"] == 2

@@ -1,0 +1,78 @@
+"""Renderings: a callback's outputs built once per process for the same inputs and entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+
+from dashboard.cache import Fetched
+from dashboard.context import Renderings, stamp
+
+AT = dt.datetime(2026, 12, 4, 12, 0)
+
+
+def test_screens_asking_at_once_for_the_same_view_share_one_build() -> None:
+    renderings = Renderings()
+    builds: list[int] = []
+
+    def build() -> tuple[str, ...]:
+        builds.append(1)
+        time.sleep(0.2)
+        return ("figure",)
+
+    answers: list[tuple[str, ...]] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(renderings.get("sre", ("1h",), build)))
+        for _ in range(10)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    assert renderings.builds == 1
+    assert answers == [("figure",)] * 10
+    assert all(answer is answers[0] for answer in answers)  # the same object, shared
+
+
+def test_a_new_entry_or_another_view_builds_anew() -> None:
+    renderings = Renderings()
+    old = Fetched("rows", AT)
+    new = Fetched("rows", AT + dt.timedelta(seconds=10))
+    failing = Fetched("rows", AT, "timed out", AT + dt.timedelta(seconds=10))
+    assert stamp(old) != stamp(new) != stamp(failing) != stamp(old)
+    for parts in [
+        ("1h", stamp(old)),
+        ("1h", stamp(new)),
+        ("6h", stamp(new)),
+        ("1h", stamp(failing)),
+    ]:
+        renderings.get("sre", parts, lambda: "built")
+    assert renderings.builds == 4
+    assert renderings.get("sre", ("1h", stamp(new)), lambda: "never") == "built"
+    assert renderings.get("ops", ("1h", stamp(new)), lambda: "other callback") == "other callback"
+
+
+def test_only_the_most_recently_used_renderings_are_kept() -> None:
+    renderings = Renderings(entries=2)
+    renderings.get("a", (), lambda: 1)
+    renderings.get("b", (), lambda: 2)
+    renderings.get("a", (), lambda: 0)  # used again: kept
+    renderings.get("c", (), lambda: 3)  # "b" goes
+    assert renderings.get("a", (), lambda: -1) == 1
+    assert renderings.get("b", (), lambda: 22) == 22
+    assert renderings.builds == 4
+
+
+def test_a_build_that_fails_is_not_kept_and_the_next_request_builds_again() -> None:
+    renderings = Renderings()
+
+    def broken() -> str:
+        raise ValueError("bad frame")
+
+    with pytest.raises(ValueError, match="bad frame"):
+        renderings.get("exec", ("week",), broken)
+    assert renderings.get("exec", ("week",), lambda: "cards") == "cards"
