@@ -20,8 +20,10 @@ from dashboard.pages import ops as ops_page
 from dashboard.pages import self_health as self_health_page
 from dashboard.pages import sre as sre_page
 from dashboard.redis_cache import RedisSharedCache, shared_cache_for
+from dashboard.request_guard import register_request_guard
 from dashboard.routes import register_not_found, register_readiness
 from dashboard.screens import ProcessScreens, ScreenTracker, SharedScreens, track_screens
+from dashboard.security_headers import register_security_headers
 from dashboard.settings import Settings
 from dashboard.sources import Sources, build_sources
 
@@ -71,7 +73,11 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     register_readiness(app.server, context)
     register_not_found(app.server, app.config.routes_pathname_prefix)
     register_own_metrics(app, shared, settings.refresh_seconds)
+    # After the callback timer, so that refused requests are timed and counted too.
+    register_request_guard(app)
     app.server.config["INVDASH_CONTEXT"] = context
+    # Last: the policy carries the hashes of every inline script the app now has.
+    register_security_headers(app, settings)
     return app
 
 

@@ -38,6 +38,7 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from werkzeug.exceptions import HTTPException
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CALLBACK_PATH = "_dash-update-component"
@@ -146,7 +147,10 @@ def time_callbacks(server: Flask, known: Container[str], routes_prefix: str = "/
     def _observe_callback(response: Response) -> Response:
         started: float | None = g.pop("invdash_callback_started", None)
         if started is not None:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except (HTTPException, RecursionError):
+                body = None  # over the size limit (413), or nested past the decoder's stack
             output = body.get("output") if isinstance(body, dict) else None
             CALLBACK_SECONDS.labels(output=callback_label(output, known)).observe(
                 time.perf_counter() - started

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INVDASH_"
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# A CSP source expression of frame-ancestors: a keyword, or a scheme and host (and port).
+FRAME_SOURCE = re.compile(r"'none'|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]*@")
 
 
@@ -104,6 +106,13 @@ class Settings(BaseSettings):
     rollup_recompute_days: int = Field(
         14, ge=1, le=366, description="an integer number of days from 1 to 366"
     )
+    frame_ancestors: str = Field(
+        "'none'",
+        description=(
+            "the pages that may embed invdash in a frame: 'none', 'self' or space-separated "
+            "origins such as https://wall.example.com"
+        ),
+    )
     cache_url: str | None = Field(
         None,
         description=(
@@ -119,6 +128,16 @@ class Settings(BaseSettings):
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
         return value
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        sources = value.split()
+        if not sources or any(not FRAME_SOURCE.fullmatch(source) for source in sources):
+            raise ValueError("must be 'none', 'self' or origins such as https://wall.example.com")
+        if "'none'" in sources and len(sources) > 1:
+            raise ValueError("'none' cannot be combined with other sources")
+        return " ".join(sources)
 
     @field_validator("kube_namespaces")
     @classmethod

@@ -16,8 +16,10 @@ from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
 from dashboard.pages import cluster, executive, inventory, ops, sre
+from dashboard.redis_cache import lock_seconds
 from dashboard.ticks import (
     TICK,
+    lost_after_seconds,
     register_gate,
     skipped_note,
     tick_components,
@@ -140,7 +142,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             started if start is None else no_update,
         )
 
-    register_gate(app)
+    # A refresh waits for a load at most lock_seconds, then loads itself for as long at most.
+    register_gate(app, lost_after_seconds(lock_seconds(context.settings)))
 
     @app.callback(Output("source-status", "children"), TICK, running=while_refreshing("status"))
     def source_status(_: int | None) -> list[Component]:

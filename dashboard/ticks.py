@@ -5,6 +5,12 @@ panels' callbacks (``TICK``) only when none of them is still running from the pr
 Each refreshing callback marks itself busy while it runs (Dash's ``running``), so a screen whose
 sources answer slower than the refresh interval skips ticks instead of queueing requests, and it
 says how many it skipped, which tells the operator the interval is too short for the sources.
+
+A request whose answer never comes (a connection dropped without a reset, a proxy that lost it)
+would leave its busy flag set and the screen frozen until its daily reload: the gate stops
+waiting for a flag that has stayed set longer than any answer can take (``lost_after_seconds``:
+twice the slowest source timeout and a margin, past which the server has long answered or
+failed) and passes the tick on, so the panels ask again.
 """
 
 from __future__ import annotations
@@ -33,11 +39,19 @@ TICK = Input("tick", "data")
 _GATE = """
 function (n, skipped, ...busy) {
     const noUpdate = window.dash_clientside.no_update;
+    const now = Date.now();
     if (busy.some(Boolean)) {
-        const total = (skipped || 0) + 1;
-        return [noUpdate, total, "⏸ " + total + (total === 1 ? " refresh" : " refreshes") +
-            " skipped: sources slower than the refresh interval"];
+        window.invdashBusySince = window.invdashBusySince || now;
+        if (now - window.invdashBusySince < LOST_AFTER_MS) {
+            const total = (skipped || 0) + 1;
+            return [noUpdate, total, "⏸ " + total + (total === 1 ? " refresh" : " refreshes") +
+                " skipped: sources slower than the refresh interval"];
+        }
+        // No answer can take this long: the request was lost. Ask again.
+        window.invdashBusySince = now;
+        return [n, noUpdate, "⏸ a refresh got no answer: asked again"];
     }
+    window.invdashBusySince = 0;
     return [n, noUpdate, noUpdate];
 }
 """
@@ -68,9 +82,15 @@ def skipped_note() -> Component:
     return html.Span(id="skipped-note", className="skipped-note")
 
 
-def register_gate(app: Dash) -> None:
+def lost_after_seconds(slowest_timeout_seconds: float) -> float:
+    """How long a refresh may stay unanswered before the gate takes it for lost."""
+    return 2 * slowest_timeout_seconds + 5
+
+
+def register_gate(app: Dash, lost_after: float) -> None:
+    """The gate; a busy flag set for longer than ``lost_after`` seconds no longer holds ticks."""
     app.clientside_callback(  # type: ignore[no-untyped-call]
-        _GATE,
+        _GATE.replace("LOST_AFTER_MS", str(round(lost_after * 1000))),
         Output("tick", "data"),
         Output("skipped-ticks", "data"),
         Output("skipped-note", "children"),

@@ -201,7 +201,8 @@ def test_a_background_load_that_fails_keeps_the_last_good_value_with_the_reason(
     assert revalidating.settle()
     failed = revalidating.fetch("q", broken)
     assert failed.value == "good"
-    assert failed.error is not None and "database unreachable" in failed.error
+    assert failed.error is not None
+    assert "database unreachable" in failed.error
     assert failed.error_since is not None
 
 
@@ -214,9 +215,7 @@ def test_an_entry_older_than_the_stale_bound_is_loaded_while_the_request_waits(
     assert revalidating.loads["q"] == 2
 
 
-def test_derived_values_are_never_handed_out_stale(
-    revalidating: SharedCache, clock: Clock
-) -> None:
+def test_derived_values_are_never_handed_out_stale(revalidating: SharedCache, clock: Clock) -> None:
     assert revalidating.fetch("view:a", lambda: 1, keep_last_good=False).value == 1
     clock.now += 10
     assert revalidating.fetch("view:a", lambda: 2, keep_last_good=False).value == 2
@@ -242,7 +241,8 @@ def test_another_process_on_the_same_backend_serves_the_stored_entry_without_loa
     assert second.settle()
     assert second.fetch("q", slow).value == "second"
     assert first.fetch("q", lambda: "never").value == "second"
-    assert first.loads["q"] == 1 and second.loads["q"] == 1
+    assert first.loads["q"] == 1
+    assert second.loads["q"] == 1
 
 
 def test_a_key_fetched_every_few_minutes_loads_once_in_that_time_whatever_the_interval(
