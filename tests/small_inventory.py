@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -213,3 +215,14 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                 for i, (sku, q, shipped) in enumerate(lines, start=1)
             )
         session.commit()
+
+
+def small_inventory_file(directory: Path) -> str:
+    """The URL of a new SQLite file in ``directory`` holding the inventory as of now."""
+    url = f"sqlite:///{directory / 'inventory.sqlite3'}"
+    engine = sa.create_engine(url)
+    try:
+        build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    return url

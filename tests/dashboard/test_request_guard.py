@@ -4,18 +4,16 @@ and URLs: always a 4xx or a handled answer, never a 5xx, never a traceback."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from dash_requests import UPDATE_PATH, callback_request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from small_inventory import build_small_inventory
+from small_inventory import small_inventory_file
 
 from dashboard.app import create_app
 from dashboard.request_guard import MAX_BODY_BYTES, MAX_DEPTH, value_check
@@ -51,10 +49,7 @@ HOSTILE_TEXT = [
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
-    url = f"sqlite:///{tmp_path_factory.mktemp('guard') / 'inventory.sqlite3'}"
-    engine = sa.create_engine(url)
-    build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
-    engine.dispose()
+    url = small_inventory_file(tmp_path_factory.mktemp("guard"))
     app = create_app(load_settings(database_url=url, telemetry="demo", demo_orders="off"))
     return app.server.test_client()
 

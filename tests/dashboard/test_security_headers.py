@@ -5,14 +5,12 @@ INVDASH_FRAME_ANCESTORS deciding who may frame the pages."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import re
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
-from small_inventory import build_small_inventory
+from small_inventory import small_inventory_file
 
 from dashboard.app import create_app
 from dashboard.settings import SettingsError, load_settings
@@ -29,11 +27,7 @@ def app_client(url: str, **settings: object) -> FlaskClient:
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('headers') / 'inventory.sqlite3'}"
-    engine = sa.create_engine(url)
-    build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
-    engine.dispose()
-    return url
+    return small_inventory_file(tmp_path_factory.mktemp("headers"))
 
 
 def directives(policy: str) -> dict[str, list[str]]:
