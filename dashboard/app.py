@@ -8,6 +8,7 @@ from dash import Dash
 from flask_caching import Cache
 
 from dashboard import shell
+from dashboard.access import register_access_control
 from dashboard.cache import CacheBackend, SharedCache
 from dashboard.context import DashboardContext
 from dashboard.host_cache import host_cache_for
@@ -73,7 +74,9 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     register_readiness(app.server, context)
     register_not_found(app.server, app.config.routes_pathname_prefix)
     register_own_metrics(app, shared, settings.refresh_seconds)
-    # After the callback timer, so that refused requests are timed and counted too.
+    # After the callback timer, so that refused requests are timed and counted too; who asks
+    # first, then what they send.
+    register_access_control(app.server, settings, app.config.routes_pathname_prefix)
     register_request_guard(app)
     app.server.config["INVDASH_CONTEXT"] = context
     # Last: the policy carries the hashes of every inline script the app now has.

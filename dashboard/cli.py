@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import getpass
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.access import hash_password
 from dashboard.app import create_app
 from dashboard.demo_orders import carry_on, carry_on_once, parent_watch, start_thread
 from dashboard.rollup_runner import (
@@ -27,7 +29,12 @@ from dashboard.rollup_runner import (
 )
 from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
 from dashboard.sources import ConfigurationError
-from dashboard.startup import StartupError, check_database_schema, configured_sources
+from dashboard.startup import (
+    StartupError,
+    check_access,
+    check_database_schema,
+    configured_sources,
+)
 from queries.database import create_inventory_engine, database_is_empty
 from queries.demo_orders import HORIZON
 from queries.health import describe_failure
@@ -70,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         "--every", type=float, default=60.0, help="seconds between runs (default 60)"
     )
 
+    passwd = commands.add_parser(
+        "passwd",
+        help="print a users file line (INVDASH_AUTH=basic) for USER; the password from stdin",
+    )
+    passwd.add_argument("user")
+
     demo = commands.add_parser(
         "demo-orders",
         help="keep the demo's orders coming, once a minute (what `serve` runs for the demo)",
@@ -80,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "passwd":
+        return passwd(args.user)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -114,9 +129,32 @@ def seed(settings: Settings, scale: str, random_seed: int, force: bool) -> int:
     return 0
 
 
+def passwd(user: str) -> int:
+    """``user:hash`` for a users file: asked twice on a terminal, else the first line of stdin."""
+    if not user or ":" in user or any(c.isspace() for c in user):
+        print("invdash passwd: a user name has no colon and no spaces", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {user}: ")
+        if getpass.getpass("again: ") != password:
+            print("invdash passwd: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("invdash passwd: a password has at least 8 characters", file=sys.stderr)
+        return 1
+    if len(password.encode()) > 72:
+        print("invdash passwd: bcrypt reads 72 bytes of a password at most", file=sys.stderr)
+        return 1
+    print(f"{user}:{hash_password(password)}")
+    return 0
+
+
 def check(settings: Settings) -> int:
     """One line per source: 'ok' or 'error' and why. Exit status 1 when any source is down."""
     try:
+        check_access(settings)
         sources = configured_sources(settings)
     except StartupError as error:
         print(f"invdash: {error}", file=sys.stderr)
@@ -227,6 +265,7 @@ def serve(
 ) -> int:
     try:
         _seed_default_database(settings)
+        check_access(settings)
         check_database_schema(settings)
         sources = configured_sources(settings)
     except StartupError as error:

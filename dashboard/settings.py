@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import urllib.parse
@@ -106,6 +107,26 @@ class Settings(BaseSettings):
     rollup_recompute_days: int = Field(
         14, ge=1, le=366, description="an integer number of days from 1 to 366"
     )
+    auth: Literal["off", "basic", "proxy"] = Field(
+        "off",
+        description=(
+            "off (anyone who reaches the port: for 127.0.0.1), basic (users of "
+            "INVDASH_AUTH_USERS_FILE) or proxy (the user INVDASH_AUTH_PROXY_HEADER names, from "
+            "INVDASH_AUTH_PROXY_ADDRESSES only)"
+        ),
+    )
+    auth_users_file: Path | None = Field(
+        None, description="the path of a readable file of user:bcrypt-hash lines (htpasswd -B)"
+    )
+    auth_proxy_addresses: str = Field(
+        "",
+        description="comma-separated addresses or networks of the sign-in proxy, such as 10.0.3.0/24",
+    )
+    auth_proxy_header: str = Field(
+        "X-Forwarded-User",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="the header in which the sign-in proxy names the user, such as X-Forwarded-User",
+    )
     frame_ancestors: str = Field(
         "'none'",
         description=(
@@ -173,7 +194,22 @@ class Settings(BaseSettings):
             raise ValueError("the path must be empty or a database number such as /0")
         return value
 
-    @field_validator("prometheus_token_file", "prometheus_queries_file")
+    @field_validator("auth_proxy_addresses")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        for name in names:
+            try:
+                ipaddress.ip_network(name, strict=False)
+            except ValueError:
+                raise ValueError(f"{name!r} is not an address or a network") from None
+        return ",".join(names)
+
+    @property
+    def auth_proxy_networks(self) -> list[str]:
+        return [name for name in self.auth_proxy_addresses.split(",") if name]
+
+    @field_validator("prometheus_token_file", "prometheus_queries_file", "auth_users_file")
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -7,6 +7,7 @@ import sys
 
 from sqlalchemy import Engine
 
+from dashboard.access import UsersFileError, read_users
 from dashboard.settings import (
     Settings,
     SettingsError,
@@ -88,6 +89,24 @@ def configured_sources(settings: Settings) -> Sources:
         raise unusable_url(error) from None
 
 
+def check_access(settings: Settings) -> None:
+    """StartupError naming the setting when INVDASH_AUTH cannot be had as configured."""
+    if settings.auth == "basic":
+        if settings.auth_users_file is None:
+            raise StartupError(
+                "INVDASH_AUTH=basic needs INVDASH_AUTH_USERS_FILE (user:bcrypt-hash lines)"
+            )
+        try:
+            read_users(settings.auth_users_file)
+        except UsersFileError as error:
+            raise StartupError(f"INVDASH_AUTH_USERS_FILE: {error}") from None
+    if settings.auth == "proxy" and not settings.auth_proxy_networks:
+        raise StartupError(
+            "INVDASH_AUTH=proxy needs INVDASH_AUTH_PROXY_ADDRESSES (the sign-in proxy's "
+            "addresses: a user header from anywhere else is not believed)"
+        )
+
+
 def startup() -> tuple[Settings, Sources]:
     """Settings and sources for a server process; on a bad setting, print one line and exit 2.
 
@@ -96,6 +115,7 @@ def startup() -> tuple[Settings, Sources]:
     """
     try:
         settings = load_settings()
+        check_access(settings)
         check_default_database_exists(settings)
         check_database_schema(settings)
         sources = configured_sources(settings)
