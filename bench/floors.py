@@ -48,10 +48,21 @@ class FloorFigure:
     floor_seconds: float
     rows: int
     repeat: int
+    # Set when a statement of either ran past the engine's statement timeout (seconds): then
+    # neither time was measured, and the report says so instead of a ratio.
+    timed_out_after: float | None = None
 
     @property
     def ratio(self) -> float:
+        if self.timed_out_after is not None:
+            return math.nan
         return self.invdash_seconds / self.floor_seconds
+
+
+def statement_timed_out(error: sa.exc.DBAPIError) -> bool:
+    """Whether the database cancelled a statement for running past its timeout."""
+    text = str(error.orig).lower()
+    return "statement timeout" in text or "interrupted" in text
 
 
 class FloorSql:
@@ -384,9 +395,11 @@ def measure_floors(
     layout: str,
     repeat: int,
     period: Period = "week",
+    timeout_seconds: float | None = None,
 ) -> list[FloorFigure]:
     """invdash's cold panel queries and their floors on ``engine``, each checked to agree first
-    (raises FloorMismatch). ``as_of`` is naive UTC."""
+    (raises FloorMismatch). ``as_of`` is naive UTC. With ``timeout_seconds`` (the engine's
+    statement timeout) a query cancelled by it is a figure of its own, "timed out"."""
     sql = FloorSql(layout, engine.dialect.name)
     source = InventorySource(engine, policy)
     kpis = ExecutiveKpiSource(engine, holding_cost_rate)
@@ -437,9 +450,18 @@ def measure_floors(
     ]
     figures = []
     for name, invdash, floor, check in cases:
-        # The first run of each checks the numbers and warms the database's pages for both.
-        rows = check(invdash(), floor())
-        mine, theirs = _best_pair(invdash, floor, repeat)
+        try:
+            # The first run of each checks the numbers and warms the database's pages for both.
+            rows = check(invdash(), floor())
+            mine, theirs = _best_pair(invdash, floor, repeat)
+        except sa.exc.OperationalError as error:
+            if not statement_timed_out(error) or timeout_seconds is None:
+                raise
+            # Measured: longer than the timeout. No repeat would fare better.
+            figures.append(
+                FloorFigure(name, math.nan, math.nan, 0, repeat, timed_out_after=timeout_seconds)
+            )
+            continue
         figures.append(FloorFigure(name, mine, theirs, rows, repeat))
     return figures
 

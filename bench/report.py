@@ -87,7 +87,12 @@ def _targets(results: Results) -> list[str]:
         for floor in figures.floors:
             lines.append(
                 f"| {_label(figures)}: {floor.query}, invdash / floor SQL | ≤ {FLOOR_TARGET} | "
-                f"{floor.ratio:.2f} | {_verdict(floor.ratio, FLOOR_TARGET)} |"
+                + (
+                    f"{floor.ratio:.2f} | {_verdict(floor.ratio, FLOOR_TARGET)} |"
+                    if floor.timed_out_after is None
+                    else f"past the {floor.timed_out_after:.0f} s statement timeout | "
+                    "**not met** (no ratio: nothing finished) |"
+                )
             )
     by_count = {phase.load.screens: phase for phase in results.phases}
     if 1 in by_count and 100 in by_count and by_count[1].queries_per_interval > 0:
@@ -209,6 +214,9 @@ def _floors(results: Results) -> list[str]:
             lines.append(
                 f"| {_label(figures)} | {floor.query} | {floor.rows:,} | {_ms(floor.invdash_seconds)} | "
                 f"{_ms(floor.floor_seconds)} | {floor.ratio:.2f} |"
+                if floor.timed_out_after is None
+                else f"| {_label(figures)} | {floor.query} | | > {floor.timed_out_after:.0f} s "
+                "(statement timeout) | not measured | |"
             )
     lines += [
         "",

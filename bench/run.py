@@ -52,6 +52,8 @@ from queries.inventory import InventoryPolicy, InventorySource
 from queries.rollup_store import RollupStore, refresh_rollups
 
 REFRESH_SECONDS = 10  # invdash's default, which the server runs with
+# A panel query longer than this is reported as timed out (no refresh could wait for it).
+FLOOR_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,13 @@ def measure_database(
         + ("seeded" if database.seeded_now else "from the cache")
         + f", caught up {database.catch_up_seconds:.1f} s"
     )
-    engine = create_inventory_engine(database.url, timeout_seconds=300)
+    engine = create_inventory_engine(database.url, timeout_seconds=FLOOR_TIMEOUT_SECONDS)
     try:
         as_of = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        floors = measure_floors(engine, InventoryPolicy(), 0.25, as_of, args.floor_layout, repeat)
+        floors = measure_floors(
+            engine, InventoryPolicy(), 0.25, as_of, args.floor_layout, repeat,
+            timeout_seconds=FLOOR_TIMEOUT_SECONDS,
+        )  # fmt: skip
     finally:
         engine.dispose()
     for floor in floors:
