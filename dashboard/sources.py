@@ -98,7 +98,12 @@ def build_sources(settings: Settings) -> Sources:
             settings.prometheus_timeout_seconds,
             bearer_token_file=settings.prometheus_token_file,
         )
-        metrics = PrometheusSource(connection, load_catalogue(settings), settings.service_names)
+        metrics = PrometheusSource(
+            connection,
+            load_catalogue(settings),
+            settings.service_names,
+            namespaces=settings.namespaces,
+        )
     if cluster is None and metrics is None:
         if settings.telemetry == "live":
             raise ConfigurationError(

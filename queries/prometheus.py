@@ -332,8 +332,14 @@ def _join_matchers(*parts: str) -> str:
     return ", ".join(part for part in cleaned if part)
 
 
-def _namespace_matcher(namespace: str | None) -> str:
-    return "" if not namespace else f"namespace={promql_string(namespace)}"
+def _namespace_matcher(namespace: str | Sequence[str] | None) -> str:
+    if not namespace:
+        return ""
+    if isinstance(namespace, str):
+        return f"namespace={promql_string(namespace)}"
+    # PromQL regexes are anchored at both ends: this matches exactly one of the names.
+    pattern = "|".join(re.escape(name) for name in namespace)
+    return f"namespace=~{promql_string(pattern)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,13 +463,14 @@ class PromQLCatalogue:
         self,
         name: str,
         *,
-        namespace: str | None = None,
+        namespace: str | Sequence[str] | None = None,
         services: Sequence[str] | None = None,
         window: dt.timedelta | None = None,
         restarts_window: dt.timedelta = DEFAULT_RESTARTS_WINDOW,
     ) -> str:
-        """The PromQL for query ``name``. ``namespace`` None or "" means every namespace;
-        ``services`` None means every service. Both are escaped, never pasted."""
+        """The PromQL for query ``name``. ``namespace`` None or "" means every namespace, a
+        list any of those; ``services`` None means every service. Both are escaped, never
+        pasted."""
         namespace_matcher = _namespace_matcher(namespace)
         service_matcher = ""
         if services is not None:
@@ -718,11 +725,29 @@ class PrometheusSource:
         services: list[str] | None = None,
         *,
         max_points: int = DEFAULT_MAX_POINTS,
+        namespaces: list[str] | None = None,
     ) -> None:
         self._conn = conn
         self.catalogue = catalogue if catalogue is not None else PromQLCatalogue()
         self.services = None if services is None else list(services)
         self.max_points = max_points
+        # INVDASH_KUBE_NAMESPACES: every pod and HPA query is held to these (None: all).
+        self.namespaces = None if namespaces is None else list(namespaces)
+
+    def _scoped(self, render: dict[str, Any]) -> dict[str, Any]:
+        """``render`` with its namespace held to the configured ones: none asked means all of
+        them; one outside them is refused (never widened to what it asks)."""
+        if "namespace" not in render or self.namespaces is None:
+            return render
+        asked = render["namespace"]
+        if not asked:
+            return {**render, "namespace": self.namespaces}
+        if asked not in self.namespaces:
+            raise ValueError(
+                f"namespace {asked!r} is outside INVDASH_KUBE_NAMESPACES "
+                f"({', '.join(self.namespaces)})"
+            )
+        return render
 
     @property
     def url(self) -> str:
@@ -743,7 +768,7 @@ class PrometheusSource:
         return result
 
     def _instant(self, name: str, at: dt.datetime | None, **render: Any) -> list[dict[str, Any]]:
-        query = self.catalogue.render(name, **render)
+        query = self.catalogue.render(name, **self._scoped(render))
         params = {} if at is None else {"time": f"{at.timestamp():.3f}"}
         return self._call(name, lambda: self._conn.custom_query(query, params=params))
 
@@ -754,7 +779,7 @@ class PrometheusSource:
         rate window is at least the step, so no sample falls between two evaluations."""
         step = choose_step(start, end, self.max_points)
         window = max(self.catalogue.rate_window, step)
-        query = self.catalogue.render(name, window=window, **render)
+        query = self.catalogue.render(name, window=window, **self._scoped(render))
         first = _aligned_start(start, end, step)
         step_text = promql_duration(step)
         return self._call(

@@ -342,6 +342,37 @@ def test_pod_usage_frame_has_the_contract_columns_and_utc_timestamps(
     )
 
 
+def test_configured_namespaces_hold_every_pod_and_hpa_query_on_a_real_prometheus(
+    prometheus: ServedPrometheus, source: PrometheusSource
+) -> None:
+    """INVDASH_KUBE_NAMESPACES=shop narrows Prometheus as it narrows the Kubernetes source:
+    a query for every namespace asks for the configured ones only."""
+    everything = source.pod_usage(None, END - 5 * MINUTE, END)
+    assert {"shop", "payments"} <= set(everything["namespace"])
+    scoped = PrometheusSource(
+        prometheus_connect(prometheus.url, 5.0), services=SERVICES, namespaces=["shop"]
+    )
+    usage = scoped.pod_usage(None, END - 5 * MINUTE, END)
+    assert set(usage["namespace"]) == {"shop"}
+    assert not usage.empty
+    resources = scoped.container_resources(None, at=END)
+    assert set(resources["namespace"]) == {"shop"}
+    assert set(scoped.hpa_replicas(None, END - 5 * MINUTE, END)["namespace"]) <= {"shop"}
+    both = PrometheusSource(
+        prometheus_connect(prometheus.url, 5.0), namespaces=["shop", "payments"]
+    )
+    assert set(both.pod_usage(None, END - 5 * MINUTE, END)["namespace"]) == {"shop", "payments"}
+    # One namespace asked within them is that one; one outside them is refused, never widened.
+    assert set(both.pod_usage("payments", END - 5 * MINUTE, END)["namespace"]) == {"payments"}
+    with pytest.raises(ValueError, match="outside INVDASH_KUBE_NAMESPACES"):
+        scoped.pod_usage("payments", END - 5 * MINUTE, END)
+
+
+def test_a_list_of_namespaces_renders_as_one_anchored_regex_of_escaped_names() -> None:
+    query = PromQLCatalogue().render("pod_memory_bytes", namespace=["shop", "payments-v2"])
+    assert 'namespace=~"shop|payments\\\\-v2"' in query
+
+
 def test_pod_usage_accepts_any_timezone_and_rejects_naive_datetimes(
     source: PrometheusSource,
 ) -> None:
