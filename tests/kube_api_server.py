@@ -311,6 +311,11 @@ class KubeApiServer:
         """Wait ``seconds`` before answering ``path``."""
         self._behave(path, delay_seconds=seconds)
 
+    def heal(self, path: str) -> None:
+        """Answer ``path`` normally again (undo forbid, unauthorize, fail and delay)."""
+        with self._state.lock:
+            self._state.behaviours.pop(path, None)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._state.lock:

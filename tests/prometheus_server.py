@@ -282,6 +282,8 @@ class PrometheusServer:
         shutil.copytree(blocks_dir, self.data_dir)
         config = self.base_dir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n", encoding="utf-8")
+        self._binary = binary
+        self._config = config
         self.log_path = self.base_dir / "prometheus.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -289,21 +291,7 @@ class PrometheusServer:
         try:
             # Another process can take the free port between probing and binding it: try a few.
             for _attempt in range(3):
-                port = free_port()
-                with self.log_path.open("ab") as log:
-                    self.process = subprocess.Popen(
-                        [
-                            binary,
-                            f"--config.file={config}",
-                            f"--storage.tsdb.path={self.data_dir}",
-                            "--storage.tsdb.retention.time=100y",
-                            f"--web.listen-address=127.0.0.1:{port}",
-                        ],
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                self.url = f"http://127.0.0.1:{port}"
-                if self._wait_ready(start_timeout):
+                if self._launch(free_port(), start_timeout):
                     break
                 self._end_process()
             else:
@@ -312,6 +300,36 @@ class PrometheusServer:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - started
+
+    def _launch(self, port: int, timeout: float) -> bool:
+        """Start the process on ``port``; whether it became ready within ``timeout``."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    self._binary,
+                    f"--config.file={self._config}",
+                    f"--storage.tsdb.path={self.data_dir}",
+                    "--storage.tsdb.retention.time=100y",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.url = f"http://127.0.0.1:{port}"
+        return self._wait_ready(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as an OOM kill or a node loss does (its port then refuses)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def start_again(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        """Start the server again on the same address and data, as its restart does."""
+        port = int(self.url.rsplit(":", 1)[1])
+        if not self._launch(port, timeout):
+            raise RuntimeError(f"prometheus did not come back:\n{self.log_tail()}")
 
     def _wait_ready(self, timeout: float) -> bool:
         assert self.process is not None
