@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import kubernetes
 import pytest
-import requests
 import sqlalchemy as sa
-from dash_requests import UPDATE_PATH, callback_request
 from kube_api_server import KubeApiServer
 from prometheus_server import (
     Family,
@@ -33,8 +28,8 @@ from prometheus_server import (
     free_port,
     write_openmetrics,
 )
+from refreshing_screen import Screen, fresh, newest_fetch, serving, stale, stale_reason
 from small_inventory import POLICY, build_small_inventory
-from werkzeug.serving import make_server
 
 from dashboard.app import create_app
 from dashboard.settings import Settings, load_settings
@@ -52,7 +47,7 @@ CALLBACKS = {
     "stock": "ops-scope.children",  # the inventory database only
     "trivial": "exec-abc-grid.exportDataAsCsv",
 }
-FETCHED = re.compile(r'"data-fetched":\s*"(\d+)"')
+BESIDE = ("stock", "trivial")  # refreshed beside each asked panel: they must keep answering
 
 POD = {
     "apiVersion": "v1",
@@ -146,55 +141,10 @@ def traffic_families(now: dt.datetime) -> list[Family]:
 
 @dataclass
 class Served:
-    base: str
-    bodies: dict[str, dict[str, Any]]
+    screen: Screen
     prometheus: PrometheusServer
     blackhole: Blackhole
     api: KubeApiServer
-    tick: int = 0
-
-    def ask(self, name: str) -> tuple[float, str]:
-        """One refresh of callback ``name``: seconds to the answer, and its text. Fails the
-        test on anything but a 200 within ANSWER_BOUND."""
-        self.tick += 1
-        body = self.bodies[name]
-        values = [dict(i, value=self.tick) if i["id"] == "tick" else i for i in body["inputs"]]
-        started = time.monotonic()
-        response = requests.post(
-            self.base + UPDATE_PATH, json={**body, "inputs": values}, timeout=30
-        )
-        seconds = time.monotonic() - started
-        assert response.status_code == 200, (name, response.status_code, response.text[:500])
-        assert seconds <= ANSWER_BOUND, (name, seconds)
-        return seconds, response.text
-
-    def refresh_until(
-        self, name: str, done: Callable[[str], bool], intervals: float
-    ) -> tuple[str, float]:
-        """Refresh ``name`` every interval (and the inventory panel beside it) until ``done``
-        holds for its answer; the answer and how many seconds it took."""
-        started = time.monotonic()
-        while True:
-            _, text = self.ask(name)
-            self.ask("stock")
-            self.ask("trivial")
-            if done(text):
-                return text, time.monotonic() - started
-            assert time.monotonic() - started < intervals * REFRESH, (name, text[:2000])
-            time.sleep(REFRESH / 2)
-
-
-def stale(source: str) -> Callable[[str], bool]:
-    """The answer says ``source``'s data is stale (kept, greyed, with the reason)."""
-    return lambda text: "Stale data" in text and source in text
-
-
-def fresh(text: str) -> bool:
-    return "Stale data" not in text and "No data" not in text
-
-
-def newest_fetch(text: str) -> int:
-    return max(int(found) for found in FETCHED.findall(text))
 
 
 @pytest.fixture(scope="module")
@@ -228,53 +178,45 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                     prometheus_connect(blackhole.url, TIMEOUT), services=["order-service"]
                 ),
             )
-            app = create_app(settings, sources)
-            server = make_server("127.0.0.1", 0, app.server, threaded=True)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            base = f"http://127.0.0.1:{server.server_port}"
-            dependencies = requests.get(f"{base}/_dash-dependencies", timeout=30).json()
-            values = {"url.search": "", "url.pathname": "/ops", "rotation.data": {}}
-            bodies = {
-                name: callback_request(dependencies, output, values)
-                for name, output in CALLBACKS.items()
-            }
-            yield Served(base, bodies, prometheus, blackhole, api)
-            server.shutdown()
+            with serving(
+                create_app(settings, sources), CALLBACKS, REFRESH, ANSWER_BOUND, BESIDE
+            ) as screen:
+                yield Served(screen, prometheus, blackhole, api)
     finally:
         blackhole.close()
         prometheus.stop()
 
 
 def test_healthy_sources_fill_every_panel(served: Served) -> None:
-    served.refresh_until("sre", fresh, intervals=10)
-    served.refresh_until("pods", lambda text: "order-service-0" in text, intervals=10)
+    served.screen.refresh_until("sre", fresh, intervals=10)
+    served.screen.refresh_until("pods", lambda text: "order-service-0" in text, intervals=10)
 
 
 def test_prometheus_killed_then_started_again(served: Served) -> None:
-    served.refresh_until("sre", fresh, intervals=10)
-    _, before = served.ask("stock")
+    served.screen.refresh_until("sre", fresh, intervals=10)
+    _, before = served.screen.ask("stock")
     served.prometheus.kill()
-    text, _ = served.refresh_until("sre", stale("Prometheus"), intervals=6)
+    text, _ = served.screen.refresh_until("sre", stale("Prometheus"), intervals=6)
     assert "order lines" in text  # the figure is still drawn, with the last good data
     # The inventory panels go on updating meanwhile.
-    served.refresh_until("stock", lambda text: newest_fetch(text) > newest_fetch(before), 3)
+    served.screen.refresh_until("stock", lambda text: newest_fetch(text) > newest_fetch(before), 3)
     served.prometheus.start_again()
-    _, seconds = served.refresh_until("sre", fresh, intervals=2 + 1)
+    _, seconds = served.screen.refresh_until("sre", fresh, intervals=2 + 1)
     assert seconds <= 2 * REFRESH + ANSWER_BOUND
 
 
 def test_prometheus_blackholed_then_answering_again(served: Served) -> None:
-    served.refresh_until("sre", fresh, intervals=10)
+    served.screen.refresh_until("sre", fresh, intervals=10)
     served.blackhole.hole = True
     try:
-        text, _ = served.refresh_until("sre", stale("Prometheus"), intervals=8)
-        reason = re.search(r"stale since [0-9:]+ UTC: ([^;]*);", text)
+        text, _ = served.screen.refresh_until("sre", stale("Prometheus"), intervals=8)
+        reason = stale_reason(text)
         assert reason is not None, text[-3000:]
-        assert "no answer within 1 s" in reason[1], reason[1]
-        served.ask("trivial")  # no worker is left blocked
+        assert "no answer within 1 s" in reason, reason
+        served.screen.ask("trivial")  # no worker is left blocked
     finally:
         served.blackhole.hole = False
-    _, seconds = served.refresh_until("sre", fresh, intervals=2 + 2)
+    _, seconds = served.screen.refresh_until("sre", fresh, intervals=2 + 2)
     assert seconds <= 2 * REFRESH + 2 * ANSWER_BOUND
 
 
@@ -290,16 +232,16 @@ def test_prometheus_blackholed_then_answering_again(served: Served) -> None:
 def test_the_kubernetes_api_failing_keeps_the_last_pods_and_says_why(
     served: Served, fault: Callable[[KubeApiServer], None], reason: str
 ) -> None:
-    served.refresh_until("pods", lambda text: "order-service-0" in text and fresh(text), 10)
+    served.screen.refresh_until("pods", lambda text: "order-service-0" in text and fresh(text), 10)
     fault(served.api)
     try:
-        text, _ = served.refresh_until("pods", lambda t: "Stale data" in t, intervals=8)
+        text, _ = served.screen.refresh_until("pods", lambda t: "Stale data" in t, intervals=8)
         assert "order-service-0" in text  # the last good pods stay on the screen
         assert reason in text.lower(), text[:3000]
     finally:
         served.api.heal("/api/v1/pods")
-    _, seconds = served.refresh_until("pods", fresh, intervals=2 + 2)
+    _, seconds = served.screen.refresh_until("pods", fresh, intervals=2 + 2)
     assert seconds <= 2 * REFRESH + 2 * ANSWER_BOUND
 
     for name in CALLBACKS:
-        assert "Traceback" not in served.ask(name)[1]
+        assert "Traceback" not in served.screen.ask(name)[1]
