@@ -79,6 +79,11 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     register_access_control(app.server, settings, app.config.routes_pathname_prefix)
     register_request_guard(app)
     app.server.config["INVDASH_CONTEXT"] = context
+    # Dash sets itself up on its first request, and marks that done before it is: a thread of a
+    # fresh worker that asks for a script while another is still setting up gets a 500 ("not a
+    # registered library") and the page never starts. Set up now, before any request.
+    with app.server.app_context():
+        app._setup_server()  # type: ignore[no-untyped-call]
     # Last: the policy carries the hashes of every inline script the app now has.
     register_security_headers(app, settings)
     return app

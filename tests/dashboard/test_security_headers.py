@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
 
 import pytest
 from flask.testing import FlaskClient
@@ -87,3 +88,26 @@ def test_a_frame_ancestors_that_is_not_a_source_list_fails_naming_the_setting(
     monkeypatch.setenv("INVDASH_FRAME_ANCESTORS", value)
     with pytest.raises(SettingsError, match="INVDASH_FRAME_ANCESTORS"):
         load_settings()
+
+
+def test_a_fresh_worker_serves_scripts_asked_for_at_once_before_any_page(
+    database_url: str,
+) -> None:
+    """Dash sets itself up on the first request and marked that done before it was: parallel
+    first requests for scripts got 500 and the page never started (the app now sets up first)."""
+    client = app_client(database_url)
+    paths = [
+        "/_dash-component-suites/dash/deps/react@18.v4_4_1m1.3.1.min.js",
+        "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.v4_4_1m1.min.js",
+        "/_dash-component-suites/dash_mantine_components/dash_mantine_components.v2_8_1m1.js",
+    ] * 4
+    statuses: list[int] = []
+    threads = [
+        threading.Thread(target=lambda path=path: statuses.append(client.get(path).status_code))
+        for path in paths
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * len(paths)
