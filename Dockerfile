@@ -49,7 +49,7 @@ ENV PATH=/opt/invdash/bin:$PATH \
 
 WORKDIR /tmp
 USER 10001:10001
-EXPOSE 8050
+EXPOSE 8050 9050
 
 # Standard library only: the slim base has no curl, and the image needs none.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -73,7 +73,7 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     self_health_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     register_not_found(app.server, app.config.routes_pathname_prefix)
-    register_own_metrics(app, shared, settings.refresh_seconds)
+    register_own_metrics(app, shared, settings.refresh_seconds, settings.metrics_port)
     # After the callback timer, so that refused requests are timed and counted too; who asks
     # first, then what they send.
     register_access_control(app.server, settings, app.config.routes_pathname_prefix)
@@ -89,12 +89,16 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     return app
 
 
-def register_own_metrics(app: Dash, shared: RedisSharedCache | None, refresh_seconds: int) -> None:
-    """``/metrics``, callback timing and screen counting, on every request of this app."""
+def register_own_metrics(
+    app: Dash, shared: RedisSharedCache | None, refresh_seconds: int, metrics_port: int | None
+) -> None:
+    """``/metrics`` (on ``metrics_port`` only, when given), callback timing and screen
+    counting, on every request of this app."""
     prefix = app.config.routes_pathname_prefix
     screens = ScreenTracker(
         SharedScreens(shared) if shared is not None else ProcessScreens(), refresh_seconds
     )
+    # First: on the metrics port, anything but /metrics is refused before other hooks see it.
+    register_metrics_route(app.server, before_scrape=screens.active, metrics_port=metrics_port)
     time_callbacks(app.server, app.callback_map, prefix)
     track_screens(app.server, screens, prefix)
-    register_metrics_route(app.server, before_scrape=screens.active)

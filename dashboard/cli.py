@@ -271,6 +271,15 @@ def serve(
     except StartupError as error:
         print(f"invdash: {error}", file=sys.stderr)
         return 2
+    metrics_port = settings.metrics_port
+    if metrics_port is not None and (dev or metrics_port == port):
+        problem = (
+            "needs gunicorn, which --dev replaces: leave it unset with --dev"
+            if dev
+            else "is the dashboard's own port (--port): give /metrics a port of its own"
+        )
+        print(f"invdash: INVDASH_METRICS_PORT={metrics_port} {problem}", file=sys.stderr)
+        return 2
     if dev:
         if settings.carries_demo_orders_on:
             start_thread(settings)
@@ -282,6 +291,9 @@ def serve(
         "--config", "python:dashboard.gunicorn_conf",
         "--bind", f"{host}:{port}",
     ]  # fmt: skip
+    if metrics_port is not None:
+        # --bind replaces the configuration's binds: both are given here.
+        argv += ["--bind", f"{host}:{metrics_port}"]
     if workers is not None:
         argv += ["--workers", str(workers)]
     if threads is not None:

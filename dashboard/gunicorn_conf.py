@@ -3,7 +3,7 @@ dashboard.wsgi:server``. ``invdash serve`` uses it too, its flags overriding.
 
 gunicorn reads the module's top-level names that match its settings (and ignores the others,
 which is why the helpers here start with an underscore). Sizing comes from the environment:
-INVDASH_WORKERS, INVDASH_THREADS, INVDASH_HOST and INVDASH_PORT; a bad value stops the master
+INVDASH_WORKERS, INVDASH_THREADS, INVDASH_HOST, INVDASH_PORT and INVDASH_METRICS_PORT; a bad value stops the master
 with one line naming the variable.
 
 The master checks invdash's settings and database once before it forks (``on_starting``), so
@@ -66,6 +66,10 @@ _server = _server_settings()
 _metrics_dir, _made_metrics_dir = _multiproc_dir()
 
 bind = [f"{_server.host}:{_server.port}"]
+# A port for Prometheus alone (INVDASH_METRICS_PORT), so a NetworkPolicy can open it to the
+# monitoring namespace only; the app answers /metrics there and nothing else (dashboard.metrics).
+if _server.metrics_port is not None:
+    bind.append(f"{_server.host}:{_server.metrics_port}")
 workers = _server.workers
 threads = _server.threads
 worker_class = "gthread"

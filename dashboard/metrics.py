@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Container, Iterable
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -106,9 +106,27 @@ def collect() -> Iterable[Metric]:
 
 
 def register_metrics_route(
-    server: Flask, before_scrape: Callable[[], object] | None = None
+    server: Flask,
+    before_scrape: Callable[[], object] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
-    """``GET /metrics``. ``before_scrape`` refreshes values computed on demand (active screens)."""
+    """``GET /metrics``. ``before_scrape`` refreshes values computed on demand (active screens).
+
+    With ``metrics_port`` (INVDASH_METRICS_PORT, a second listener of gunicorn's), /metrics is
+    answered on that port only and nothing else is: a NetworkPolicy can then open the port to
+    the monitoring namespace and the dashboard's port to screens. The port is the listener's
+    own (gunicorn's SERVER_PORT is the accepting socket's), not the Host header a client sends.
+    """
+
+    def on_metrics_port() -> bool:
+        return request.environ.get("SERVER_PORT") == str(metrics_port)
+
+    if metrics_port is not None:
+
+        @server.before_request
+        def _metrics_port_serves_metrics_only() -> None:
+            if on_metrics_port() != (request.path == "/metrics"):
+                abort(404)
 
     @server.route("/metrics")
     def metrics() -> Response:

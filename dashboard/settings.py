@@ -7,10 +7,10 @@ import math
 import re
 import urllib.parse
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INVDASH_"
@@ -18,6 +18,21 @@ DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # A CSP source expression of frame-ancestors: a keyword, or a scheme and host (and port).
 FRAME_SOURCE = re.compile(r"'none'|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]*@")
+
+
+# INVDASH_METRICS_PORT: read by the master (to listen on it) and by each worker (to answer
+# /metrics there only).
+MetricsPort = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=65_535,
+        description=(
+            "a TCP port from 1 to 65535 other than INVDASH_PORT, where /metrics alone is "
+            "answered (unset: /metrics on the dashboard's port)"
+        ),
+    ),
+]
 
 
 def default_database_path() -> Path:
@@ -140,6 +155,7 @@ class Settings(BaseSettings):
             "a redis:// or rediss:// URL such as redis://redis:6379/0, shared by every replica"
         ),
     )
+    metrics_port: MetricsPort = None
 
     @field_validator(
         "holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds"
@@ -257,6 +273,16 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8050, ge=1, le=65_535, description="a TCP port from 1 to 65535")
     workers: int = Field(default=2, ge=1, le=64, description="worker processes, 1 to 64")
     threads: int = Field(default=4, ge=1, le=256, description="threads per worker, 1 to 256")
+    metrics_port: MetricsPort = None
+
+    @model_validator(mode="after")
+    def _metrics_port_of_its_own(self) -> ServerSettings:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"{ENV_PREFIX}METRICS_PORT={self.metrics_port} is the dashboard's own port "
+                f"({ENV_PREFIX}PORT): give /metrics a port of its own, or leave it unset"
+            )
+        return self
 
 
 class SettingsError(Exception):
@@ -275,7 +301,11 @@ def describe_validation_error(error: ValidationError, model: type[BaseSettings] 
     """One clause per bad variable: its name, the value given and the accepted range."""
     lines = []
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        if not problem["loc"]:
+            # A check of several settings together: its message names them.
+            lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(problem["loc"][0])
         info = model.model_fields.get(field)
         accepted = info.description if info is not None and info.description else "a valid value"
         given = problem.get("input")

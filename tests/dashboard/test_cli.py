@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import os
 import socket
 import subprocess
@@ -150,6 +151,57 @@ def test_serve_runs_gunicorn_with_health_and_readiness(serve, small_database: st
     status, page = _get(f"{base}/")
     assert status == 200
     assert b"_dash-renderer" in page or b"dash_renderer" in page
+
+
+def _answer(
+    port: int, path: str, method: str = "GET", host: str | None = None
+) -> tuple[int, bytes]:
+    """Status and body of one request to 127.0.0.1:port, with ``host`` as its Host header."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Host": host} if host is not None else {}
+        body = b"{}" if method == "POST" else None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_metrics_port_answers_metrics_alone_and_the_dashboard_port_no_longer_does(
+    serve, small_database: str
+) -> None:  # type: ignore[no-untyped-def]
+    metrics_port = _free_port()
+    base, _ = serve({"INVDASH_METRICS_PORT": str(metrics_port)})
+    port = int(base.rsplit(":", 1)[1])
+    status, text = _answer(metrics_port, "/metrics")
+    assert status == 200
+    assert b"# TYPE invdash_active_screens gauge" in text
+    # Nothing else on the metrics port: no page, no callback, not even the probes.
+    for path, method in (("/", "GET"), ("/healthz", "GET"), ("/ops", "GET"),
+                         ("/_dash-update-component", "POST"), ("/_dash-layout", "GET")):  # fmt: skip
+        assert _answer(metrics_port, path, method)[0] == 404, path
+    # The dashboard's port serves the dashboard, and /metrics no more, whatever Host is sent.
+    assert _answer(port, "/healthz")[0] == 200
+    assert _answer(port, "/")[0] == 200
+    assert _answer(port, "/metrics")[0] == 404
+    assert _answer(port, "/metrics", host=f"127.0.0.1:{metrics_port}")[0] == 404
+
+
+def test_serve_refuses_a_metrics_port_that_is_the_dashboards_or_without_gunicorn(
+    small_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_METRICS_PORT", "8123")
+    assert main(["serve", "--port", "8123"]) == 2
+    err = capsys.readouterr().err
+    assert "INVDASH_METRICS_PORT=8123 is the dashboard's own port (--port)" in err
+    assert main(["serve", "--port", "8124", "--dev"]) == 2
+    assert "INVDASH_METRICS_PORT=8123 needs gunicorn" in capsys.readouterr().err
+    monkeypatch.setenv("INVDASH_METRICS_PORT", "http")
+    assert main(["serve"]) == 2
+    assert "INVDASH_METRICS_PORT='http' is invalid: expected a TCP port" in capsys.readouterr().err
 
 
 def test_first_serve_on_the_default_database_creates_and_seeds_it(

@@ -96,6 +96,18 @@ def test_out_of_range_threads_and_port_are_named_together() -> None:
     assert "INVDASH_THREADS='0' is invalid" in result.stderr
 
 
+def test_a_metrics_port_is_a_second_listener_and_may_not_be_the_dashboards() -> None:
+    result = import_conf(SHOW_SETTINGS, INVDASH_PORT="8050", INVDASH_METRICS_PORT="9050")
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout)
+    assert conf["bind"] == ["0.0.0.0:8050", "0.0.0.0:9050"]
+    Path(conf["metrics_dir"]).rmdir()
+    result = import_conf(SHOW_SETTINGS, INVDASH_METRICS_PORT="8050")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("invdash: INVDASH_METRICS_PORT=8050 is the dashboard's own port")
+
+
 def test_master_start_empties_the_metrics_directory_and_a_dead_worker_loses_its_live_gauges(
     tmp_path: Path, sqlite_url: str
 ) -> None:

@@ -71,9 +71,12 @@ def test_installed_gunicorn_accepts_the_flags_of_the_image_command() -> None:
         assert flag in gunicorn_help
 
 
-def test_image_exposes_8050_and_checks_healthz_with_python_alone() -> None:
+def test_image_exposes_the_dashboard_and_metrics_ports_and_checks_healthz_with_python_alone() -> (
+    None
+):
     runtime = final_stage(instructions())
-    assert arguments_of(runtime, "EXPOSE") == ["8050"]
+    # 9050: where the manifests have /metrics answered (INVDASH_METRICS_PORT).
+    assert arguments_of(runtime, "EXPOSE")[0].split() == ["8050", "9050"]
     probe = healthcheck_command(runtime)
     assert probe[:2] == ["python", "-c"]
     assert "/healthz" in probe[2]

@@ -131,7 +131,10 @@ def test_deployment_runs_two_replicas_with_health_and_readiness_probes(
     container = _container(overlay)
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["ports"] == [{"name": "http", "containerPort": 8050, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8050, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9050, "protocol": "TCP"},
+    ]
     assert set(container["resources"]) == {"requests", "limits"}
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
 
@@ -216,13 +219,27 @@ def _egress_ports(overlay: RenderedOverlay) -> set[int]:
     return {port["port"] for rule in rules for port in rule["ports"]}
 
 
-def test_network_policy_admits_only_the_http_port_and_the_needed_egress(
+def test_network_policy_admits_the_http_port_the_metrics_port_from_monitoring_only_and_the_needed_egress(
     rendered_overlays: dict[str, RenderedOverlay],
 ) -> None:
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
     for overlay in rendered_overlays.values():
         policy = overlay.one("NetworkPolicy", "invdash")["spec"]
         assert policy["policyTypes"] == ["Ingress", "Egress"]
-        assert policy["ingress"] == [{"ports": [{"port": 8050, "protocol": "TCP"}]}]
+        assert policy["ingress"] == [
+            {"ports": [{"port": 8050, "protocol": "TCP"}]},
+            {"from": [monitoring], "ports": [{"port": 9050, "protocol": "TCP"}]},
+        ]
+        # The port the policy opens to monitoring is the one the app answers /metrics on, the
+        # container's `metrics` port, which the Service and the ServiceMonitor name.
+        assert overlay.one("ConfigMap")["data"]["INVDASH_METRICS_PORT"] == "9050"
+        ports = {p["name"]: p["containerPort"] for p in _container(overlay)["ports"]}
+        assert ports == {"http": 8050, "metrics": 9050}
+        service = {p["name"]: p["targetPort"] for p in overlay.one("Service")["spec"]["ports"]}
+        assert service == {"http": "http", "metrics": "metrics"}
+        assert overlay.one("ServiceMonitor")["spec"]["endpoints"][0]["port"] == "metrics"
     # DNS, the API server, Prometheus; prod adds PostgreSQL and Redis.
     assert _egress_ports(rendered_overlays["dev"]) == {53, 443, 6443, 9090}
     assert _egress_ports(rendered_overlays["prod"]) == {53, 443, 6443, 9090, 5432, 6379}
