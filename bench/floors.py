@@ -224,6 +224,10 @@ def floor_daily_series(
         first_ts=_timestamp(_midnight(first), d),
         today_ts=_timestamp(_midnight(today), d),
     )
+    if d == "postgresql":
+        # The planner setting invdash gives this statement (queries/kpis.py): the floor is the
+        # best SQL, and with hash joins the same statement takes minutes at the l scale.
+        conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     changes = sql.rows(
         conn,
         "daily_stockout_changes",

@@ -94,7 +94,14 @@ class ExecutiveKpiSource:
             stock = conn.execute(_stock_now()).one()
             moved = _frame(conn, _movements_by_day(first, today))
             ordered = _frame(conn, _orders_by_day(first, today))
-            stockouts = _frame(conn, _stockout_changes_by_day(first, today))
+            dialect = self.engine.dialect.name
+            if dialect == "postgresql":
+                # For this last statement of the transaction only: PostgreSQL's hash joins of
+                # the pairs (hundreds of thousands at 50k SKUs x 20 warehouses) with the window's
+                # movements and the stock levels spill past work_mem into batches that took
+                # 500 s where merge joins take 13 s (docs/benchmarks.md); no other plan changes.
+                conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+            stockouts = _frame(conn, _stockout_changes_by_day(first, today, dialect))
 
         day_numbers = pd.RangeIndex(first, today)
         # Every movement after day d is undone from today's stock to get day d's end: sum the
@@ -305,7 +312,7 @@ def _orders_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ...]]:
     )
 
 
-def _stockout_changes_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ...]]:
+def _stockout_changes_by_day(first: int, today: int, dialect: str) -> sa.Select[*tuple[Any, ...]]:
     """+1 on the day a demanded pair's end-of-day on hand falls to 0 or below, -1 when it rises.
 
     Per SKU x warehouse pair with an order line in the series, the end-of-day on hand only
@@ -321,22 +328,44 @@ def _stockout_changes_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ..
         .distinct()
         .subquery("demanded")
     )
-    of_demanded = sa.and_(
-        StockMovement.sku_id == demanded.c.sku_id,
-        StockMovement.warehouse_id == demanded.c.warehouse_id,
-    )
-    movement_days = (
-        sa.select(
-            demanded.c.sku_id,
-            demanded.c.warehouse_id,
-            _movement_day(today).label("day"),
-            sa.func.sum(StockMovement.quantity).label("quantity"),
+    movement_day = _movement_day(today).label("day")
+    quantity = sa.func.sum(StockMovement.quantity).label("quantity")
+    # A movement on the first day is in every series day's end: only later ones count.
+    in_series = StockMovement.moved_at >= midnight(first + 1)
+    movement_days: sa.Select[*tuple[Any, ...]]
+    if dialect == "sqlite":
+        # Each demanded pair looked up in the (sku, warehouse, time) index: SQLite's best plan.
+        movement_days = (
+            sa.select(demanded.c.sku_id, demanded.c.warehouse_id, movement_day, quantity)
+            .join(
+                StockMovement,
+                sa.and_(
+                    StockMovement.sku_id == demanded.c.sku_id,
+                    StockMovement.warehouse_id == demanded.c.warehouse_id,
+                ),
+            )
+            .where(in_series)
+            .group_by(demanded.c.sku_id, demanded.c.warehouse_id, sa.literal_column("day"))
         )
-        .join(StockMovement, of_demanded)
-        # A movement on the first day is in every series day's end: only later ones count.
-        .where(StockMovement.moved_at >= midnight(first + 1))
-        .group_by(demanded.c.sku_id, demanded.c.warehouse_id, sa.literal_column("day"))
-    )
+    else:
+        # PostgreSQL: the series' movements summed per pair and day in one range read of the
+        # window first, then kept for the demanded pairs; looking each pair up instead is a
+        # random read per pair, minutes at 500k demanded pairs once the table outgrows memory.
+        recent = (
+            sa.select(StockMovement.sku_id, StockMovement.warehouse_id, movement_day, quantity)
+            .where(in_series)
+            .group_by(StockMovement.sku_id, StockMovement.warehouse_id, sa.literal_column("day"))
+            .subquery("recent")
+        )
+        movement_days = sa.select(
+            recent.c.sku_id, recent.c.warehouse_id, recent.c.day, recent.c.quantity
+        ).join(
+            demanded,
+            sa.and_(
+                recent.c.sku_id == demanded.c.sku_id,
+                recent.c.warehouse_id == demanded.c.warehouse_id,
+            ),
+        )
     anchors = sa.select(
         demanded.c.sku_id,
         demanded.c.warehouse_id,
