@@ -1,6 +1,7 @@
-"""Faults of the inventory database with real engines: SQLite held locked by a writer, and a
+"""Faults of the inventory database with real engines: SQLite held locked by a writer, a
 PostgreSQL query running past the statement timeout (a table held by another transaction's
-lock). Served over real HTTP and asked as a screen asks: every answer is a 200 within the
+lock), and PostgreSQL restarted while the screen refreshes (every session ended at once, as in
+a failover). Served over real HTTP and asked as a screen asks: every answer is a 200 within the
 database timeout plus 1 s, the inventory panels keep their last good figures and say why they
 are stale, the telemetry panels keep updating, and all is fresh again within two refresh
 intervals of the database answering."""
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from postgresql_database import PostgreSQLInstance, fresh_postgresql_database
 from refreshing_screen import Screen, fresh, serving, stale_reason
 from small_inventory import POLICY, build_small_inventory
 
@@ -91,3 +93,23 @@ def test_postgresql_query_past_the_statement_timeout(postgresql_url: str) -> Non
         _, seconds = screen.refresh_until("stock", fresh, intervals=2 + 2)
         assert seconds <= 2 * REFRESH + 2 * (TIMEOUT + 1)
     engine.dispose()
+
+
+def test_postgresql_restarted_while_screens_refresh() -> None:
+    instance = PostgreSQLInstance()  # of its own: the session's server is not to be stopped
+    try:
+        with fresh_postgresql_database(instance.server) as url:
+            engine = sa.create_engine(url)
+            build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
+            engine.dispose()
+            with screen_on(url) as screen:
+                screen.refresh_until("stock", fresh, intervals=10)
+                instance.stop(mode="fast")  # the pooled connections are now dead ones
+                try:
+                    outlasts_the_fault(screen, "connect")
+                finally:
+                    instance.start()
+                _, seconds = screen.refresh_until("stock", fresh, intervals=2 + 2)
+                assert seconds <= 2 * REFRESH + 2 * (TIMEOUT + 1)
+    finally:
+        instance.close()
