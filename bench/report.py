@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.screens import CALLBACKS, TRIVIAL, percentiles
@@ -442,6 +443,17 @@ def _demo_orders(results: Results) -> list[str]:
     return lines
 
 
+# The reading of the figures that are not met, written by hand and kept between runs: appended
+# to every report, so a rerun keeps the explanation next to its figures.
+GAPS = Path(__file__).resolve().parents[1] / "docs" / "benchmark-gaps.md"
+
+
+def _gaps() -> list[str]:
+    if not GAPS.is_file():
+        return []
+    return ["", *GAPS.read_text().rstrip().splitlines(), ""]
+
+
 def markdown(results: Results) -> str:
     parts = (
         _header(results)
@@ -454,5 +466,6 @@ def markdown(results: Results) -> str:
         + _memory(results)
         + _browser(results)
         + _demo_orders(results)
+        + _gaps()
     )
     return "\n".join(parts).rstrip() + "\n"
