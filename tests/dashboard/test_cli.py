@@ -307,7 +307,9 @@ def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_over_a_day_ago
     with sa.create_engine(url).connect() as conn:
         newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
     age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - pd.Timestamp(newest).to_pydatetime()
-    assert age < dt.timedelta(minutes=30)
+    # The demo's nights are quiet (HOURLY_PROFILE): after midnight UTC its newest order can be
+    # an hour or more old. Six hours is still far from the 30 of the ended demo.
+    assert age < dt.timedelta(hours=6)
 
 
 def test_demo_orders_write_only_to_a_database_that_allows_it(
