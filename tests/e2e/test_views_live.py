@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import kubernetes
@@ -23,6 +24,7 @@ from prometheus_server import (
     write_openmetrics,
 )
 from screen_actions import click_time, open_on_a_screen
+from sqlalchemy.orm import Session
 
 from components.formatting import count
 from dashboard.app import create_app
@@ -30,12 +32,14 @@ from dashboard.settings import Settings, load_settings
 from dashboard.sources import Sources, inventory_source
 from queries.kubernetes import KubernetesSource
 from queries.prometheus import PrometheusSource, prometheus_connect
+from queries.schema import SalesOrder, SalesOrderLine, Sku, Warehouse
 from queries.seed import seed_database
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 HOUR_END = NOW.replace(minute=0)  # the KPI review's periods end on the hour
 WEEK = dt.timedelta(days=7)
 MINUTE = dt.timedelta(minutes=1)
+SECOND = dt.timedelta(seconds=1)
 CRASH_FROM, CRASH_UNTIL = NOW - 50 * MINUTE, NOW - 30 * MINUTE  # the payments pod crashloops
 
 # Requests per second by service and status code, this week and the week before.
@@ -157,11 +161,46 @@ EVENTS = [
 ]
 
 
+def _orders_every_minute_of_the_last_hour(engine: sa.Engine) -> None:
+    """Sales orders in each minute of the hour before NOW, 1 to 7 lines a minute.
+
+    The demo's own orders follow its day profile, so at night its last hour can be flat (or
+    empty), and the order/traffic correlation on /sre then has nothing to correlate: these make
+    the hour vary whatever the clock says.
+    """
+    with Session(engine) as session, session.begin():
+        warehouse_id = session.scalars(sa.select(Warehouse.id).order_by(Warehouse.id)).first()
+        sku_ids = session.scalars(sa.select(Sku.id).order_by(Sku.id).limit(7)).all()
+        assert warehouse_id is not None
+        assert len(sku_ids) == 7
+        for minute in range(60):
+            order = SalesOrder(
+                number=f"LIVE-{minute:02d}",
+                warehouse_id=warehouse_id,
+                ordered_at=(NOW - (60 - minute) * MINUTE + 10 * SECOND).replace(tzinfo=None),
+                status="shipped",
+            )
+            session.add(order)
+            session.flush()
+            session.add_all(
+                SalesOrderLine(
+                    sales_order_id=order.id,
+                    line_number=n,
+                    sku_id=sku_id,
+                    quantity=Decimal(1),
+                    quantity_shipped=Decimal(1),
+                )
+                for n, sku_id in enumerate(sku_ids[: 1 + (minute * 3) % 7], start=1)
+            )
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Sources]]:
     work = tmp_path_factory.mktemp("views-live")
     url = f"sqlite:///{work}/inventory.sqlite3"
-    seed_database(sa.create_engine(url), scale="demo", seed=7)
+    engine = sa.create_engine(url)
+    seed_database(engine, scale="demo", seed=7)
+    _orders_every_minute_of_the_last_hour(engine)
     blocks = create_blocks(
         write_openmetrics(work / "series.om", merge_families(live_families())), work / "blocks"
     )
