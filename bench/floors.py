@@ -26,8 +26,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from queries.daily_review import PERIOD_DAYS, Period
 from queries.inventory import InventoryPolicy, InventorySource
-from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
+from queries.kpis import ExecutiveKpiSource
 
 FLOOR_SQL = Path(__file__).resolve().parent / "floor_sql"
 EPOCH = dt.date(1970, 1, 1)

@@ -10,20 +10,37 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from queries.database import day_number, rows_of
+from queries.daily_review import (
+    PERIOD_DAYS,
+    REVIEW_SERIES_DAYS,
+    Period,
+    cost_basis,
+    movement_totals,
+    order_totals,
+    stock_now,
+    stockout_changes,
+)
+from queries.database import rows_of
 from queries.days import day_of, midnight, naive_utc
 from queries.health import Health
 from queries.inventory import InventorySource
-from queries.schema import SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
+from queries.rollup_store import (
+    CostBasis,
+    RollupStore,
+    review_coverage,
+    stored_review_stockouts,
+    stored_review_totals,
+    uncovered,
+)
+from queries.schema import SalesOrder, Sku, StockLevel, StockMovement
 
-Period = Literal["week", "month", "quarter"]
-PERIOD_DAYS: dict[Period, int] = {"week": 7, "month": 30, "quarter": 91}
 DAYS_PER_YEAR = 365.0
 # Cumulative revenue shares that close classes A and B; the rest (and no revenue) is C.
 ABC_LIMITS = (("A", 0.80), ("B", 0.95))
@@ -52,9 +69,14 @@ class ExecutiveKpiSource:
 
     name = "inventory database"
 
-    def __init__(self, engine: Engine, holding_cost_rate: float) -> None:
+    def __init__(
+        self, engine: Engine, holding_cost_rate: float, rollups: RollupStore | None = None
+    ) -> None:
         self.engine = engine
         self.holding_cost_rate = holding_cost_rate
+        # Where the review's daily totals and stock-outs are kept (queries.rollup_store);
+        # None: every figure from live queries.
+        self.rollups = rollups
 
     def check_health(self) -> Health:
         """The inventory database's health: it answers and holds the schema invdash reads."""
@@ -85,23 +107,40 @@ class ExecutiveKpiSource:
           those lines so far, so units_shipped / units_ordered is their fill rate);
           stockout_rows (int): SKU x warehouse pairs whose end-of-day on hand was 0 or below,
           among the pairs with a (not cancelled) order line placed in the series' days.
+
+        With a roll-up store, the days it covers come from its daily totals (while the unit
+        costs and prices are the ones they were valued at) and the stock-outs from the series
+        it computed as of today; the rest, and everything without a store, from the database.
         """
         if days < 1:
             raise ValueError(f"days must be at least 1, got {days}")
         today = day_of(naive_utc(as_of))
         first = today - days
+        stored = self._stored_review(first, today, days)
+        live_days = uncovered(first, today, stored.covered)
         with self.engine.connect() as conn:
-            stock = conn.execute(_stock_now()).one()
-            moved = _frame(conn, _movements_by_day(first, today))
-            ordered = _frame(conn, _orders_by_day(first, today))
-            dialect = self.engine.dialect.name
-            if dialect == "postgresql":
-                # For this last statement of the transaction only: PostgreSQL's hash joins of
-                # the pairs (hundreds of thousands at 50k SKUs x 20 warehouses) with the window's
-                # movements and the stock levels spill past work_mem into batches that took
-                # 500 s where merge joins take 13 s (docs/benchmarks.md); no other plan changes.
-                conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-            stockouts = _frame(conn, _stockout_changes_by_day(first, today, dialect))
+            stock = conn.execute(stock_now()).one()
+            if stored.moved is None:
+                moved = _frame(conn, movement_totals([(first, None)], today))
+            else:
+                ranges: list[tuple[int, int | None]] = [*live_days, (today, None)]
+                moved = _sum_by_day([stored.moved, _frame(conn, movement_totals(ranges, today))])
+            ordered = _sum_by_day(
+                [
+                    stored.ordered,
+                    *(_frame(conn, order_totals(low, high)) for low, high in live_days),
+                ]
+            )
+            stockouts = stored.stockouts
+            if stockouts is None:
+                dialect = self.engine.dialect.name
+                if dialect == "postgresql":
+                    # For this last statement of the transaction only: PostgreSQL's hash joins
+                    # of the pairs (hundreds of thousands at 50k SKUs x 20 warehouses) with the
+                    # window's movements and the stock levels spill past work_mem into batches
+                    # that took 500 s where merge joins take 13 s (docs/benchmarks.md).
+                    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+                stockouts = _frame(conn, stockout_changes([first], today, dialect))
 
         day_numbers = pd.RangeIndex(first, today)
         # Every movement after day d is undone from today's stock to get day d's end: sum the
@@ -110,7 +149,7 @@ class ExecutiveKpiSource:
         moved = moved.set_index("day").reindex(bucket_days, fill_value=0.0)
         later = moved[["value_moved", "units_moved"]][::-1].cumsum()[::-1].shift(-1, fill_value=0)
         later = later.reindex(day_numbers)
-        ordered = ordered.set_index("day").reindex(day_numbers, fill_value=0)
+        ordered = ordered.set_index("day").reindex(day_numbers, fill_value=0.0)
         stockout_rows = (
             stockouts.set_index("day")["change"].reindex(bucket_days, fill_value=0).cumsum()
         )
@@ -130,6 +169,32 @@ class ExecutiveKpiSource:
             }
         )
         return frame[DAILY_COLUMNS]
+
+    def _stored_review(self, first: int, today: int, days: int) -> _StoredReview:
+        """What the roll-up store holds of the series [first, today) (``_NOTHING_STORED``
+        without a store, or when it cannot be read: figures cost speed, never correctness)."""
+        if self.rollups is None:
+            return _NOTHING_STORED
+        try:
+            with self.rollups.engine.connect() as store:
+                found = review_coverage(store)
+                covered = found.covered_days(first, today)
+                stockouts = None
+                if found.review_day == today and days in REVIEW_SERIES_DAYS:
+                    stockouts = _typed(stored_review_stockouts(store, days))
+                if covered is None:
+                    return _StoredReview(None, empty_order_totals(), stockouts, None)
+                moved, ordered = stored_review_totals(store, covered)
+            if found.basis is not None:
+                with self.engine.connect() as conn:
+                    basis = CostBasis.of(conn.execute(cost_basis()).one())
+                if basis != found.basis:
+                    # Valued at other costs or prices: the movements are read live.
+                    return _StoredReview(None, _typed(ordered), stockouts, covered)
+                return _StoredReview(_typed(moved), _typed(ordered), stockouts, covered)
+            return _StoredReview(None, _typed(ordered), stockouts, covered)
+        except Exception:
+            return _NOTHING_STORED
 
     def abc_breakdown(self, as_of: dt.datetime, days: int) -> pd.DataFrame:
         """SKUs in classes by their revenue over the ``days`` whole days before as_of's day.
@@ -245,8 +310,42 @@ def _period_figures(days_frame: pd.DataFrame, days: int, rate: float) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class _StoredReview:
+    """The stored parts of a review series: movement totals (None: read every day live),
+    order totals, stock-out changes (None: computed live) and the days they cover."""
+
+    moved: pd.DataFrame | None
+    ordered: pd.DataFrame
+    stockouts: pd.DataFrame | None
+    covered: tuple[int, int] | None
+
+
+def empty_order_totals() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            column: pd.Series(dtype="int64" if column == "day" else "float64")
+            for column in ("day", "units_ordered", "units_shipped", "order_lines", "orders")
+        }
+    )
+
+
+_NOTHING_STORED = _StoredReview(None, empty_order_totals(), None, None)
+
+
+def _sum_by_day(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-day totals of disjoint day ranges (or of a stored day and today's bucket) added up."""
+    parts = [frame for frame in frames if not frame.empty]
+    if not parts:
+        return frames[0]
+    return pd.concat(parts, ignore_index=True).groupby("day", as_index=False).sum()
+
+
 def _frame(conn: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> pd.DataFrame:
-    frame = rows_of(conn, query)
+    return _typed(rows_of(conn, query))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     # NUMERIC sums arrive as Decimal; day numbers and counts as int.
     for column in frame.columns:
         if column == "day":
@@ -254,164 +353,6 @@ def _frame(conn: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> pd.DataFr
         elif column != "sku_code":
             frame[column] = frame[column].astype("float64")
     return frame
-
-
-def _stock_now() -> sa.Select[*tuple[Any, ...]]:
-    return sa.select(
-        sa.func.coalesce(sa.func.sum(StockLevel.on_hand * Sku.unit_cost), 0).label("value"),
-        sa.func.coalesce(sa.func.sum(StockLevel.on_hand), 0).label("units"),
-    ).join(Sku, Sku.id == StockLevel.sku_id)
-
-
-def _movement_day(today: int) -> sa.ColumnElement[int]:
-    """The day of a movement, with today and every later day as one bucket: today."""
-    day = day_number(StockMovement.moved_at)
-    return sa.case((day >= today, sa.literal(today, sa.Integer())), else_=day)
-
-
-def _movements_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ...]]:
-    shipped = StockMovement.kind == "shipment"
-    return (
-        sa.select(
-            _movement_day(today).label("day"),
-            sa.func.sum(StockMovement.quantity * Sku.unit_cost).label("value_moved"),
-            sa.func.sum(StockMovement.quantity).label("units_moved"),
-            sa.func.sum(sa.case((shipped, -StockMovement.quantity * Sku.unit_cost), else_=0)).label(
-                "cogs"
-            ),
-            sa.func.sum(
-                sa.case((shipped, -StockMovement.quantity * Sku.unit_price), else_=0)
-            ).label("revenue"),
-        )
-        .join(Sku, Sku.id == StockMovement.sku_id)
-        .where(StockMovement.moved_at >= midnight(first))
-        .group_by(sa.literal_column("day"))
-    )
-
-
-def _placed_in(first: int, today: int) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        SalesOrder.ordered_at >= midnight(first),
-        SalesOrder.ordered_at < midnight(today),
-        SalesOrder.status != "cancelled",
-    )
-
-
-def _orders_by_day(first: int, today: int) -> sa.Select[*tuple[Any, ...]]:
-    return (
-        sa.select(
-            day_number(SalesOrder.ordered_at).label("day"),
-            sa.func.sum(SalesOrderLine.quantity).label("units_ordered"),
-            sa.func.sum(SalesOrderLine.quantity_shipped).label("units_shipped"),
-            sa.func.count(SalesOrderLine.id).label("order_lines"),
-            sa.func.count(sa.distinct(SalesOrder.id)).label("orders"),
-        )
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(_placed_in(first, today))
-        .group_by(sa.literal_column("day"))
-    )
-
-
-def _stockout_changes_by_day(first: int, today: int, dialect: str) -> sa.Select[*tuple[Any, ...]]:
-    """+1 on the day a demanded pair's end-of-day on hand falls to 0 or below, -1 when it rises.
-
-    Per SKU x warehouse pair with an order line in the series, the end-of-day on hand only
-    changes on days with movements, so the pair's series days split into runs: one from the
-    first day (anchor), one from each movement day until the next. A run's level is today's
-    stock minus the movements on later days. Runs at or below 0 give +1 at their start and -1
-    at their end; the running sum of these per-day changes is the stock-out count per day.
-    """
-    demanded = (
-        sa.select(SalesOrderLine.sku_id, SalesOrder.warehouse_id)
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(_placed_in(first, today))
-        .distinct()
-        .subquery("demanded")
-    )
-    movement_day = _movement_day(today).label("day")
-    quantity = sa.func.sum(StockMovement.quantity).label("quantity")
-    # A movement on the first day is in every series day's end: only later ones count.
-    in_series = StockMovement.moved_at >= midnight(first + 1)
-    movement_days: sa.Select[*tuple[Any, ...]]
-    if dialect == "sqlite":
-        # Each demanded pair looked up in the (sku, warehouse, time) index: SQLite's best plan.
-        movement_days = (
-            sa.select(demanded.c.sku_id, demanded.c.warehouse_id, movement_day, quantity)
-            .join(
-                StockMovement,
-                sa.and_(
-                    StockMovement.sku_id == demanded.c.sku_id,
-                    StockMovement.warehouse_id == demanded.c.warehouse_id,
-                ),
-            )
-            .where(in_series)
-            .group_by(demanded.c.sku_id, demanded.c.warehouse_id, sa.literal_column("day"))
-        )
-    else:
-        # PostgreSQL: the series' movements summed per pair and day in one range read of the
-        # window first, then kept for the demanded pairs; looking each pair up instead is a
-        # random read per pair, minutes at 500k demanded pairs once the table outgrows memory.
-        recent = (
-            sa.select(StockMovement.sku_id, StockMovement.warehouse_id, movement_day, quantity)
-            .where(in_series)
-            .group_by(StockMovement.sku_id, StockMovement.warehouse_id, sa.literal_column("day"))
-            .subquery("recent")
-        )
-        movement_days = sa.select(
-            recent.c.sku_id, recent.c.warehouse_id, recent.c.day, recent.c.quantity
-        ).join(
-            demanded,
-            sa.and_(
-                recent.c.sku_id == demanded.c.sku_id,
-                recent.c.warehouse_id == demanded.c.warehouse_id,
-            ),
-        )
-    anchors = sa.select(
-        demanded.c.sku_id,
-        demanded.c.warehouse_id,
-        sa.literal(first, sa.Integer()).label("day"),
-        sa.literal(0, StockMovement.quantity.type).label("quantity"),
-    )
-    points = sa.union_all(movement_days, anchors).subquery("points")
-    pair = (points.c.sku_id, points.c.warehouse_id)
-    later_quantity = sa.func.sum(points.c.quantity).over(
-        partition_by=pair, order_by=points.c.day, rows=(1, None)
-    )
-    runs = (
-        sa.select(
-            points.c.day.label("starts"),
-            sa.func.coalesce(
-                sa.func.lead(points.c.day).over(partition_by=pair, order_by=points.c.day),
-                today,
-            ).label("ends"),
-            (sa.func.coalesce(StockLevel.on_hand, 0) - sa.func.coalesce(later_quantity, 0)).label(
-                "on_hand"
-            ),
-        )
-        .select_from(points)
-        .outerjoin(
-            StockLevel,
-            sa.and_(
-                StockLevel.sku_id == points.c.sku_id,
-                StockLevel.warehouse_id == points.c.warehouse_id,
-            ),
-        )
-        .subquery("runs")
-    )
-    out_of_stock = sa.and_(runs.c.on_hand <= 0, runs.c.ends > runs.c.starts)
-    # Each out-of-stock run gives two edges; joining the runs once with two rows (rather than a
-    # UNION of two selects over them) computes the window functions once, not twice.
-    edges = sa.union_all(
-        sa.select(sa.literal(1, sa.Integer()).label("edge")),
-        sa.select(sa.literal(-1, sa.Integer()).label("edge")),
-    ).subquery("edges")
-    day = sa.case((edges.c.edge == 1, runs.c.starts), else_=runs.c.ends).label("day")
-    return (
-        sa.select(day, sa.func.sum(edges.c.edge).label("change"))
-        .select_from(runs.join(edges, sa.true()))
-        .where(out_of_stock)
-        .group_by(sa.literal_column("day"))
-    )
 
 
 def _sku_revenue_and_value(start: dt.datetime, end: dt.datetime) -> sa.Select[*tuple[Any, ...]]:

@@ -26,6 +26,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from queries.daily_review import (
+    REVIEW_SERIES_DAYS,
+    cost_basis,
+    movement_totals,
+    order_totals,
+    stockout_changes,
+)
 from queries.database import day_number, minute_start, rows_of, to_datetimes, unparsed
 from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
@@ -86,6 +93,48 @@ window_sums = sa.Table(
     sa.Column("last_outbound_at", sa.DateTime, nullable=True),
 )
 
+# The executive review's daily totals (queries.daily_review): movements valued at the unit costs
+# and prices of ``invdash_cost_basis`` (a change of any recomputes every day), orders placed.
+daily_movement_totals = sa.Table(
+    "invdash_daily_movement_totals",
+    STORE,
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("value_moved", sa.Float, nullable=False),
+    sa.Column("units_moved", sa.Float, nullable=False),
+    sa.Column("cogs", sa.Float, nullable=False),
+    sa.Column("revenue", sa.Float, nullable=False),
+)
+
+daily_order_totals = sa.Table(
+    "invdash_daily_order_totals",
+    STORE,
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("units_ordered", sa.Float, nullable=False),
+    sa.Column("units_shipped", sa.Float, nullable=False),
+    sa.Column("order_lines", sa.Integer, nullable=False),
+    sa.Column("orders", sa.Integer, nullable=False),
+)
+
+# The review's stock-out changes per day for each series length (REVIEW_SERIES_DAYS), as of
+# the review coverage's day: the series [day - series_days, day).
+review_stockouts = sa.Table(
+    "invdash_review_stockouts",
+    STORE,
+    sa.Column("series_days", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("change", sa.Integer, nullable=False),
+)
+
+# The costs and prices the movement totals were valued at (queries.daily_review.cost_basis).
+cost_basis_table = sa.Table(
+    "invdash_cost_basis",
+    STORE,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("sku_count", sa.Integer, nullable=False),
+    sa.Column("cost_checksum", sa.Float, nullable=False),
+    sa.Column("price_checksum", sa.Float, nullable=False),
+)
+
 # One row per kind of roll-up: what it covers and when it was computed.
 coverage = sa.Table(
     "invdash_rollup_coverage",
@@ -100,6 +149,7 @@ coverage = sa.Table(
 )
 
 DAILY, MINUTES, WINDOW = "daily", "minutes", "window"
+TOTALS, REVIEW = "totals", "review"
 Rows = sa.Select[*tuple[Any, ...]]
 Point = TypeVar("Point", int, dt.datetime)
 
@@ -122,8 +172,7 @@ class Coverage:
         """The part of days [start, end) the daily tables hold, None when none."""
         if self.first_day is None or self.end_day is None:
             return None
-        low, high = max(start, self.first_day), min(end, self.end_day)
-        return (low, high) if low < high else None
+        return overlap((start, end), (self.first_day, self.end_day))
 
     def covered_minutes(
         self, start: dt.datetime, end: dt.datetime
@@ -135,11 +184,16 @@ class Coverage:
         if whole_start < start:
             whole_start += dt.timedelta(minutes=1)
         whole_end = end.replace(second=0, microsecond=0)
-        low, high = max(whole_start, self.first_minute), min(whole_end, self.end_minute)
-        return (low, high) if low < high else None
+        return overlap((whole_start, whole_end), (self.first_minute, self.end_minute))
 
 
 NO_COVERAGE = Coverage(None, None, None, None, None, None, None, None)
+
+
+def overlap(wanted: tuple[Point, Point], held: tuple[Point, Point]) -> tuple[Point, Point] | None:
+    """The part of [wanted) inside [held), None when they do not meet."""
+    low, high = max(wanted[0], held[0]), min(wanted[1], held[1])
+    return (low, high) if low < high else None
 
 
 def uncovered(
@@ -168,6 +222,10 @@ class RollupReport:
     minute_rows: int
     window_rows: int
     elapsed_seconds: float
+    # The review's daily totals recomputed from this day on, and its stock-outs' day when this
+    # run computed them (None: the stored ones were still of today).
+    totals_from: int | None = None
+    review_day: int | None = None
 
     def __str__(self) -> str:
         first, end = (midnight(day).date() for day in self.days)
@@ -175,7 +233,14 @@ class RollupReport:
             f"roll-ups recomputed for {first} .. {end} (exclusive; {self.demand_rows:,} demand "
             f"and {self.movement_rows:,} movement rows), minutes up to "
             f"{self.minutes[1]:%Y-%m-%d %H:%M} UTC ({self.minute_rows:,} rows), window sums "
-            f"for {self.window_rows:,} SKU x warehouse pairs, in {self.elapsed_seconds:.1f} s"
+            f"for {self.window_rows:,} SKU x warehouse pairs"
+            + (
+                ""
+                if self.totals_from is None
+                else f", review totals from {midnight(self.totals_from).date()}"
+            )
+            + (" and the review's stock-outs" if self.review_day is not None else "")
+            + f", in {self.elapsed_seconds:.1f} s"
         )
 
 
@@ -370,6 +435,7 @@ def refresh_rollups(
         )
         _set_coverage(conn, DAILY, moment, first_day=first_day, end_day=today)
         _set_coverage(conn, MINUTES, moment, first_day=first_day, end_minute=this_minute)
+    totals_from, review_day = _refresh_review(inventory, store, moment, first_day, recompute_days)
     with store.engine.begin() as conn:
         sums = daily_pair_sums(conn, today, window_days, dead_stock_days, (first_day, today))
         conn.execute(sa.delete(window_sums))
@@ -390,7 +456,59 @@ def refresh_rollups(
         minute_rows=minute_rows,
         window_rows=window_rows,
         elapsed_seconds=time.perf_counter() - started,
+        totals_from=totals_from,
+        review_day=review_day,
     )
+
+
+def _refresh_review(
+    inventory: Engine, store: RollupStore, moment: dt.datetime, first_day: int, recompute_days: int
+) -> tuple[int, int | None]:
+    """The executive review's roll-ups: the daily totals of the trailing days (every day when a
+    unit cost or price changed since they were valued), and once a day the stock-out changes
+    of every review series as of today. Returns where the totals were recomputed from and the
+    day of the stock-outs when this run computed them."""
+    today = day_of(moment)
+    with store.engine.connect() as conn:
+        found = review_coverage(conn)
+    with inventory.connect() as source:
+        basis = CostBasis.of(source.execute(cost_basis()).one())
+    totals_from = first_day
+    if found.totals is not None and found.basis == basis:
+        totals_from = max(first_day, min(today - recompute_days, found.totals[1]))
+    same_database = _same_database(inventory, store.engine)
+    with store.engine.begin() as conn:
+        before = _stock_out_inputs_from(conn, totals_from)
+        mover = _Mover(conn, inventory, same_database)
+        for table in (daily_movement_totals, daily_order_totals):
+            conn.execute(sa.delete(table).where(table.c.day >= totals_from))
+        for start in range(totals_from, today, FILL_CHUNK_DAYS):
+            end = min(today, start + FILL_CHUNK_DAYS)
+            mover.move(daily_movement_totals, movement_totals([(start, end)], end))
+            mover.move(daily_order_totals, order_totals(start, end))
+        conn.execute(sa.delete(cost_basis_table))
+        conn.execute(sa.insert(cost_basis_table).values(name=TOTALS, **basis.values()))
+        _set_coverage(conn, TOTALS, moment, first_day=first_day, end_day=today)
+        # Days before today that changed since the last run (a back-dated movement or a
+        # cancellation) change the stock-outs too; otherwise those are good for the day.
+        changed = before != _stock_out_inputs_from(conn, totals_from)
+    if found.review_day == today and not changed:
+        return totals_from, None
+    firsts = [today - days for days in REVIEW_SERIES_DAYS]
+    with inventory.connect() as source:
+        if source.dialect.name == "postgresql":
+            # As queries.kpis does for the same statement: merge joins, not spilling hash joins.
+            source.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+        changes = rows_of(source, stockout_changes(firsts, today, source.dialect.name))
+    records = [
+        {"series_days": today - int(first), "day": int(day), "change": int(change)}
+        for first, day, change in changes.itertuples(index=False, name=None)
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(review_stockouts))
+        _insert(conn, review_stockouts, records)
+        _set_coverage(conn, REVIEW, moment, end_day=today)
+    return totals_from, today
 
 
 def _first_day(conn: Connection, today: int) -> int:
@@ -586,4 +704,106 @@ def stored_minutes(conn: Connection, start: dt.datetime, end: dt.datetime) -> pd
         minute_orders.c.units,
         minute_orders.c.orders,
     ).where(minute_orders.c.minute >= start, minute_orders.c.minute < end)
+    return rows_of(conn, query)
+
+
+def _stock_out_inputs_from(conn: Connection, first: int) -> list[tuple[Any, ...]]:
+    """What the stock-outs depend on among the stored daily totals from day ``first`` on: the
+    units moved and the (not cancelled) order lines placed per day. Equal lists mean no
+    back-dated movement or cancellation (the same statement over the same rows gives the same
+    sums); unit costs and later shipments of past orders leave them alone."""
+    movements = sa.select(daily_movement_totals.c.day, daily_movement_totals.c.units_moved)
+    lines = sa.select(daily_order_totals.c.day, daily_order_totals.c.order_lines)
+    return [
+        *(
+            tuple(row)
+            for row in conn.execute(
+                movements.where(daily_movement_totals.c.day >= first).order_by("day")
+            )
+        ),
+        *(
+            tuple(row)
+            for row in conn.execute(lines.where(daily_order_totals.c.day >= first).order_by("day"))
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """The fingerprint of the unit costs and prices (``queries.daily_review.cost_basis``)."""
+
+    sku_count: int
+    cost_checksum: float
+    price_checksum: float
+
+    @classmethod
+    def of(cls, row: Any) -> CostBasis:
+        return cls(int(row.sku_count), float(row.cost_checksum), float(row.price_checksum))
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "sku_count": self.sku_count,
+            "cost_checksum": self.cost_checksum,
+            "price_checksum": self.price_checksum,
+        }
+
+
+@dataclass(frozen=True)
+class ReviewCoverage:
+    """What the store holds for the executive review: daily totals of days [totals[0],
+    totals[1]) valued at ``basis``, and the review series' stock-outs as of ``review_day``."""
+
+    totals: tuple[int, int] | None
+    basis: CostBasis | None
+    review_day: int | None
+
+    def covered_days(self, start: int, end: int) -> tuple[int, int] | None:
+        """The part of days [start, end) the daily totals hold, None when none."""
+        return None if self.totals is None else overlap((start, end), self.totals)
+
+
+NO_REVIEW = ReviewCoverage(None, None, None)
+
+
+def review_coverage(conn: Connection) -> ReviewCoverage:
+    """The review's part of the store; ``NO_REVIEW`` when its tables do not exist (yet)."""
+    inspector = sa.inspect(conn)
+    if not all(
+        inspector.has_table(table.name) for table in (coverage, cost_basis_table, review_stockouts)
+    ):
+        return NO_REVIEW
+    rows = {
+        row.name: row
+        for row in conn.execute(sa.select(coverage).where(coverage.c.name.in_([TOTALS, REVIEW])))
+    }
+    totals, review = rows.get(TOTALS), rows.get(REVIEW)
+    basis = conn.execute(sa.select(cost_basis_table)).first()
+    return ReviewCoverage(
+        totals=(totals.first_day, totals.end_day)
+        if totals is not None and totals.first_day is not None and totals.end_day is not None
+        else None,
+        basis=CostBasis.of(basis) if basis is not None else None,
+        review_day=review.end_day if review is not None else None,
+    )
+
+
+def stored_review_totals(
+    conn: Connection, days: tuple[int, int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored movement and order totals of days [days[0], days[1]), columns as
+    ``queries.daily_review.movement_totals`` and ``order_totals``."""
+    low, high = days
+    frames = []
+    for table in (daily_movement_totals, daily_order_totals):
+        query = sa.select(table).where(table.c.day >= low, table.c.day < high)
+        frames.append(rows_of(conn, query))
+    return frames[0], frames[1]
+
+
+def stored_review_stockouts(conn: Connection, series_days: int) -> pd.DataFrame:
+    """The stored stock-out changes of the series of ``series_days`` days (columns day,
+    change), as of the review coverage's day."""
+    query = sa.select(review_stockouts.c.day, review_stockouts.c.change).where(
+        review_stockouts.c.series_days == series_days
+    )
     return rows_of(conn, query)

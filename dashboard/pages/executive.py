@@ -22,7 +22,8 @@ from dashboard.instrumented_sources import instrumented
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
-from queries.kpis import PERIOD_DAYS, ExecutiveKpiSource, Period
+from queries.daily_review import PERIOD_DAYS, Period
+from queries.kpis import ExecutiveKpiSource
 
 # The review is of whole past days (and the hours before this one): its figures move only as
 # orders of those days ship and stock is corrected, so it reloads every few minutes, not on every
@@ -150,7 +151,11 @@ def _availability(
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
     # Behind the same counters as the other sources: its queries show in /metrics too.
-    source = instrumented(ExecutiveKpiSource(context.inventory.engine, settings.holding_cost_rate))
+    source = instrumented(
+        ExecutiveKpiSource(
+            context.inventory.engine, settings.holding_cost_rate, context.inventory.rollups
+        )
+    )
     metrics = context.sources.metrics
     keep_in_url(app, {"exec-period": "period"})
 
