@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import pickle
 import shlex
@@ -47,8 +48,10 @@ from bench.screens import (
     source_queries,
 )
 from bench.screens import start_server as start_invdash
+from queries.daily_review import PERIOD_DAYS
 from queries.database import create_inventory_engine
 from queries.inventory import InventoryPolicy, InventorySource
+from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupStore, refresh_rollups
 
 REFRESH_SECONDS = 10  # invdash's default, which the server runs with
@@ -84,6 +87,9 @@ class RollupFigures:
     snapshot_seconds: float  # with the store freshly filled
     positions_seconds: float  # stock_positions with the store (the floors' positions query)
     positions_floor_seconds: float  # the raw-table floor of the same numbers (same run)
+    # ExecutiveKpiSource.period_review("week") without the store and with it (same run).
+    live_review_seconds: float = math.nan
+    review_seconds: float = math.nan
 
     @property
     def snapshot_share(self) -> float:
@@ -214,6 +220,24 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
         except AssertionError as error:
             message = f"positions from the roll-ups differ from the live ones: {error}"
             raise FloorMismatch(message) from None
+        live_kpis = ExecutiveKpiSource(engine, policy.holding_cost_rate)
+        kpis = ExecutiveKpiSource(engine, policy.holding_cost_rate, store)
+        series_days = 2 * PERIOD_DAYS["week"]
+        try:
+            pd.testing.assert_frame_equal(
+                kpis.daily_series(as_of, series_days),
+                live_kpis.daily_series(as_of, series_days),
+                check_exact=False,
+                rtol=1e-9,
+                atol=1e-6,
+            )
+        except AssertionError as error:
+            message = f"the review from the roll-ups differs from the live one: {error}"
+            raise FloorMismatch(message) from None
+        live_review = min(
+            _timed(lambda: live_kpis.period_review(as_of, "week")) for _ in range(repeat)
+        )
+        review = min(_timed(lambda: kpis.period_review(as_of, "week")) for _ in range(repeat))
         live_snapshot = min(_timed(lambda: live.snapshot(as_of)) for _ in range(repeat))
         snapshot = min(_timed(lambda: with_store.snapshot(as_of)) for _ in range(repeat))
         positions = min(_timed(lambda: with_store.stock_positions(as_of)) for _ in range(repeat))
@@ -222,7 +246,14 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
         store.engine.dispose()
     floor = next(f for f in floors if f.query == "positions")
     return RollupFigures(
-        first_fill, trailing, live_snapshot, snapshot, positions, floor.floor_seconds
+        first_fill,
+        trailing,
+        live_snapshot,
+        snapshot,
+        positions,
+        floor.floor_seconds,
+        live_review_seconds=live_review,
+        review_seconds=review,
     )
 
 
