@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 from bench.screens import CALLBACKS, TRIVIAL, percentiles
 
+# Minutes of the demo's orders between the snapshots a refresh figure patches (bench/run.py).
+REFRESH_MINUTES = 2
+
 if TYPE_CHECKING:
     from bench.run import DatabaseFigures, Results
 
@@ -138,10 +141,17 @@ def _targets(results: Results) -> list[str]:
         )
     large, main = rolled.get(("postgresql", "l")), rolled.get(("postgresql", results.scale))
     if large is not None and main is not None:
+        if not math.isnan(large.refresh_seconds) and not math.isnan(main.refresh_seconds):
+            ratio = large.refresh_seconds / main.refresh_seconds
+            lines.append(
+                f"| PostgreSQL: refresh (snapshot patched after {REFRESH_MINUTES} min of orders) "
+                f"with roll-ups at `l` / at `{results.scale}` | ≤ 1.5 | "
+                f"{ratio:.2f} | {_verdict(ratio, 1.5)} |"
+            )
         ratio = large.snapshot_seconds / main.snapshot_seconds
         lines.append(
-            f"| PostgreSQL: snapshot with roll-ups at `l` / at `{results.scale}` | ≤ 1.5 | "
-            f"{ratio:.2f} | {_verdict(ratio, 1.5)} |"
+            f"| PostgreSQL: whole snapshot with roll-ups at `l` / at `{results.scale}` "
+            f"(a process's first, and one every 10 min) | — | {ratio:.2f} | — |"
         )
         if not math.isnan(large.review_seconds) and not math.isnan(main.review_seconds):
             ratio = large.review_seconds / main.review_seconds
@@ -255,8 +265,12 @@ def _rollups(results: Results) -> list[str]:
         "The week review (/exec) reads its days' totals and stock-outs from the store and only",
         "today's stock and movements live; its daily series is checked against the live one too.",
         "",
-        "| database | first fill | trailing run | snapshot, live | snapshot, roll-ups | roll-ups / live | positions, roll-ups / raw floor | week review, live | week review, roll-ups |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"A refresh is a snapshot of the same source after {REFRESH_MINUTES} min of the demo's",
+        "orders: it patches the last snapshot with the SKUs that changed (checked against a",
+        "whole read).",
+        "",
+        "| database | first fill | trailing run | snapshot, live | snapshot, roll-ups | roll-ups / live | positions, roll-ups / raw floor | refresh, roll-ups | week review, live | week review, roll-ups |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for figures in results.databases:
         r = figures.rollups
@@ -266,6 +280,7 @@ def _rollups(results: Results) -> list[str]:
             f"| {_label(figures)} | {_seconds(r.first_fill_seconds)} | {_seconds(r.trailing_seconds)} | "
             f"{_seconds(r.live_snapshot_seconds)} | {_seconds(r.snapshot_seconds)} | "
             f"{r.snapshot_share:.2f} | {r.positions_seconds / r.positions_floor_seconds:.2f} | "
+            f"{_seconds(r.refresh_seconds)} | "
             f"{_seconds(r.live_review_seconds)} | {_seconds(r.review_seconds)} |"
         )
     lines.append("")

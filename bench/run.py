@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from bench import report
 from bench.browser import BrowserFigure, render_times
@@ -50,6 +51,7 @@ from bench.screens import (
 from bench.screens import start_server as start_invdash
 from queries.daily_review import PERIOD_DAYS
 from queries.database import create_inventory_engine
+from queries.demo_orders import continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupStore, refresh_rollups
@@ -90,6 +92,8 @@ class RollupFigures:
     # ExecutiveKpiSource.period_review("week") without the store and with it (same run).
     live_review_seconds: float = math.nan
     review_seconds: float = math.nan
+    # A snapshot patched after REFRESH_STEP of the demo's orders (what a refresh costs).
+    refresh_seconds: float = math.nan
 
     @property
     def snapshot_share(self) -> float:
@@ -238,9 +242,16 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
             _timed(lambda: live_kpis.period_review(as_of, "week")) for _ in range(repeat)
         )
         review = min(_timed(lambda: kpis.period_review(as_of, "week")) for _ in range(repeat))
-        live_snapshot = min(_timed(lambda: live.snapshot(as_of)) for _ in range(repeat))
-        snapshot = min(_timed(lambda: with_store.snapshot(as_of)) for _ in range(repeat))
+        # Whole reads: a source of its own each time (a source patches its last snapshot).
+        live_snapshot = min(
+            _timed(lambda: InventorySource(engine, policy).snapshot(as_of)) for _ in range(repeat)
+        )
+        snapshot = min(
+            _timed(lambda: InventorySource(engine, policy, store).snapshot(as_of))
+            for _ in range(repeat)
+        )
         positions = min(_timed(lambda: with_store.stock_positions(as_of)) for _ in range(repeat))
+        refresh = measure_refresh(engine, InventorySource(engine, policy, store), now, repeat)
     finally:
         engine.dispose()
         store.engine.dispose()
@@ -254,7 +265,42 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
         floor.floor_seconds,
         live_review_seconds=live_review,
         review_seconds=review,
+        refresh_seconds=refresh,
     )
+
+
+# Each refresh of measure_refresh follows this much of the demo's order traffic.
+REFRESH_STEP = dt.timedelta(minutes=report.REFRESH_MINUTES)
+
+
+def measure_refresh(
+    engine: sa.Engine, source: InventorySource, now: dt.datetime, repeat: int
+) -> float:
+    """A refresh as a serving process makes it: the demo's orders carried on by REFRESH_STEP
+    (orders placed, picked and shipped), then a snapshot of the same source, which patches its
+    last one; the best of ``repeat``, each checked against a whole read."""
+    moment = now.replace(tzinfo=None)
+    source.snapshot(moment)
+    best = math.inf
+    for _ in range(repeat):
+        moment += REFRESH_STEP
+        continue_orders(engine, moment)
+        patches = source.patches
+        started = time.perf_counter()
+        source.snapshot(moment)
+        best = min(best, time.perf_counter() - started)
+        if source.patches != patches + 1:
+            raise FloorMismatch("a refresh read every row instead of patching its last snapshot")
+        try:
+            pd.testing.assert_frame_equal(
+                source.snapshot(moment).positions,
+                InventorySource(engine, source.policy, source.rollups).stock_positions(moment),
+                check_exact=False,
+                rtol=1e-9,
+            )
+        except AssertionError as error:
+            raise FloorMismatch(f"patched positions differ from a whole read: {error}") from None
+    return best
 
 
 def _timed(action: Callable[[], object]) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,8 @@ def _minute_start_sqlite(element: minute_start, compiler: Any, **kw: Any) -> str
 def _minute_start_postgresql(element: minute_start, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     return f"to_char(date_trunc('minute', {column}), 'YYYY-MM-DD HH24:MI:00')"
+
+
+def among(column: Any, values: Sequence[int] | None) -> sa.ColumnElement[bool]:
+    """``column IN values``; every row when ``values`` is None."""
+    return sa.true() if values is None else column.in_(values)

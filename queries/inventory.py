@@ -8,6 +8,8 @@ the per-row inventory mathematics runs on the aggregated rows with the kernels o
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from queries import risk
-from queries.database import day_number, missing_schema, rows_of, to_datetimes, unparsed
+from queries.database import among, day_number, missing_schema, rows_of, to_datetimes, unparsed
 from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
@@ -58,9 +60,19 @@ SKU_AND_WAREHOUSE = (
 )
 
 
-# Statements a snapshot runs at most (stock levels, the window's demand and movements, the
-# roll-up store's coverage and sums, lots, warehouses): each has the database's timeout.
-SNAPSHOT_STATEMENTS = 8
+# Statements a snapshot runs at most (what changed since the last one, stock levels, the
+# window's demand and movements, the roll-up store's coverage and sums, lots, warehouses): each
+# has the database's timeout.
+SNAPSHOT_STATEMENTS = 10
+# How long a snapshot's positions may be patched from what changed before they are read whole
+# again. Changes are found by new ids (stock movements, sales and purchase order lines); the
+# ones no new id marks (an order cancelled, a purchase order closed without a receipt, a cost,
+# name or lead time edited) show within this.
+FULL_READ_SECONDS = 600.0
+# More SKUs changed than this since the last snapshot: reading every row is cheaper.
+MAX_PATCHED_SKUS = 2000
+# What a snapshot keeps of the rows it read, besides the positions, to patch them.
+KEPT_ROWS = ["sku_id", "warehouse_id", "last_outbound_at"]
 
 # order_lines_per_minute(start, end): one row per minute (described there).
 ORDER_VOLUME_COLUMNS = ["timestamp", "order_lines", "units", "orders"]
@@ -98,8 +110,57 @@ class InventorySnapshot:
     warehouses: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Watermarks:
+    """The newest ids of the rows whose arrival changes a position."""
+
+    movement_id: int
+    sales_line_id: int
+    purchase_line_id: int
+
+
+def watermarks(conn: sa.Connection) -> Watermarks:
+    def newest(column: InstrumentedAttribute[int]) -> sa.ScalarSelect[int]:
+        return sa.select(sa.func.coalesce(sa.func.max(column), 0)).scalar_subquery()
+
+    row = conn.execute(
+        sa.select(newest(StockMovement.id), newest(SalesOrderLine.id), newest(PurchaseOrderLine.id))
+    ).one()
+    return Watermarks(int(row[0]), int(row[1]), int(row[2]))
+
+
+def changed_skus(conn: sa.Connection, since: Watermarks) -> list[int]:
+    """The SKUs with a stock movement, sales order line or purchase order line newer than
+    ``since``: the ones whose positions (in any warehouse: shelf life is the SKU's) may differ."""
+    query = sa.union(
+        sa.select(StockMovement.sku_id).where(StockMovement.id > since.movement_id),
+        sa.select(SalesOrderLine.sku_id).where(SalesOrderLine.id > since.sales_line_id),
+        sa.select(PurchaseOrderLine.sku_id).where(PurchaseOrderLine.id > since.purchase_line_id),
+    )
+    return sorted(int(sku) for sku in conn.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class _Positions:
+    """The last snapshot's positions and the rows they came from, to be patched."""
+
+    key: tuple[Any, ...]  # the day and the roll-up store's state they were read for
+    marks: Watermarks
+    read_at: float  # time.monotonic() of the last whole read
+    as_of: dt.datetime
+    # Per row of ``positions``: sku_id, warehouse_id and the last outbound read (not yet
+    # limited to the dead-stock period, which moves with the clock).
+    rows: pd.DataFrame
+    positions: pd.DataFrame
+
+
 class InventorySource:
-    """Reads the inventory schema (queries.schema) through an SQLAlchemy Engine."""
+    """Reads the inventory schema (queries.schema) through an SQLAlchemy Engine.
+
+    ``snapshot`` reads every position once, then patches the positions of the SKUs that
+    changed since (found by new ids) for up to ``full_read_seconds``, the day, and the roll-up
+    store's state; ``stock_positions`` always reads every row.
+    """
 
     name = "inventory database"
 
@@ -108,12 +169,19 @@ class InventorySource:
         engine: Engine,
         policy: InventoryPolicy | None = None,
         rollups: RollupStore | None = None,
+        full_read_seconds: float = FULL_READ_SECONDS,
     ) -> None:
         self.engine = engine
         self.policy = policy or InventoryPolicy()
         # Where the demand window's and the order volume's aggregates are kept (queries.
         # rollup_store); None: every figure from live queries.
         self.rollups = rollups
+        self.full_read_seconds = full_read_seconds
+        self._last: _Positions | None = None
+        self._last_lock = threading.Lock()
+        # Snapshots whose positions were read whole, and patched.
+        self.full_reads = 0
+        self.patches = 0
 
     def check_health(self) -> Health:
         """ok when the database answers and holds every table and column invdash reads."""
@@ -138,7 +206,7 @@ class InventorySource:
     def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
         as_of = naive_utc(as_of)
         with self.engine.connect() as conn:
-            positions = self._positions(conn, as_of)
+            positions = self._current_positions(conn, as_of)
             lots = self._expiring_lots(conn, as_of)
             warehouses = self._warehouses(conn)
         return InventorySnapshot(
@@ -310,8 +378,76 @@ class InventorySource:
         return frame
 
     def _positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
-        """``stock_positions``: the stock levels and what they need from the database, joined
-        with the demand window's sums per SKU x warehouse (``_pair_sums``)."""
+        """``stock_positions``: ``position_metrics`` of every ``_position_rows`` row."""
+        rows = self._position_rows(conn, as_of, self._coverage())
+        return position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
+
+    def _current_positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
+        """The positions as of ``as_of``: the last snapshot's patched where it can be (same
+        day, same roll-ups, read whole less than ``full_read_seconds`` ago, as_of not before
+        it), else read whole."""
+        with self._last_lock:
+            found = self._coverage()
+            key = (day_of(as_of), found)
+            marks = watermarks(conn)
+            last = self._last
+            if (
+                last is not None
+                and last.key == key
+                and as_of >= last.as_of
+                and time.monotonic() - last.read_at < self.full_read_seconds
+            ):
+                patched = self._patched(conn, last, marks, as_of, found)
+                if patched is not None:
+                    self._last = patched
+                    self.patches += 1
+                    return patched.positions
+            read_at = time.monotonic()
+            rows = self._position_rows(conn, as_of, found)
+            positions = position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
+            self._last = _Positions(key, marks, read_at, as_of, rows[KEPT_ROWS], positions)
+            self.full_reads += 1
+            return positions
+
+    def _patched(
+        self,
+        conn: sa.Connection,
+        last: _Positions,
+        marks: Watermarks,
+        as_of: dt.datetime,
+        found: Coverage,
+    ) -> _Positions | None:
+        """``last`` with the rows of the SKUs changed since its watermarks read again and
+        every position's dates moved to ``as_of``; None when a whole read is due (too many
+        SKUs changed, or a stock level came or went)."""
+        skus = changed_skus(conn, last.marks)
+        if len(skus) > MAX_PATCHED_SKUS:
+            return None
+        rows, positions = last.rows, last.positions
+        if skus:
+            fresh = self._position_rows(conn, as_of, found, skus)
+            at = np.flatnonzero(rows["sku_id"].isin(skus).to_numpy())
+            # The same pairs in the same order (both sorted by SKU and warehouse code).
+            if not np.array_equal(rows[PAIR].to_numpy()[at], fresh[PAIR].to_numpy()):
+                return None
+            rows = _rows_replaced(rows, at, fresh[KEPT_ROWS])
+            changed = position_metrics(fresh[POSITION_INPUTS], as_of, self.policy)
+            positions = _rows_replaced(positions, at, changed)
+        positions = dated_columns(positions, rows["last_outbound_at"], as_of, self.policy)
+        return _Positions(last.key, marks, last.read_at, as_of, rows, positions)
+
+    def _position_rows(
+        self,
+        conn: sa.Connection,
+        as_of: dt.datetime,
+        found: Coverage,
+        sku_ids: list[int] | None = None,
+    ) -> pd.DataFrame:
+        """The stock levels (of ``sku_ids``, None: every one) and what they need from the
+        database, joined with the demand window's sums per SKU x warehouse (``_pair_sums``):
+        sku_id, warehouse_id and POSITION_INPUTS, sorted by SKU and warehouse code; the last
+        outbound not yet limited to the dead-stock period."""
+
         on_order = (
             sa.select(
                 PurchaseOrderLine.sku_id,
@@ -321,7 +457,7 @@ class InventorySource:
                 ).label("on_order"),
             )
             .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-            .where(PurchaseOrder.status == "open")
+            .where(PurchaseOrder.status == "open", among(PurchaseOrderLine.sku_id, sku_ids))
             .group_by(PurchaseOrderLine.sku_id, PurchaseOrder.warehouse_id)
             .subquery("on_order")
         )
@@ -334,6 +470,7 @@ class InventorySource:
                     "shelf_life_days"
                 ),
             )
+            .where(among(Lot.sku_id, sku_ids))
             .group_by(Lot.sku_id)
             .subquery("shelf_life")
         )
@@ -366,18 +503,27 @@ class InventorySource:
                     on_order.c.warehouse_id == StockLevel.warehouse_id,
                 ),
             )
+            .where(among(StockLevel.sku_id, sku_ids))
             .order_by(Sku.code, Warehouse.code)
         )
         levels = rows_of(conn, query)
-        sums = self._pair_sums(conn, as_of)
+        sums = self._pair_sums(conn, as_of, found, sku_ids)
         rows = levels.merge(sums, on=PAIR, how="left", validate="one_to_one")
         rows[SUMMED] = rows[SUMMED].fillna(0.0)
-        return position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
+        return rows[[*PAIR, *POSITION_INPUTS]]
 
-    def _pair_sums(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
-        """Per SKU x warehouse, the sums behind the demand window (``PAIR_STATS``): from the
-        roll-up store where it covers the days, from the database for the rest (today, days
-        since the last roll-up, or everything without a store)."""
+    def _pair_sums(
+        self,
+        conn: sa.Connection,
+        as_of: dt.datetime,
+        found: Coverage,
+        sku_ids: list[int] | None = None,
+    ) -> pd.DataFrame:
+        """Per SKU x warehouse (of ``sku_ids``, None: every one), the sums behind the demand
+        window (``PAIR_STATS``): from the roll-up store ``found`` describes where it covers the
+        days, from the database for the rest (today, days since the last roll-up, or everything
+        without a store). The last outbound is the latest in the days read, not yet limited to
+        the dead-stock period."""
         policy = self.policy
         today, window = day_of(as_of), policy.demand_window_days
         dead_since = as_of - dt.timedelta(days=policy.dead_stock_days)
@@ -385,7 +531,6 @@ class InventorySource:
         since_midnight: list[tuple[dt.datetime, dt.datetime | None]] = [(midnight(today), None)]
         parts: list[pd.DataFrame] = []
         live: list[tuple[dt.datetime, dt.datetime | None]] = [(history_start, None)]
-        found = self._coverage()
         if self.rollups is not None and found.computed_at is not None:
             try:
                 with self.rollups.engine.connect() as store:
@@ -394,7 +539,7 @@ class InventorySource:
                         and found.window_days == window
                         and found.dead_stock_days == policy.dead_stock_days
                     ):
-                        parts.append(stored_window_sums(store))
+                        parts.append(stored_window_sums(store, sku_ids))
                         live = since_midnight
                     else:
                         first_day = day_of(history_start)
@@ -402,7 +547,7 @@ class InventorySource:
                         if covered is not None:
                             parts.append(
                                 daily_pair_sums(
-                                    store, today, window, policy.dead_stock_days, covered
+                                    store, today, window, policy.dead_stock_days, covered, sku_ids
                                 )
                             )
                         live = [
@@ -412,13 +557,8 @@ class InventorySource:
             except Exception:
                 # A store that fails half-way costs speed, not figures: every day read live.
                 parts, live = [], [(history_start, None)]
-        parts.append(self._live_pair_sums(conn, as_of, live))
-        sums = merge_pair_sums(parts)
-        # Stored sums keep the latest outbound of whole days; the dead-stock period starts at
-        # a time of day, and ends now.
-        outbound = sums["last_outbound_at"]
-        sums["last_outbound_at"] = outbound.where((outbound >= dead_since) & (outbound <= as_of))
-        return sums
+        parts.append(self._live_pair_sums(conn, as_of, live, sku_ids))
+        return merge_pair_sums(parts)
 
     def _coverage(self) -> Coverage:
         if self.rollups is None:
@@ -434,6 +574,7 @@ class InventorySource:
         conn: sa.Connection,
         as_of: dt.datetime,
         ranges: list[tuple[dt.datetime, dt.datetime | None]],
+        sku_ids: list[int] | None = None,
     ) -> pd.DataFrame:
         """``PAIR_STATS`` of the orders and movements in ``ranges`` (an open end: no limit),
         read from the inventory database."""
@@ -464,6 +605,7 @@ class InventorySource:
                 SalesOrder.ordered_at < window_end,
                 within(SalesOrder.ordered_at),
                 SalesOrder.status != "cancelled",
+                among(SalesOrderLine.sku_id, sku_ids),
             )
             .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day"))
             .subquery("daily")
@@ -519,7 +661,7 @@ class InventorySource:
                     "last_outbound_at",
                 ),
             )
-            .where(within(StockMovement.moved_at))
+            .where(within(StockMovement.moved_at), among(StockMovement.sku_id, sku_ids))
             .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
         )
         # Ranges that start after the window (today's, beside fresh roll-ups) hold no demand.
@@ -625,8 +767,7 @@ def position_metrics(
         d, frame["sd_daily_demand"].to_numpy(), lead, frame["sd_lead_time_days"].to_numpy()
     )
     frame["days_of_cover"] = risk.cover_days(frame["available"].to_numpy(), d)
-    cover = frame["days_of_cover"].where(np.isfinite(frame["days_of_cover"]) & (d > 0))
-    frame["expected_stockout_date"] = pd.Timestamp(as_of) + pd.to_timedelta(cover, unit="D")
+    frame["expected_stockout_date"] = pd.NaT
     frame["stockout_probability"] = risk.normal_stockout_probability(
         frame["inventory_position"].to_numpy(), d * lead, sigma
     )
@@ -652,12 +793,12 @@ def position_metrics(
     frame["excess_units"] = (frame["on_hand"] - target).clip(lower=0.0)
     frame["excess_value"] = frame["excess_units"] * frame["unit_cost"]
     frame["excess_carrying_cost"] = frame["excess_value"] * rate
-    frame["last_outbound_at"] = to_datetimes(frame["last_outbound_at"])
-    frame["dead_stock"] = (frame["on_hand"] > 0) & frame["last_outbound_at"].isna()
-    frame["dead_stock_value"] = frame["inventory_value"].where(frame["dead_stock"], 0.0)
+    outbound = to_datetimes(frame["last_outbound_at"])
+    frame["dead_stock"] = False
+    frame["dead_stock_value"] = 0.0
     frame["cogs_window"] = frame["shipped_units"] * frame["unit_cost"]
     frame["avg_on_hand_window"] = frame["on_hand"] - frame["weighted_movement"] / window
-    return frame.drop(
+    frame = frame.drop(
         columns=[
             "demand_sum",
             "demand_sum_squares",
@@ -666,3 +807,40 @@ def position_metrics(
             "weighted_movement",
         ]
     ).reset_index(drop=True)
+    return dated_columns(frame, outbound.reset_index(drop=True), as_of, policy)
+
+
+def dated_columns(
+    positions: pd.DataFrame, last_outbound: pd.Series, as_of: dt.datetime, policy: InventoryPolicy
+) -> pd.DataFrame:
+    """``positions`` with the figures that move with the clock computed as of ``as_of``:
+    expected_stockout_date (as_of + days of cover), and last_outbound_at (``last_outbound``,
+    the latest outbound movement read, kept when it falls in the dead-stock period that ends at
+    as_of), dead_stock and dead_stock_value. A new frame; ``positions`` is left as it is."""
+    cover = positions["days_of_cover"]
+    cover = cover.where(np.isfinite(cover) & (positions["mean_daily_demand"] > 0))
+    dead_since = as_of - dt.timedelta(days=policy.dead_stock_days)
+    outbound = to_datetimes(last_outbound).set_axis(positions.index)
+    outbound = outbound.where((outbound >= dead_since) & (outbound <= as_of))
+    dead = (positions["on_hand"] > 0) & outbound.isna()
+    return positions.assign(
+        expected_stockout_date=pd.Timestamp(as_of) + pd.to_timedelta(cover, unit="D"),
+        last_outbound_at=outbound,
+        dead_stock=dead,
+        dead_stock_value=positions["inventory_value"].where(dead, 0.0),
+    )
+
+
+def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with its rows at positions ``at`` replaced by ``rows`` (as many, in
+    that order, with the same columns)."""
+    out = frame.copy()
+    index = out.index[at]
+    for column in out.columns:
+        values = rows[column]
+        if values.dtype != out[column].dtype:
+            # A few rows can come without a value where the whole column has some (a column of
+            # None among floats): cast as the whole column is.
+            values = values.astype(out[column].dtype)
+        out.loc[index, column] = values.to_numpy()
+    return out

@@ -33,7 +33,7 @@ from queries.daily_review import (
     order_totals,
     stockout_changes,
 )
-from queries.database import day_number, minute_start, rows_of, to_datetimes, unparsed
+from queries.database import among, day_number, minute_start, rows_of, to_datetimes, unparsed
 from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.schema import SalesOrder, SalesOrderLine, StockMovement
@@ -588,9 +588,11 @@ def daily_pair_sums(
     window_days: int,
     dead_stock_days: int,
     days: tuple[int, int],
+    sku_ids: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Per SKU x warehouse, the window sums (``queries.inventory.PAIR_STATS``) of the daily
-    tables' days [days[0], days[1]) for the demand window [today - window_days, today).
+    """Per SKU x warehouse (of ``sku_ids``, None: every one), the window sums (``queries.
+    inventory.PAIR_STATS``) of the daily tables' days [days[0], days[1]) for the demand window
+    [today - window_days, today).
 
     ``last_outbound_at`` is the latest outbound of those days from ``today - dead_stock_days - 1``
     on: the caller keeps it only when it falls in its dead-stock period (the period starts at
@@ -609,7 +611,12 @@ def daily_pair_sums(
             ),
             sa.func.sum(daily_demand.c.units_shipped).label("units_shipped_window"),
         )
-        .where(in_window, daily_demand.c.day >= first, daily_demand.c.day < end)
+        .where(
+            in_window,
+            daily_demand.c.day >= first,
+            daily_demand.c.day < end,
+            among(daily_demand.c.sku_id, sku_ids),
+        )
         .group_by(daily_demand.c.sku_id, daily_demand.c.warehouse_id)
     )
     day = daily_movements.c.day
@@ -637,7 +644,12 @@ def daily_pair_sums(
                 "last_outbound_at",
             ),
         )
-        .where(day >= min(window_start, today - dead_stock_days - 1), day >= first, day < end)
+        .where(
+            day >= min(window_start, today - dead_stock_days - 1),
+            day >= first,
+            day < end,
+            among(daily_movements.c.sku_id, sku_ids),
+        )
         .group_by(daily_movements.c.sku_id, daily_movements.c.warehouse_id)
     )
     return merge_pair_sums([rows_of(conn, demand), rows_of(conn, movements)])
@@ -689,10 +701,13 @@ def merge_pair_sums(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return grouped.reset_index()
 
 
-def stored_window_sums(conn: Connection) -> pd.DataFrame:
-    """The window sums table as ``merge_pair_sums`` frames it."""
+def stored_window_sums(conn: Connection, sku_ids: list[int] | None = None) -> pd.DataFrame:
+    """The window sums table (its rows of ``sku_ids``, None: every row) as ``merge_pair_sums``
+    frames it."""
     columns = [c for c in window_sums.c if c.name != "last_outbound_at"]
-    query = sa.select(*columns, unparsed(window_sums.c.last_outbound_at, "last_outbound_at"))
+    query = sa.select(*columns, unparsed(window_sums.c.last_outbound_at, "last_outbound_at")).where(
+        among(window_sums.c.sku_id, sku_ids)
+    )
     return merge_pair_sums([rows_of(conn, query)])
 
 

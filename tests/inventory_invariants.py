@@ -169,3 +169,33 @@ def assert_inventory_invariants(engine: sa.Engine) -> None:
     assert_pharmacy_lots_add_up_to_on_hand(engine)
     assert_status_follows_shipped_quantities(engine)
     assert_reserved_is_the_open_quantity_capped_at_on_hand(engine)
+
+
+def book_movement(
+    conn: sa.Connection,
+    sku_id: int,
+    warehouse_id: int,
+    quantity: int,
+    moved_at: Any,
+    kind: str = "adjustment",
+    reason: str | None = None,
+    reference: str = "TEST",
+) -> None:
+    """A stock movement and its stock level moved with it, as an ERP books one (the stock level
+    must already exist)."""
+    conn.execute(
+        sa.insert(StockMovement).values(
+            sku_id=sku_id,
+            warehouse_id=warehouse_id,
+            kind=kind,
+            reason=reason,
+            quantity=Decimal(quantity),
+            moved_at=moved_at,
+            reference=reference,
+        )
+    )
+    conn.execute(
+        sa.update(StockLevel)
+        .where(StockLevel.sku_id == sku_id, StockLevel.warehouse_id == warehouse_id)
+        .values(on_hand=StockLevel.on_hand + quantity)
+    )

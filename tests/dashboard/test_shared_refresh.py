@@ -22,6 +22,7 @@ def test_twenty_screens_refreshing_in_one_interval_run_the_queries_once(sqlite_u
     snapshots = [context.inventory_snapshot() for _ in range(20)]
 
     assert {s.fetched_at for s in snapshots} == {snapshots[0].fetched_at}
-    # Once: stock levels, the window's demand and movements (no roll-up store), lots, warehouses.
-    assert len(statements) == 5
+    # Once: the newest ids (what the next snapshot patches from), stock levels, the window's
+    # demand and movements (no roll-up store), lots, warehouses.
+    assert len(statements) == 6
     assert context.cache.loads["inventory:snapshot"] == 1

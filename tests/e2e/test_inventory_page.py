@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from inventory_invariants import book_movement
 from screen_actions import click_when_stable, wait_for_text_in
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -158,10 +159,9 @@ def test_a_screen_left_alone_shows_new_stock_in_its_grid_at_the_next_refresh(
     available = '#inv-risk-grid .ag-row[row-id="A@WH1"] .ag-cell[col-id="available"]'
     wait_for_text_in(dash_duo, available, {"0"})  # 6 on hand, 6 reserved
 
+    # 40 units received: the movement and the stock level it moves, as an ERP books them.
     with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE stock_levels SET on_hand = 46 WHERE sku_id = 1 AND warehouse_id = 1")
-        )
+        book_movement(conn, 1, 1, 40, dt.datetime.now(dt.UTC).replace(tzinfo=None), kind="receipt")
 
     # No click, no scroll: the grid asks again for its rows when a new snapshot arrives.
     wait_for_text_in(dash_duo, available, {"40"})

@@ -84,8 +84,9 @@ def test_postgresql_query_past_the_statement_timeout(postgresql_url: str) -> Non
         holder = engine.connect()
         transaction = holder.begin()
         try:
-            # Every read of stock_levels now waits, until the statement timeout cancels it.
-            holder.exec_driver_sql("LOCK TABLE stock_levels IN ACCESS EXCLUSIVE MODE")
+            # Every read of stock_movements now waits, until the statement timeout cancels it
+            # (each refresh asks it for the newest movement, to patch what changed).
+            holder.exec_driver_sql("LOCK TABLE stock_movements IN ACCESS EXCLUSIVE MODE")
             outlasts_the_fault(screen, "timeout")
         finally:
             transaction.rollback()

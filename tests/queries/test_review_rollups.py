@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from inventory_invariants import book_movement
 
 from queries.daily_review import REVIEW_SERIES_DAYS
 from queries.days import day_of
 from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupReport, RollupStore, refresh_rollups, review_stockouts
-from queries.schema import Sku, StockLevel, StockMovement
+from queries.schema import Sku, StockLevel
 from queries.seed import Scale, seed_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
@@ -93,23 +93,14 @@ def test_a_back_dated_movement_is_stale_until_the_next_run_picks_it_up(
             .order_by(StockLevel.sku_id, StockLevel.warehouse_id)
             .limit(1)
         ).one()
-        conn.execute(
-            sa.insert(StockMovement).values(
-                sku_id=level.sku_id,
-                warehouse_id=level.warehouse_id,
-                kind="adjustment",
-                reason="damage",
-                quantity=Decimal(-40),
-                moved_at=yesterday,
-                reference="BACK-DATED",
-            )
-        )
-        conn.execute(
-            sa.update(StockLevel)
-            .where(
-                StockLevel.sku_id == level.sku_id, StockLevel.warehouse_id == level.warehouse_id
-            )
-            .values(on_hand=StockLevel.on_hand - 40)
+        book_movement(
+            conn,
+            level.sku_id,
+            level.warehouse_id,
+            -40,
+            yesterday,
+            reason="damage",
+            reference="BACK-DATED",
         )
     days = REVIEW_SERIES_DAYS[0]
     live = series(engine, days, None)
