@@ -832,15 +832,24 @@ def dated_columns(
 
 
 def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with its rows at positions ``at`` replaced by ``rows`` (as many, in
-    that order, with the same columns)."""
-    out = frame.copy()
-    index = out.index[at]
-    for column in out.columns:
-        values = rows[column]
-        if values.dtype != out[column].dtype:
-            # A few rows can come without a value where the whole column has some (a column of
-            # None among floats): cast as the whole column is.
-            values = values.astype(out[column].dtype)
-        out.loc[index, column] = values.to_numpy()
-    return out
+    """``frame`` with its rows at positions ``at`` replaced by ``rows`` (as many, in that
+    order, with the same columns): a new frame sharing every column whose values there are
+    unchanged (the names, usually), ``frame`` left as it is."""
+    replaced: dict[str, Any] = {}
+    for column in frame.columns:
+        old, new = frame[column], rows[column]
+        if old.dtype == object or isinstance(old.dtype, pd.StringDtype):
+            # Text: the same names, codes and categories, unless one was renamed.
+            before = old.iloc[at].reset_index(drop=True)
+            if before.equals(new.reset_index(drop=True).astype(old.dtype)):
+                continue
+            column_copy = old.copy()
+            column_copy.iloc[at] = new.to_numpy()
+            replaced[column] = column_copy
+            continue
+        values = old.to_numpy(copy=True)
+        # A few rows can come without a value where the whole column has some (a column of
+        # None among floats): cast as the whole column is.
+        values[at] = new.astype(old.dtype).to_numpy()
+        replaced[column] = values
+    return frame.assign(**replaced)
