@@ -152,6 +152,8 @@ class _Positions:
     # limited to the dead-stock period, which moves with the clock).
     rows: pd.DataFrame
     positions: pd.DataFrame
+    lots: pd.DataFrame  # expiring_lots
+    lot_skus: np.ndarray  # the SKU id of each of its rows
 
 
 class InventorySource:
@@ -206,8 +208,7 @@ class InventorySource:
     def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
         as_of = naive_utc(as_of)
         with self.engine.connect() as conn:
-            positions = self._current_positions(conn, as_of)
-            lots = self._expiring_lots(conn, as_of)
+            positions, lots = self._current_positions(conn, as_of)
             warehouses = self._warehouses(conn)
         return InventorySnapshot(
             as_of=as_of,
@@ -382,10 +383,12 @@ class InventorySource:
         rows = self._position_rows(conn, as_of, self._coverage())
         return position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
 
-    def _current_positions(self, conn: sa.Connection, as_of: dt.datetime) -> pd.DataFrame:
-        """The positions as of ``as_of``: the last snapshot's patched where it can be (same
-        day, same roll-ups, read whole less than ``full_read_seconds`` ago, as_of not before
-        it), else read whole."""
+    def _current_positions(
+        self, conn: sa.Connection, as_of: dt.datetime
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The positions and expiring lots as of ``as_of``: the last snapshot's patched where
+        it can be (same day, same roll-ups, read whole less than ``full_read_seconds`` ago,
+        as_of not before it), else read whole."""
         with self._last_lock:
             found = self._coverage()
             key = (day_of(as_of), found)
@@ -401,13 +404,16 @@ class InventorySource:
                 if patched is not None:
                     self._last = patched
                     self.patches += 1
-                    return patched.positions
+                    return patched.positions, patched.lots
             read_at = time.monotonic()
             rows = self._position_rows(conn, as_of, found)
             positions = position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
-            self._last = _Positions(key, marks, read_at, as_of, rows[KEPT_ROWS], positions)
+            lots, lot_skus = self._lots_and_skus(conn, as_of)
+            self._last = _Positions(
+                key, marks, read_at, as_of, rows[KEPT_ROWS], positions, lots, lot_skus
+            )
             self.full_reads += 1
-            return positions
+            return positions, lots
 
     def _patched(
         self,
@@ -424,6 +430,7 @@ class InventorySource:
         if len(skus) > MAX_PATCHED_SKUS:
             return None
         rows, positions = last.rows, last.positions
+        lots, lot_skus = last.lots, last.lot_skus
         if skus:
             fresh = self._position_rows(conn, as_of, found, skus)
             at = np.flatnonzero(rows["sku_id"].isin(skus).to_numpy())
@@ -433,8 +440,17 @@ class InventorySource:
             rows = _rows_replaced(rows, at, fresh[KEPT_ROWS])
             changed = position_metrics(fresh[POSITION_INPUTS], as_of, self.policy)
             positions = _rows_replaced(positions, at, changed)
+            fresh_lots, fresh_skus = self._lots_and_skus(conn, as_of, skus)
+            kept = ~np.isin(lot_skus, skus)
+            if fresh_lots.empty:  # (an empty read has no column types to join)
+                lots, lot_skus = lots.loc[kept].reset_index(drop=True), lot_skus[kept]
+            else:
+                lots, lot_skus = _sorted_lots(
+                    pd.concat([lots.loc[kept], fresh_lots], ignore_index=True),
+                    np.concatenate([lot_skus[kept], fresh_skus]),
+                )
         positions = dated_columns(positions, rows["last_outbound_at"], as_of, self.policy)
-        return _Positions(last.key, marks, last.read_at, as_of, rows, positions)
+        return _Positions(last.key, marks, last.read_at, as_of, rows, positions, lots, lot_skus)
 
     def _position_rows(
         self,
@@ -672,6 +688,16 @@ class InventorySource:
     def _expiring_lots(
         self, conn: sa.Connection, as_of: dt.datetime, within_days: int = 90
     ) -> pd.DataFrame:
+        return self._lots_and_skus(conn, as_of, within_days=within_days)[0]
+
+    def _lots_and_skus(
+        self,
+        conn: sa.Connection,
+        as_of: dt.datetime,
+        sku_ids: list[int] | None = None,
+        within_days: int = 90,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """``expiring_lots`` (of ``sku_ids``, None: every SKU) and the SKU id of each row."""
         today = as_of.date()
         # Numbers as floats and the expiry as a day number from the database: no Decimal or
         # date object per row to convert (a third of the time of a few thousand lots).
@@ -682,13 +708,18 @@ class InventorySource:
                 as_float(Lot.quantity, "quantity"),
                 as_float(Sku.unit_cost, "unit_cost"),
                 day_number(Lot.expires_on).label("expiry_day"),
+                Lot.sku_id,
             )
             .join(Sku, Sku.id == Lot.sku_id)
             .join(Warehouse, Warehouse.id == Lot.warehouse_id)
-            .where(Lot.quantity > 0, Lot.expires_on < today + dt.timedelta(days=within_days + 1))
-            .order_by(Lot.expires_on, Sku.code, Warehouse.code, Lot.lot_code)
+            .where(
+                Lot.quantity > 0,
+                Lot.expires_on < today + dt.timedelta(days=within_days + 1),
+                among(Lot.sku_id, sku_ids),
+            )
         )
         frame = rows_of(conn, query)
+        sku_of_row = frame.pop("sku_id").to_numpy("int64")
         quantity = frame["quantity"].to_numpy("float64")
         unit_cost = frame["unit_cost"].to_numpy("float64")
         expiry_day = frame.pop("expiry_day").to_numpy("int64")
@@ -697,7 +728,7 @@ class InventorySource:
         frame["value"] = quantity * unit_cost
         frame["expires_on"] = expiry_day.astype("datetime64[D]").astype("datetime64[ns]")
         frame["days_to_expiry"] = expiry_day - day_of(as_of)
-        return frame
+        return _sorted_lots(frame, sku_of_row)
 
     def _warehouses(self, conn: sa.Connection) -> pd.DataFrame:
         query = sa.select(
@@ -853,3 +884,18 @@ def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> p
         values[at] = new.astype(old.dtype).to_numpy()
         replaced[column] = values
     return frame.assign(**replaced)
+
+
+# Expiring lots: soonest first, then by SKU, warehouse and lot code (text by code point, so that
+# a patched list sorts as a whole read does whatever the database's collation).
+LOT_ORDER = ["expires_on", "sku_code", "warehouse_code", "lot_code"]
+
+
+def _sorted_lots(lots: pd.DataFrame, skus: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    order = np.lexsort(
+        [
+            lots[column].to_numpy(dtype=object if column != "expires_on" else None)
+            for column in reversed(LOT_ORDER)
+        ]
+    )
+    return lots.iloc[order].reset_index(drop=True), skus[order]

@@ -20,7 +20,7 @@ from queries import inventory
 from queries.demo_orders import continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.rollup_store import RollupStore, refresh_rollups
-from queries.schema import SalesOrder, Sku, StockLevel, StockMovement, Warehouse
+from queries.schema import Lot, SalesOrder, Sku, StockLevel, StockMovement, Warehouse
 from queries.seed import Scale, seed_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
@@ -51,13 +51,18 @@ def test_patched_positions_are_the_positions_read_whole(
         store = RollupStore(sa.create_engine(f"sqlite:///{tmp_path}/rollups.sqlite3"))
         refresh_rollups(demo, store, NOW)
     source = InventorySource(demo, POLICY, store)
-    assert_same(source.snapshot(NOW).positions, whole(demo, NOW, store))
+    first = source.snapshot(NOW)
+    assert_same(first.positions, whole(demo, NOW, store))
+    assert not first.lots.empty, "the demo must have lots expiring to patch"
     moment = NOW
     for minutes in (7, 13, 29, 41):
-        # The demo's own traffic: orders placed, picked and shipped, lots written off.
+        # The demo's own traffic: orders placed, picked and shipped (from lots first to
+        # expire), lots written off.
         moment = NOW + dt.timedelta(minutes=minutes)
         continue_orders(demo, moment)
-        assert_same(source.snapshot(moment).positions, whole(demo, moment, store))
+        snapshot = source.snapshot(moment)
+        assert_same(snapshot.positions, whole(demo, moment, store))
+        assert_same(snapshot.lots, InventorySource(demo, POLICY).expiring_lots(moment))
     assert (source.full_reads, source.patches) == (1, 4)
     # Nothing changed: the same figures, as of the later moment.
     later = moment + dt.timedelta(minutes=1)
@@ -65,15 +70,27 @@ def test_patched_positions_are_the_positions_read_whole(
     assert source.patches == 5
 
 
-def test_a_receipt_booked_on_a_purchase_order_is_patched_in(demo: sa.Engine) -> None:
+def test_a_receipt_of_a_lot_is_patched_in(demo: sa.Engine) -> None:
     source = InventorySource(demo, POLICY)
-    source.snapshot(NOW)
+    before = source.snapshot(NOW)
     with demo.begin() as conn:
+        # The least stocked series of a SKU kept in lots (one with a lot on the books).
         level = conn.execute(
             sa.select(StockLevel.sku_id, StockLevel.warehouse_id)
+            .where(StockLevel.sku_id.in_(sa.select(Lot.sku_id)))
             .order_by(StockLevel.on_hand, StockLevel.sku_id)
             .limit(1)
         ).one()
+        conn.execute(
+            sa.insert(Lot).values(
+                sku_id=level.sku_id,
+                warehouse_id=level.warehouse_id,
+                lot_code="LOT-LATE",
+                quantity=Decimal(500),
+                received_at=NOW + dt.timedelta(minutes=1),
+                expires_on=NOW.date() + dt.timedelta(days=20),
+            )
+        )
         book_movement(
             conn,
             level.sku_id,
@@ -84,9 +101,12 @@ def test_a_receipt_booked_on_a_purchase_order_is_patched_in(demo: sa.Engine) -> 
             reference="PO-LATE",
         )
     moment = NOW + dt.timedelta(minutes=2)
-    patched = source.snapshot(moment).positions
+    patched = source.snapshot(moment)
     assert source.patches == 1
-    assert_same(patched, whole(demo, moment, None))
+    assert_same(patched.positions, whole(demo, moment, None))
+    assert "LOT-LATE" in set(patched.lots["lot_code"])
+    assert len(patched.lots) == len(before.lots) + 1
+    assert_same(patched.lots, InventorySource(demo, POLICY).expiring_lots(moment))
 
 
 def test_a_new_stock_level_means_a_whole_read(demo: sa.Engine) -> None:
