@@ -892,10 +892,5 @@ LOT_ORDER = ["expires_on", "sku_code", "warehouse_code", "lot_code"]
 
 
 def _sorted_lots(lots: pd.DataFrame, skus: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    order = np.lexsort(
-        [
-            lots[column].to_numpy(dtype=object if column != "expires_on" else None)
-            for column in reversed(LOT_ORDER)
-        ]
-    )
-    return lots.iloc[order].reset_index(drop=True), skus[order]
+    ordered = lots.assign(_sku=skus).sort_values(LOT_ORDER, kind="stable", ignore_index=True)
+    return ordered.drop(columns="_sku"), ordered["_sku"].to_numpy("int64")
