@@ -129,11 +129,18 @@ def watermarks(conn: sa.Connection) -> Watermarks:
     return Watermarks(int(row[0]), int(row[1]), int(row[2]))
 
 
-def changed_skus(conn: sa.Connection, since: Watermarks) -> list[int]:
+def changed_skus(
+    conn: sa.Connection, since: Watermarks, last_as_of: dt.datetime, as_of: dt.datetime
+) -> list[int]:
     """The SKUs with a stock movement, sales order line or purchase order line newer than
-    ``since``: the ones whose positions (in any warehouse: shelf life is the SKU's) may differ."""
+    ``since``, or a movement dated in (last_as_of, as_of] (booked before, dated ahead of the
+    last snapshot: its outbound counts from now on): the ones whose positions (in any
+    warehouse: shelf life is the SKU's) may differ."""
     query = sa.union(
         sa.select(StockMovement.sku_id).where(StockMovement.id > since.movement_id),
+        sa.select(StockMovement.sku_id).where(
+            StockMovement.moved_at > last_as_of, StockMovement.moved_at <= as_of
+        ),
         sa.select(SalesOrderLine.sku_id).where(SalesOrderLine.id > since.sales_line_id),
         sa.select(PurchaseOrderLine.sku_id).where(PurchaseOrderLine.id > since.purchase_line_id),
     )
@@ -426,7 +433,7 @@ class InventorySource:
         """``last`` with the rows of the SKUs changed since its watermarks read again and
         every position's dates moved to ``as_of``; None when a whole read is due (too many
         SKUs changed, or a stock level came or went)."""
-        skus = changed_skus(conn, last.marks)
+        skus = changed_skus(conn, last.marks, last.as_of, as_of)
         if len(skus) > MAX_PATCHED_SKUS:
             return None
         rows, positions = last.rows, last.positions

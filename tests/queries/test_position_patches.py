@@ -179,3 +179,25 @@ def test_a_new_day_new_rollups_or_too_many_changes_read_whole(
     later = moment + dt.timedelta(minutes=21)
     assert_same(source.snapshot(later).positions, whole(demo, later, store))
     assert (source.full_reads, source.patches) == (4, 0)
+
+
+def test_a_movement_dated_ahead_counts_once_its_time_has_come(demo: sa.Engine) -> None:
+    """Booked before the first snapshot, dated after it (a clock ahead, a shipment entered in
+    advance): no new id marks it when its time comes, but its date does."""
+    ahead = NOW + dt.timedelta(minutes=30)
+    with demo.begin() as conn:
+        level = conn.execute(
+            sa.select(StockLevel.sku_id, StockLevel.warehouse_id)
+            .where(StockLevel.on_hand >= 5)
+            .order_by(StockLevel.sku_id, StockLevel.warehouse_id)
+            .limit(1)
+        ).one()
+        book_movement(conn, level.sku_id, level.warehouse_id, -1, ahead, kind="shipment")
+    source = InventorySource(demo, POLICY)
+    source.snapshot(NOW)
+    moment = ahead + dt.timedelta(minutes=1)
+    patched = source.snapshot(moment).positions
+    assert source.patches == 1
+    read = whole(demo, moment, None)
+    assert pd.Timestamp(ahead) in set(read["last_outbound_at"])
+    assert_same(patched, read)
