@@ -81,7 +81,7 @@ class Lot(Base):
     __tablename__ = "lots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     lot_code: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
@@ -125,7 +125,7 @@ class PurchaseOrderLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
-    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     quantity_ordered: Mapped[Decimal] = mapped_column(QUANTITY)
     quantity_received: Mapped[Decimal] = mapped_column(QUANTITY)
 
