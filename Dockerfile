@@ -15,6 +15,7 @@ COPY assets/ assets/
 COPY components/ components/
 COPY dashboard/ dashboard/
 COPY queries/ queries/
+COPY demo/ demo/
 # The same script the tests run (tests/deploy/test_image.py).
 RUN sh scripts/image-install.sh /opt/invdash
 

@@ -2,10 +2,10 @@
 
 Seeding ``m`` takes about half a minute and ``l`` about five on PostgreSQL, so a seeded database
 is cached, keyed by backend, scale, random seed and a hash of the code that decides its rows
-(``queries/seed.py``, ``queries/schema.py``): a change to either seeds anew. A cached database is
+(``demo/seed.py``, ``queries/schema.py``): a change to either seeds anew. A cached database is
 never written to: each run works on a copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE``
 on PostgreSQL), dropped at the end. The copy is brought up to now with the demo's own orders
-(``queries.demo_orders.continue_orders``) so that "the last hour" has orders in it, as it has on a
+(``demo.orders.continue_orders``) so that "the last hour" has orders in it, as it has on a
 demo that is being served; a cache older than that can fill (``HORIZON``) is seeded anew.
 """
 
@@ -23,12 +23,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.postgresql import BenchUnavailable, PostgreSQLServer
-from queries.demo_orders import HORIZON, ContinuedOrders, continue_orders
+from demo.orders import HORIZON, ContinuedOrders, continue_orders
+from demo.seed import seed_database
 from queries.schema import TABLES
-from queries.seed import seed_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SEED_CODE = (REPO_ROOT / "queries" / "seed.py", REPO_ROOT / "queries" / "schema.py")
+SEED_CODE = (REPO_ROOT / "demo" / "seed.py", REPO_ROOT / "queries" / "schema.py")
 RANDOM_SEED = 7
 # Seeded this long before the run at most, or seeded anew: the catch-up fills the rest.
 MAX_CACHE_AGE = HORIZON - dt.timedelta(hours=1)

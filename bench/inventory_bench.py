@@ -28,9 +28,9 @@ from flask_caching import Cache
 from dashboard.cache import SharedCache
 from dashboard.pages.inventory import inventory_view
 from dashboard.settings import load_settings
-from queries.demo_orders import continue_orders
+from demo.orders import continue_orders
+from demo.seed import seed_database
 from queries.inventory import InventoryPolicy, InventorySource
-from queries.seed import seed_database
 
 SEED_BUDGET_SECONDS = 20.0
 
@@ -98,7 +98,7 @@ def measure_snapshot(url: str, repeat: int) -> SnapshotFigures:
 
 
 def measure_demo_orders(url: str) -> DemoOrderFigures:
-    """The demo carrying on (queries.demo_orders): an hour's catch-up (a laptop woken up), then
+    """The demo carrying on (demo.orders): an hour's catch-up (a laptop woken up), then
     a steady minute's round as the server runs one. It writes orders into the next hour: run it
     last on a database."""
     engine = sa.create_engine(url)

@@ -187,7 +187,7 @@ def _data(results: Results) -> list[str]:
         "## Data",
         "",
         "Seeded databases are cached between runs (keyed by backend, scale, random seed and a hash",
-        "of `queries/seed.py` and `queries/schema.py`) and never written to: each run reads its own",
+        "of `demo/seed.py` and `queries/schema.py`) and never written to: each run reads its own",
         "copy, brought up to now with the demo's own orders (`continue_orders`), so the last hour",
         "has orders in it as on a served demo. A cache seeded more than 23 hours earlier is seeded",
         "anew. A seed time appears only when this run seeded.",
@@ -448,7 +448,7 @@ def _demo_orders(results: Results) -> list[str]:
     lines = [
         "## The demo carrying on",
         "",
-        "Last in the run, on each copy (`queries.demo_orders.continue_orders`, what `invdash serve`",
+        "Last in the run, on each copy (`demo.orders.continue_orders`, what `invdash serve`",
         "runs once a minute for the embedded demo): an hour's catch-up, then one minute's round.",
         "",
         "| database | an hour caught up | against the snapshot | a minute's round | share of the minute |",

@@ -49,9 +49,9 @@ from bench.screens import (
     source_queries,
 )
 from bench.screens import start_server as start_invdash
+from demo.orders import continue_orders
 from queries.daily_review import PERIOD_DAYS
 from queries.database import create_inventory_engine
-from queries.demo_orders import continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupStore, refresh_rollups

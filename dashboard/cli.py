@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import getpass
 import logging
 import os
@@ -13,33 +12,36 @@ import sys
 import threading
 from collections.abc import Sequence
 
-import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.access import hash_password
 from dashboard.app import create_app
-from dashboard.demo_orders import carry_on, carry_on_once, parent_watch, start_thread
+from dashboard.demo import (
+    SCALES,
+    AfterRound,
+    demo_orders_command,
+    seed_command,
+    seed_default_database,
+    start_thread,
+)
 from dashboard.rollup_runner import (
     ROLLUP_TIMEOUT_SECONDS,
     RollupNotConfiguredError,
     configured_store,
     keep_rolling_up,
     rollup_once,
+    try_rollup,
 )
-from dashboard.settings import Settings, SettingsError, default_database_path, load_settings
-from dashboard.sources import ConfigurationError
+from dashboard.settings import Settings, SettingsError, load_settings
+from dashboard.sources import ConfigurationError, rollup_store
 from dashboard.startup import (
     StartupError,
     check_access,
     check_database_schema,
     configured_sources,
 )
-from queries.database import create_inventory_engine, database_is_empty
-from queries.demo_orders import HORIZON
+from queries.database import create_inventory_engine
 from queries.health import describe_failure
-from queries.schema import SalesOrder
-from queries.seed import SCALES, DatabaseNotEmptyError, seed_database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,32 +103,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"invdash: {error}", file=sys.stderr)
         return 2
     if args.command == "seed":
-        return seed(settings, args.scale, args.seed, args.force)
+        return seed_command(settings, args.scale, args.seed, args.force)
     if args.command == "check":
         return check(settings)
     if args.command == "demo-orders":
-        return demo_orders(settings, args.once)
+        return demo_orders_command(settings, demo_rollups(settings), args.once)
     if args.command == "rollup":
         return rollup(settings, args.once, args.every)
     return serve(settings, args.host, args.port, args.workers, args.threads, args.dev)
 
 
-def seed(settings: Settings, scale: str, random_seed: int, force: bool) -> int:
-    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
-    try:
-        report = seed_database(engine, scale=scale, seed=random_seed, force=force)
-    except DatabaseNotEmptyError as error:
-        print(f"invdash seed: {error}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as error:
-        print(
-            f"invdash seed: cannot write the database: {describe_failure(error)}", file=sys.stderr
-        )
-        return 1
-    finally:
-        engine.dispose()
-    print(f"invdash seed: {report}")
-    return 0
+def demo_rollups(settings: Settings) -> AfterRound | None:
+    """A round of the roll-ups after each round of demo orders, when a store is configured."""
+    store = rollup_store(settings)
+    if store is None:
+        return None
+    return lambda engine: try_rollup(settings, engine, store)
 
 
 def passwd(user: str) -> int:
@@ -200,71 +192,11 @@ def rollup(settings: Settings, once: bool, every_seconds: float) -> int:
     return 0
 
 
-# Without demo orders carried on, the embedded demo's orders end when it was seeded; older than
-# this at start, it is seeded anew. With them, gaps up to HORIZON are filled instead.
-DEMO_STALE_AFTER = dt.timedelta(hours=1)
-
-
-def _seed_default_database(settings: Settings) -> None:
-    """On the embedded default: create and seed it on the first run, so one command shows a
-    dashboard, and seed it anew when its orders have ended too long ago to show any (it is
-    invdash's own demo file; a database of yours is never touched)."""
-    if not settings.uses_default_database:
-        return
-    path = default_database_path()
-    engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
-    try:
-        if path.exists() and not database_is_empty(engine):
-            with engine.connect() as conn:
-                newest = conn.execute(sa.select(sa.func.max(SalesOrder.ordered_at))).scalar()
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            fills = HORIZON if settings.carries_demo_orders_on else DEMO_STALE_AFTER
-            if newest is not None and now - pd.Timestamp(newest).to_pydatetime() < fills:
-                return
-            print(f"invdash: demo orders at {path} ended {newest}: seeding anew", file=sys.stderr)
-            report = seed_database(engine, scale="demo", force=True)
-        else:
-            print(f"invdash: creating demo inventory at {path} (first run)", file=sys.stderr)
-            report = seed_database(engine, scale="demo")
-        print(f"invdash: {report}", file=sys.stderr)
-    finally:
-        engine.dispose()
-
-
-def demo_orders(settings: Settings, once: bool) -> int:
-    if not settings.carries_demo_orders_on:
-        print(
-            "invdash demo-orders: INVDASH_DEMO_ORDERS is "
-            f"{settings.demo_orders} for this database (auto writes only to the embedded demo): "
-            "set INVDASH_DEMO_ORDERS=on to write demo orders to it",
-            file=sys.stderr,
-        )
-        return 2
-    if once:
-        engine = create_inventory_engine(settings.database_url, settings.database_timeout_seconds)
-        try:
-            report = carry_on_once(engine)
-        finally:
-            engine.dispose()
-        if report is None:
-            return 1
-        print(f"invdash demo-orders: {report}")
-        return 0
-    logging.basicConfig(
-        level=logging.INFO, format="[%(asctime)s] [demo-orders] %(message)s", stream=sys.stderr
-    )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        carry_on(settings, stop, parent_watch())
-    return 0
-
-
 def serve(
     settings: Settings, host: str, port: int, workers: int | None, threads: int | None, dev: bool
 ) -> int:
     try:
-        _seed_default_database(settings)
+        seed_default_database(settings)
         check_access(settings)
         check_database_schema(settings)
         sources = configured_sources(settings)
@@ -282,7 +214,7 @@ def serve(
         return 2
     if dev:
         if settings.carries_demo_orders_on:
-            start_thread(settings)
+            start_thread(settings, demo_rollups(settings))
         create_app(settings, sources).run(host=host, port=port, debug=False)
         return 0
     # The image's configuration module; flags given here override what it reads from INVDASH_*.

@@ -1,7 +1,7 @@
 """``invdash rollup``: keeps the roll-up store (``queries.rollup_store``) up to date.
 
 Run once (``--once``, what the CronJob in deploy/ does) or every ``--every`` seconds. The demo's
-orders loop (``dashboard.demo_orders``) runs a round after each minute's orders, so the embedded
+orders loop (``dashboard.demo``) runs a round after each minute's orders, so the embedded
 demo's screens read roll-ups too. A failed round is one line in the log; the dashboard never
 depends on it: without fresh roll-ups it reads the days they lack from the database.
 """

@@ -255,7 +255,7 @@ class Settings(BaseSettings):
 
     @property
     def carries_demo_orders_on(self) -> bool:
-        """Whether the server writes the demo's new orders as time passes (queries.demo_orders):
+        """Whether the server writes the demo's new orders as time passes (demo.orders):
         to invdash's own demo database unless told otherwise, to any other only when told to."""
         if self.demo_orders == "auto":
             return self.uses_default_database

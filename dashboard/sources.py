@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboard.demo import demo_telemetry
 from dashboard.settings import Settings
 from queries.database import UNUSABLE_URL_ERRORS, create_inventory_engine, unusable_url_message
-from queries.demo_cluster import DemoCluster
 from queries.health import Source
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kubernetes import KubernetesSource, kubernetes_client_from_environment
@@ -79,7 +79,7 @@ def build_sources(settings: Settings) -> Sources:
     if settings.telemetry == "off":
         return Sources(inventory, None, None)
     if settings.telemetry == "demo":
-        demo = DemoCluster(inventory.order_lines_per_minute)
+        demo = demo_telemetry(inventory.order_lines_per_minute)
         return Sources(inventory, demo, demo)
     core_v1 = kubernetes_client_from_environment(settings.kube_timeout_seconds)
     cluster: ClusterSource | None = None
@@ -110,6 +110,6 @@ def build_sources(settings: Settings) -> Sources:
                 "INVDASH_TELEMETRY=live but no cluster (in-cluster service account, KUBECONFIG or "
                 "~/.kube/config) and no INVDASH_PROMETHEUS_URL is configured"
             )
-        demo = DemoCluster(inventory.order_lines_per_minute)
+        demo = demo_telemetry(inventory.order_lines_per_minute)
         return Sources(inventory, demo, demo)
     return Sources(inventory, cluster, metrics)

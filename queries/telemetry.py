@@ -1,7 +1,7 @@
 """The telemetry contracts: what a cluster source and a metrics source answer, column by column.
 
 Live sources (``queries.kubernetes``, ``queries.prometheus``) and the simulated one
-(``queries.demo_cluster``) return exactly these columns, so panels cannot tell them apart except
+(``demo.cluster``) return exactly these columns, so panels cannot tell them apart except
 by the ``is_demo`` flag, which makes every panel they feed say "DEMO DATA".
 
 Times are timezone-aware UTC pandas timestamps (``datetime64[ns, UTC]``); CPU in cores, memory in

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from small_inventory import build_small_inventory
 
 from dashboard.cli import main
-from queries.seed import seed_database
+from demo.seed import seed_database
 
 UNREACHABLE = "postgresql+psycopg://invdash@127.0.0.1:1/inventory"
 

@@ -21,7 +21,7 @@ from dashboard.metrics import UNKNOWN_CALLBACK, callback_label
 from dashboard.screens import SCREEN_COOKIE, ProcessScreens, ScreenTracker, track_screens
 from dashboard.settings import load_settings
 from dashboard.sources import Sources, inventory_source
-from queries.demo_cluster import DemoCluster
+from demo.cluster import DemoCluster
 from queries.inventory import InventorySource
 
 

@@ -15,7 +15,7 @@ from small_inventory import POLICY, build_small_inventory
 
 from dashboard.app import create_app
 from dashboard.settings import Settings, load_settings
-from queries.demo_cluster import DemoCluster
+from demo.cluster import DemoCluster
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "cluster.png"
 

@@ -23,11 +23,11 @@ from dashboard.app import create_app
 from dashboard.settings import load_settings
 from dashboard.sources import inventory_policy
 from dashboard.urlstate import parse_view
-from queries.demo_cluster import DemoCluster
+from demo.cluster import DemoCluster
+from demo.seed import seed_database
 from queries.inventory import InventorySource
 from queries.kpis import ExecutiveKpiSource
 from queries.rollups import InventoryKpis, inventory_kpis
-from queries.seed import seed_database
 
 HOUR = dt.timedelta(hours=1)
 MINUTE = dt.timedelta(minutes=1)

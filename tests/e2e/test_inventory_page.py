@@ -20,10 +20,10 @@ from components.formatting import count, money, percent
 from dashboard.app import create_app
 from dashboard.settings import load_settings
 from dashboard.sources import inventory_policy
+from demo.seed import Scale, seed_database
 from queries.inventory import InventorySource
 from queries.rollups import inventory_kpis, top_stockout_risks
 from queries.row_blocks import DEFAULT_BLOCK_ROWS
-from queries.seed import Scale, seed_database
 
 # Long enough for the page to compute its figures after the test did.
 PAGE_LAG = dt.timedelta(minutes=5)

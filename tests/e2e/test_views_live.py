@@ -30,10 +30,10 @@ from components.formatting import count
 from dashboard.app import create_app
 from dashboard.settings import Settings, load_settings
 from dashboard.sources import Sources, inventory_source
+from demo.seed import seed_database
 from queries.kubernetes import KubernetesSource
 from queries.prometheus import PrometheusSource, prometheus_connect
 from queries.schema import SalesOrder, SalesOrderLine, Sku, Warehouse
-from queries.seed import seed_database
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 HOUR_END = NOW.replace(minute=0)  # the KPI review's periods end on the hour

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from small_inventory import AS_OF, POLICY, SKU_A_NAME, WAREHOUSE_1_NAME, build_small_inventory
 
+from demo.seed import seed_database
 from queries.inventory import ORDER_VOLUME_COLUMNS, InventorySnapshot, InventorySource
 from queries.rollups import filter_rows, inventory_kpis, summary_by, top_stockout_risks
-from queries.seed import seed_database
 from queries.telemetry import empty_frame
 
 POSITION_COLUMNS = [

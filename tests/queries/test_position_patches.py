@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from inventory_invariants import book_movement
 
+from demo.orders import continue_orders
+from demo.seed import Scale, seed_database
 from queries import inventory
-from queries.demo_orders import continue_orders
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.rollup_store import RollupStore, refresh_rollups
 from queries.schema import Lot, SalesOrder, Sku, StockLevel, StockMovement, Warehouse
-from queries.seed import Scale, seed_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
 SCALE = Scale(skus=150, warehouses=3, days=120)

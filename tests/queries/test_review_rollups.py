@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 from inventory_invariants import book_movement
 
+from demo.seed import Scale, seed_database
 from queries.daily_review import REVIEW_SERIES_DAYS
 from queries.days import day_of
 from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupReport, RollupStore, refresh_rollups, review_stockouts
 from queries.schema import Sku, StockLevel
-from queries.seed import Scale, seed_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
 TODAY = day_of(NOW)

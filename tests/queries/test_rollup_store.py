@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from small_inventory import AS_OF, POLICY, build_small_inventory
 
+from demo.seed import seed_database
 from queries.database import create_inventory_engine
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.rollup_store import (
@@ -26,7 +27,6 @@ from queries.rollup_store import (
     window_sums,
 )
 from queries.schema import SalesOrder, SalesOrderLine
-from queries.seed import seed_database
 
 
 @pytest.fixture

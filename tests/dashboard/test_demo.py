@@ -1,4 +1,5 @@
-"""The server's demo-orders round: once a minute just after it turns, never fatal."""
+"""The demo wiring (dashboard/demo.py): the demo-orders round, once a minute just after it
+turns, never fatal."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dashboard.demo_orders import carry_on, carry_on_once, seconds_to_next_round
+from dashboard.cli import demo_rollups
+from dashboard.demo import carry_on, carry_on_once, seconds_to_next_round
 from dashboard.settings import load_settings
+from demo.seed import seed_database
 from queries.rollup_store import RollupStore
-from queries.seed import seed_database
 
 
 @pytest.mark.parametrize(
@@ -40,6 +42,7 @@ def test_the_loop_books_a_round_at_once_and_ends_when_its_parent_is_gone(tmp_pat
     # hours after midnight UTC can hold no order at all; a whole day always does.
     seeded_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=23)).replace(tzinfo=None)
     seed_database(sa.create_engine(url), scale="demo", now=seeded_at)
+    settings = load_settings(database_url=url, rollup_database_url=url)
     rounds: list[bool] = []
 
     def parent_alive() -> bool:  # alive for the first round and one check after it
@@ -49,11 +52,7 @@ def test_the_loop_books_a_round_at_once_and_ends_when_its_parent_is_gone(tmp_pat
     finished = threading.Event()
     worker = threading.Thread(
         target=lambda: (
-            carry_on(
-                load_settings(database_url=url, rollup_database_url=url),
-                threading.Event(),
-                parent_alive,
-            ),
+            carry_on(settings, threading.Event(), parent_alive, demo_rollups(settings)),
             finished.set(),
         )
     )

@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from queries.demo_cluster import (
+from demo.cluster import (
     BROWSING_REQUESTS_PER_SECOND,
     PAYMENTS_CALLS_PER_REQUEST,
     REQUESTS_PER_ORDER_LINE,
     DemoCluster,
 )
+from demo.seed import Scale, seed_database
 from queries.inventory import InventorySource
-from queries.seed import Scale, seed_database
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
     EVENT_COLUMNS,

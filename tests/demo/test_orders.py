@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from inventory_invariants import assert_inventory_invariants, frame, scalar
 from postgresql_database import BACKENDS, engine_for
 
-from queries.demo_orders import HORIZON, PICKING_DELAY, REPLAY_LAG, continue_orders
+from demo.orders import HORIZON, PICKING_DELAY, REPLAY_LAG, continue_orders
+from demo.seed import seed_database
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.schema import TABLES, Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
-from queries.seed import seed_database
 
 SEEDED_AT = dt.datetime(2026, 11, 27, 12, 34)  # a Friday
 LATER = SEEDED_AT + dt.timedelta(hours=3, seconds=40)

@@ -31,13 +31,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from queries.schema import Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
-from queries.seed import (
+from demo.seed import (
     CANCELLED_ORDER_SHARE,
     PICKING_DELAY_MINUTES,
     fifo_allocate,
     move_id_sequences_past_data,
 )
+from queries.schema import Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
 
 # Never fill further back than this: a longer gap is a demo that was switched off, better
 # seeded anew (``invdash serve`` does) than replayed a week at a time.

@@ -28,6 +28,7 @@ from inventory_invariants import (
 )
 from postgresql_database import BACKENDS, engine_for
 
+from demo.seed import SCALES, DatabaseNotEmptyError, Scale, SeedReport, seed_database
 from queries.database import create_inventory_engine, day_number
 from queries.schema import (
     ADJUSTMENT_REASONS,
@@ -44,7 +45,6 @@ from queries.schema import (
     Supplier,
     Warehouse,
 )
-from queries.seed import SCALES, DatabaseNotEmptyError, Scale, SeedReport, seed_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 34)
 TODAY = NOW.date()
