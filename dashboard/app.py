@@ -14,12 +14,8 @@ from dashboard.context import DashboardContext
 from dashboard.host_cache import host_cache_for
 from dashboard.instrumented_sources import instrument_sources
 from dashboard.metrics import register_metrics_route, time_callbacks
-from dashboard.pages import cluster as cluster_page
-from dashboard.pages import executive as executive_page
-from dashboard.pages import inventory as inventory_page
-from dashboard.pages import ops as ops_page
+from dashboard.page_registry import PAGES, page_module
 from dashboard.pages import self_health as self_health_page
-from dashboard.pages import sre as sre_page
 from dashboard.redis_cache import RedisSharedCache, shared_cache_for
 from dashboard.request_guard import register_request_guard
 from dashboard.routes import register_not_found, register_readiness
@@ -65,11 +61,9 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     )
     app.layout = shell.layout(context)
     shell.register_callbacks(app, context)
-    inventory_page.register_callbacks(app, context)
-    cluster_page.register_callbacks(app, context)
-    ops_page.register_callbacks(app, context)
-    executive_page.register_callbacks(app, context)
-    sre_page.register_callbacks(app, context)
+    for page in PAGES:
+        page_module(page).register_callbacks(app, context)
+    # The SRE page's panel on invdash itself.
     self_health_page.register_callbacks(app, context)
     register_readiness(app.server, context)
     register_not_found(app.server, app.config.routes_pathname_prefix)

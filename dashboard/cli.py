@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.access import hash_password
@@ -32,7 +33,13 @@ from dashboard.rollup_runner import (
     rollup_once,
     try_rollup,
 )
-from dashboard.settings import Settings, SettingsError, load_settings
+from dashboard.settings import (
+    ServerSettings,
+    Settings,
+    SettingsError,
+    describe_validation_error,
+    load_settings,
+)
 from dashboard.sources import ConfigurationError, rollup_store
 from dashboard.startup import (
     StartupError,
@@ -49,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the dashboard (gunicorn, gthread workers)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument(
+        "--host", help=f"address to listen on (default: INVDASH_HOST or {LOCAL_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, help=f"TCP port (default: INVDASH_PORT or {DEFAULT_PORT})"
+    )
     serve.add_argument(
         "--workers", type=int, help="gunicorn worker processes (default: INVDASH_WORKERS or 2)"
     )
@@ -110,7 +121,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo_orders_command(settings, demo_rollups(settings), args.once)
     if args.command == "rollup":
         return rollup(settings, args.once, args.every)
-    return serve(settings, args.host, args.port, args.workers, args.threads, args.dev)
+    try:
+        host, port = listen_address(args.host, args.port)
+    except ValidationError as error:
+        print(f"invdash: {describe_validation_error(error, ServerSettings)}", file=sys.stderr)
+        return 2
+    return serve(settings, host, port, args.workers, args.threads, args.dev)
+
+
+# On a laptop invdash listens on loopback unless told otherwise; the image's configuration
+# (ServerSettings, read by gunicorn) listens on every interface, the Service limiting who comes.
+LOCAL_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+
+
+def listen_address(host: str | None, port: int | None) -> tuple[str, int]:
+    """Where ``invdash serve`` listens: the flags, else INVDASH_HOST and INVDASH_PORT when set,
+    else LOCAL_HOST:DEFAULT_PORT. A bad INVDASH_HOST or INVDASH_PORT raises ValidationError."""
+    server = ServerSettings()
+    if host is None:
+        host = server.host if "host" in server.model_fields_set else LOCAL_HOST
+    if port is None:
+        port = server.port if "port" in server.model_fields_set else DEFAULT_PORT
+    return host, port
 
 
 def demo_rollups(settings: Settings) -> AfterRound | None:

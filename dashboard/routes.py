@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 
 from dashboard.context import DashboardContext
-from dashboard.urlstate import PATH_PAGES
+from dashboard.page_registry import BY_PATH
 
 
 def register_readiness(server: Flask, context: DashboardContext) -> None:
@@ -42,6 +42,6 @@ def register_not_found(server: Flask, prefix: str) -> None:
             and request.path.startswith(prefix)
         ):
             page = "/" + request.path[len(prefix) :].strip("/")
-            if page not in PATH_PAGES:
+            if page not in BY_PATH:
                 response.status_code = 404
         return response

@@ -7,7 +7,6 @@ it names with the filters it holds; kiosk mode and playlists are URL parameters 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import dash_mantine_components as dmc
@@ -15,7 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard.context import DashboardContext
-from dashboard.pages import cluster, executive, inventory, ops, sre
+from dashboard.page_registry import BY_NAME, HOME, PAGES, page_module
 from dashboard.redis_cache import lock_seconds
 from dashboard.ticks import (
     TICK,
@@ -25,18 +24,7 @@ from dashboard.ticks import (
     tick_components,
     while_refreshing,
 )
-from dashboard.urlstate import PAGE_PATHS, ViewState, effective_view, parse_view, playlist_position
-
-PageLayout = Callable[[DashboardContext, ViewState], Component]
-
-# page -> (navigation label, layout); the order is the navigation's.
-PAGES: dict[str, tuple[str, PageLayout]] = {
-    "ops": ("Operations", ops.layout),
-    "exec": ("KPI review", executive.layout),
-    "inventory": ("Inventory", inventory.layout),
-    "cluster": ("Cluster", cluster.layout),
-    "sre": ("SRE", sre.layout),
-}
+from dashboard.urlstate import effective_view, parse_view, playlist_position
 
 
 def layout(context: DashboardContext) -> Component:
@@ -86,7 +74,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         pathname: str | None, search: str | None, rotation: dict[str, str] | None
     ) -> tuple[Any, ...]:
         state = effective_view(pathname, search, rotation)
-        page = PAGES.get(state.page, PAGES["inventory"])
+        page = BY_NAME.get(state.page, HOME)
         problems = (
             dmc.Alert(
                 "; ".join(state.problems),
@@ -99,14 +87,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         keep = search or ""
         nav = [
             dcc.Link(
-                label,
-                href=PAGE_PATHS[name] + keep,
-                className="nav-link" + (" active" if name == state.page else ""),
+                shown.title,
+                href=shown.path + keep,
+                className="nav-link" + (" active" if shown.name == state.page else ""),
             )
-            for name, (label, _) in PAGES.items()
+            for shown in PAGES
         ]
         return (
-            page[1](context, state),
+            page_module(page).layout(context, state),
             "app kiosk" if state.kiosk else "app",
             problems,
             nav,
@@ -135,7 +123,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             return no_update, no_update, no_update
         started = start if start is not None else time.time()
         page, rotated = playlist_position(state, time.time() - started)
-        path = PAGE_PATHS[page]
+        path = BY_NAME[page].path
         return (
             path if path != (pathname or "/") else no_update,
             rotated if rotated != (rotation or {}) else no_update,

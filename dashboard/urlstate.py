@@ -10,15 +10,11 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-PAGES = ("ops", "exec", "sre", "inventory", "cluster")
-PAGE_PATHS = {
-    "ops": "/ops",
-    "exec": "/exec",
-    "sre": "/sre",
-    "inventory": "/",
-    "cluster": "/cluster",
-}
-PATH_PAGES = {path: page for page, path in PAGE_PATHS.items()}
+from dashboard.page_registry import BY_NAME, BY_PATH, HOME
+
+PAGES = tuple(BY_NAME)
+PAGE_PATHS = {page.name: page.path for page in BY_NAME.values()}
+PATH_PAGES = {path: page.name for path, page in BY_PATH.items()}
 FILTERS = ("warehouse", "category", "namespace", "workload", "range", "period")
 RANGES = ("1h", "6h", "24h", "7d", "30d")
 RANGE_MINUTES = {"1h": 60, "6h": 360, "24h": 1440, "7d": 10_080, "30d": 43_200}
@@ -35,7 +31,7 @@ _CUSTOM_RANGE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d)~(\d{4}-\d\d-\d\dT\d\d:\
 
 @dataclass(frozen=True)
 class ViewState:
-    page: str = "inventory"
+    page: str = HOME.name
     kiosk: bool = False
     playlist: tuple[str, ...] = ()
     dwell_seconds: dict[str, int] = field(default_factory=dict)
@@ -102,8 +98,8 @@ def parse_view(pathname: str | None, search: str | None) -> ViewState:
     path = (pathname or "/").rstrip("/") or "/"
     page = PATH_PAGES.get(path)
     if page is None:
-        problems.append(f"unknown page {_shown(path)}: showing Inventory")
-        page = "inventory"
+        problems.append(f"unknown page {_shown(path)}: showing {HOME.title}")
+        page = HOME.name
     params = dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=True))
 
     kiosk_text = params.get("kiosk", "0")

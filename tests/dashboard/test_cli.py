@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from small_inventory import build_small_inventory
 
-from dashboard.cli import main
+from dashboard.cli import DEFAULT_PORT, LOCAL_HOST, listen_address, main
 from demo.seed import seed_database
 
 UNREACHABLE = "postgresql+psycopg://invdash@127.0.0.1:1/inventory"
@@ -102,24 +102,24 @@ def _get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+# Start ``invdash serve`` with these environment variables and flags: its base URL and process.
+Serve = Callable[..., tuple[str, "subprocess.Popen[bytes]"]]
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+def serve() -> Iterator[Serve]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(env: dict[str, str], *args: str) -> tuple[str, subprocess.Popen[bytes]]:
+    def start(
+        env: dict[str, str], *args: str, port_from_env: bool = False
+    ) -> tuple[str, subprocess.Popen[bytes]]:
+        """``port_from_env``: the address in INVDASH_HOST and INVDASH_PORT, no --port flag."""
         port = _free_port()
+        if port_from_env:
+            env = {**env, "INVDASH_HOST": "127.0.0.1", "INVDASH_PORT": str(port)}
+        listen = [] if port_from_env else ["--port", str(port)]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dashboard.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                *args,
-            ],
+            [sys.executable, "-m", "dashboard.cli", "serve", *listen, "--workers", "1", *args],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -142,8 +142,11 @@ def serve(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
         process.wait(timeout=30)
 
 
-def test_serve_runs_gunicorn_with_health_and_readiness(serve, small_database: str) -> None:  # type: ignore[no-untyped-def]
-    base, _ = serve({"INVDASH_DATABASE_URL": small_database})
+@pytest.mark.parametrize("port_from_env", [False, True], ids=["flags", "INVDASH_PORT"])
+def test_serve_runs_gunicorn_with_health_and_readiness(
+    serve: Serve, small_database: str, port_from_env: bool
+) -> None:
+    base, _ = serve({"INVDASH_DATABASE_URL": small_database}, port_from_env=port_from_env)
     assert _get(f"{base}/healthz") == (200, b"OK")
     status, body = _get(f"{base}/readyz")
     assert status == 200
@@ -151,6 +154,27 @@ def test_serve_runs_gunicorn_with_health_and_readiness(serve, small_database: st
     status, page = _get(f"{base}/")
     assert status == 200
     assert b"_dash-renderer" in page or b"dash_renderer" in page
+
+
+def test_serve_listens_where_the_flags_say_else_where_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INVDASH_HOST", raising=False)
+    monkeypatch.delenv("INVDASH_PORT", raising=False)
+    # A laptop's default is loopback, not the image's every interface.
+    assert listen_address(None, None) == (LOCAL_HOST, DEFAULT_PORT) == ("127.0.0.1", 8050)
+    monkeypatch.setenv("INVDASH_HOST", "0.0.0.0")
+    monkeypatch.setenv("INVDASH_PORT", "9123")
+    assert listen_address(None, None) == ("0.0.0.0", 9123)
+    assert listen_address("127.0.0.2", 9000) == ("127.0.0.2", 9000)
+
+
+def test_serve_refuses_a_bad_port_in_the_environment_naming_it(
+    small_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INVDASH_PORT", "70000")
+    assert main(["serve"]) == 2
+    assert "INVDASH_PORT" in capsys.readouterr().err
 
 
 def _answer(
@@ -171,8 +195,8 @@ def _answer(
 
 
 def test_a_metrics_port_answers_metrics_alone_and_the_dashboard_port_no_longer_does(
-    serve, small_database: str
-) -> None:  # type: ignore[no-untyped-def]
+    serve: Serve, small_database: str
+) -> None:
     metrics_port = _free_port()
     base, _ = serve({"INVDASH_METRICS_PORT": str(metrics_port)})
     port = int(base.rsplit(":", 1)[1])
@@ -205,8 +229,8 @@ def test_serve_refuses_a_metrics_port_that_is_the_dashboards_or_without_gunicorn
 
 
 def test_first_serve_on_the_default_database_creates_and_seeds_it(
-    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
     data_home = tmp_path / "data"
     base, _ = serve({"XDG_DATA_HOME": str(data_home)})
@@ -270,8 +294,8 @@ def _embedded_demo_seeded(data_home: Path, hours_ago: float) -> tuple[str, dt.da
 
 
 def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_server(
-    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
     data_home = tmp_path / "data"
     url, seeded_at = _embedded_demo_seeded(data_home, hours_ago=3)
@@ -297,8 +321,8 @@ def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_s
 
 
 def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_over_a_day_ago(
-    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
     data_home = tmp_path / "data"
     url, _ = _embedded_demo_seeded(data_home, hours_ago=30)
@@ -330,7 +354,7 @@ def test_demo_orders_write_only_to_a_database_that_allows_it(
     assert capsys.readouterr().out.startswith("invdash demo-orders: orders up to ")
 
 
-def test_serve_never_reseeds_a_database_of_yours(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_never_reseeds_a_database_of_yours(serve: Serve, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/mine.sqlite3"
     long_ago = dt.datetime(2025, 1, 1)
     seed_database(sa.create_engine(url), scale="demo", now=long_ago)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from small_inventory import build_small_inventory
 
 from dashboard.app import create_app
+from dashboard.page_registry import BY_PATH
 from dashboard.settings import load_settings
 
 
@@ -61,7 +62,7 @@ def test_an_unknown_page_answers_404_with_the_app_that_names_it(sqlite_url: str)
     client = create_app(
         load_settings(database_url=sqlite_url, telemetry="off")
     ).server.test_client()
-    for page in ("/", "/ops", "/exec", "/sre", "/cluster", "/ops/", "/sre?range=6h&kiosk=1"):
+    for page in (*BY_PATH, "/ops/", "/sre?range=6h&kiosk=1"):
         response = client.get(page)
         assert response.status_code == 200, page
         assert response.mimetype == "text/html"
