@@ -10,7 +10,8 @@ from queries.database import UNUSABLE_URL_ERRORS, create_inventory_engine, unusa
 from queries.health import Source
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kubernetes import KubernetesSource, kubernetes_client_from_environment
-from queries.prometheus import PrometheusSource, PromQLCatalogue, prometheus_connect
+from queries.prometheus import PrometheusSource, prometheus_connect
+from queries.promql import PromQLCatalogue
 from queries.rollup_store import RollupStore
 from queries.telemetry import ClusterSource, MetricsSource
 

@@ -22,7 +22,7 @@ from queries.database import (
     unusable_url_message,
 )
 from queries.health import describe_failure
-from queries.prometheus import PromQLConfigError
+from queries.promql import PromQLConfigError
 
 log = logging.getLogger("invdash")
 

@@ -1,57 +1,16 @@
-"""Prometheus as a MetricsSource: a catalogue of named PromQL templates, and the source that runs them.
-
-The templates use kube-prometheus metric names: cAdvisor (``container_*``) for usage and CPU
-throttling, kube-state-metrics (``kube_*``) for requests, limits, restarts, termination reasons
-and HorizontalPodAutoscalers, and an HTTP request counter and latency histogram for services.
-
-A template names its parameters as ``$name`` (or ``${name}``; ``$$`` is a literal ``$``):
-
-- ``$cadvisor_selector``, ``$kube_state_metrics_selector``, ``$http_selector``: zero or more
-  comma-separated label matchers (the configured selector, plus the namespace or service filter).
-  Place them last inside the braces: ``metric{resource="cpu", $kube_state_metrics_selector}``
-  (PromQL accepts the trailing comma that an empty selector leaves).
-- ``$window`` (rate window), ``$restarts_window``: PromQL durations such as ``5m``.
-- ``$http_requests_metric``, ``$http_duration_bucket_metric``, ``$status_label``,
-  ``$service_label``: the configured HTTP metric and label names.
-
-An override file (TOML) replaces templates by name and sets selectors and HTTP names::
-
-    rate_window = "5m"
-
-    [selectors]
-    cadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor"'   # kubernetes-mixin: job="cadvisor"
-    container = 'container!="", container!="POD", image!=""'
-    kube_state_metrics = 'job="kube-state-metrics"'
-    http = 'job="shop"'
-
-    [http]
-    requests_metric = "http_requests_total"
-    duration_bucket_metric = "http_request_duration_seconds_bucket"
-    status_label = "code"
-    service_label = "service"
-
-    [queries]
-    pod_memory_bytes = 'sum by (namespace, pod) (container_memory_rss{$cadvisor_selector})'
-
-An override must keep the result labels of the template it replaces (``by (namespace, pod)``...).
-Values that come from people (namespaces, service names) never reach a query unescaped: they go
-through ``promql_string``.
+"""Prometheus as a MetricsSource: the HTTP seam (timeouts, typed failures), result parsing
+and the source that runs the catalogue's queries (``queries.promql``).
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import http
 import json
 import math
-import re
 import socket
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -62,6 +21,12 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from queries.health import Health, describe_failure
+from queries.promql import (
+    DEFAULT_RESTARTS_WINDOW,
+    HEALTH_QUERY,
+    PromQLCatalogue,
+    promql_duration,
+)
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
     DEFAULT_MAX_POINTS,
@@ -74,129 +39,6 @@ from queries.telemetry import (
     contract_frame,
 )
 
-DEFAULT_CONTAINER_SELECTOR = 'container!="", container!="POD", image!=""'
-DEFAULT_RATE_WINDOW = dt.timedelta(minutes=5)
-DEFAULT_RESTARTS_WINDOW = dt.timedelta(hours=1)
-
-_BY_CONTAINER = "namespace, pod, container"
-
-DEFAULT_QUERIES: Mapping[str, str] = MappingProxyType(
-    {
-        "pod_cpu_cores": (
-            "sum by (namespace, pod) "
-            "(rate(container_cpu_usage_seconds_total{$cadvisor_selector}[$window]))"
-        ),
-        "pod_memory_bytes": (
-            "sum by (namespace, pod) (container_memory_working_set_bytes{$cadvisor_selector})"
-        ),
-        "container_cpu_cores": (
-            f"sum by ({_BY_CONTAINER}) "
-            "(rate(container_cpu_usage_seconds_total{$cadvisor_selector}[$window]))"
-        ),
-        "container_memory_bytes": (
-            f"sum by ({_BY_CONTAINER}) (container_memory_working_set_bytes{{$cadvisor_selector}})"
-        ),
-        "container_cpu_request_cores": (
-            f"max by ({_BY_CONTAINER}) "
-            '(kube_pod_container_resource_requests{resource="cpu", $kube_state_metrics_selector})'
-        ),
-        "container_cpu_limit_cores": (
-            f"max by ({_BY_CONTAINER}) "
-            '(kube_pod_container_resource_limits{resource="cpu", $kube_state_metrics_selector})'
-        ),
-        "container_memory_request_bytes": (
-            f"max by ({_BY_CONTAINER}) "
-            '(kube_pod_container_resource_requests{resource="memory", $kube_state_metrics_selector})'
-        ),
-        "container_memory_limit_bytes": (
-            f"max by ({_BY_CONTAINER}) "
-            '(kube_pod_container_resource_limits{resource="memory", $kube_state_metrics_selector})'
-        ),
-        "container_cpu_throttling_ratio": (
-            f"sum by ({_BY_CONTAINER}) "
-            "(increase(container_cpu_cfs_throttled_periods_total{$cadvisor_selector}[$window]))"
-            f" / sum by ({_BY_CONTAINER}) "
-            "(increase(container_cpu_cfs_periods_total{$cadvisor_selector}[$window]))"
-        ),
-        "container_restarts": (
-            f"max by ({_BY_CONTAINER}) (increase("
-            "kube_pod_container_status_restarts_total{$kube_state_metrics_selector}"
-            "[$restarts_window]))"
-        ),
-        # Older kube-state-metrics export one series per reason with 0 or 1: keep the 1.
-        "container_last_terminated_reason": (
-            f"max by ({_BY_CONTAINER}, reason) "
-            "(kube_pod_container_status_last_terminated_reason{$kube_state_metrics_selector} == 1)"
-        ),
-        # Pod-health history from kube-state-metrics, for "which pods were unhealthy then".
-        "pod_waiting_reason": (
-            "max by (namespace, pod, reason) "
-            "(kube_pod_container_status_waiting_reason{$kube_state_metrics_selector} == 1)"
-        ),
-        "pod_bad_phase": (
-            "max by (namespace, pod, phase) (kube_pod_status_phase"
-            '{phase=~"Pending|Failed|Unknown", $kube_state_metrics_selector} == 1)'
-        ),
-        # A finished Job pod is not ready and not unhealthy either.
-        "pod_not_ready": (
-            "max by (namespace, pod) (kube_pod_status_ready"
-            '{condition=~"false|unknown", $kube_state_metrics_selector} == 1) '
-            "unless on (namespace, pod) (kube_pod_status_phase"
-            '{phase="Succeeded", $kube_state_metrics_selector} == 1)'
-        ),
-        "hpa_current_replicas": (
-            "max by (namespace, horizontalpodautoscaler) "
-            "(kube_horizontalpodautoscaler_status_current_replicas{$kube_state_metrics_selector})"
-        ),
-        "hpa_desired_replicas": (
-            "max by (namespace, horizontalpodautoscaler) "
-            "(kube_horizontalpodautoscaler_status_desired_replicas{$kube_state_metrics_selector})"
-        ),
-        "service_request_rate": (
-            "sum by ($service_label) (rate($http_requests_metric{$http_selector}[$window]))"
-        ),
-        "service_error_rate": (
-            "sum by ($service_label) "
-            '(rate($http_requests_metric{$status_label=~"5..", $http_selector}[$window]))'
-        ),
-        "service_p95_latency_seconds": (
-            "histogram_quantile(0.95, sum by (le, $service_label) "
-            "(rate($http_duration_bucket_metric{$http_selector}[$window])))"
-        ),
-    }
-)
-
-PLACEHOLDERS = frozenset(
-    {
-        "cadvisor_selector", "kube_state_metrics_selector", "http_selector", "window",
-        "restarts_window", "http_requests_metric", "http_duration_bucket_metric", "status_label",
-        "service_label",
-    }
-)  # fmt: skip
-
-# The query check_health runs: cheap, and it exercises the same API, auth and engine as the panels.
-HEALTH_QUERY = "vector(1)"
-
-
-_PLACEHOLDER = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*)|(?P<dollar>\$))"
-)
-_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_METRIC_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_DURATION = re.compile(r"(?P<number>[0-9]+)(?P<unit>ms|s|m|h|d|w)")
-_DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-                      "w": 604_800_000}  # fmt: skip
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = {")": "(", "]": "[", "}": "{"}
-
-_STRING_COLUMNS = frozenset(
-    {"namespace", "pod", "container", "hpa", "service", "last_terminated_reason"}
-)
-
-
-class PromQLConfigError(ValueError):
-    """A PromQL catalogue setting cannot be used; the message names the query or setting."""
-
 
 class PrometheusQueryError(Exception):
     """A query Prometheus did not answer; one line naming the query, the server and the cause."""
@@ -208,295 +50,9 @@ class PrometheusQueryError(Exception):
         super().__init__(f'query "{query_name}" to {url} failed: {self.reason}')
 
 
-# ---------------------------------------------------------------------------------------------
-# PromQL text
-
-
-def promql_string(value: str) -> str:
-    """``value`` as a PromQL double-quoted string literal that matches exactly ``value``.
-
-    Backslash, double quote and control characters are escaped, so no value can end the
-    literal early and add PromQL of its own.
-    """
-    out = ['"']
-    for char in value:
-        if char == "\\":
-            out.append("\\\\")
-        elif char == '"':
-            out.append('\\"')
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
-
-
-def promql_duration(duration: dt.timedelta) -> str:
-    """A PromQL duration such as ``5m`` or ``90s``, in the largest unit that divides it."""
-    milliseconds = round(duration.total_seconds() * 1000)
-    if milliseconds <= 0:
-        raise ValueError(f"a PromQL duration must be positive, not {duration}")
-    for unit in ("d", "h", "m", "s"):
-        size = _DURATION_UNITS_MS[unit]
-        if milliseconds % size == 0:
-            return f"{milliseconds // size}{unit}"
-    return f"{milliseconds}ms"
-
-
-def parse_promql_duration(text: str) -> dt.timedelta:
-    """``5m``, ``1h30m``, ``90s`` as a timedelta; ValueError for anything else."""
-    position, milliseconds = 0, 0
-    text = text.strip()
-    while position < len(text):
-        match = _DURATION.match(text, position)
-        if match is None:
-            raise ValueError(f"{text!r} is not a PromQL duration such as 5m or 1h")
-        milliseconds += int(match["number"]) * _DURATION_UNITS_MS[match["unit"]]
-        position = match.end()
-    if milliseconds <= 0:
-        raise ValueError(f"{text!r} is not a positive PromQL duration")
-    return dt.timedelta(milliseconds=milliseconds)
-
-
-def _position(text: str, index: int) -> str:
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return f"line {line}, column {column}" if "\n" in text else f"column {column}"
-
-
-def promql_structure_problem(text: str) -> str | None:
-    """The first structural fault in PromQL text, or None.
-
-    Not a parser: checks that (), [] and {} balance and nest, that strings ("...", '...',
-    `...`) end, and that there is something besides comments. Prometheus reports the rest.
-    """
-    stack: list[tuple[str, int]] = []
-    index, length, meaningful = 0, len(text), False
-    while index < length:
-        char = text[index]
-        if char == "#":
-            newline = text.find("\n", index)
-            index = length if newline < 0 else newline + 1
-            continue
-        if char in "\"'`":
-            start = index
-            index += 1
-            while index < length and text[index] != char:
-                if char != "`" and text[index] == "\n":
-                    break
-                index += 2 if char != "`" and text[index] == "\\" else 1
-            if index >= length or text[index] != char:
-                return f"unterminated string starting at {_position(text, start)}"
-            meaningful = True
-        elif char in _OPENERS:
-            stack.append((char, index))
-            meaningful = True
-        elif char in _CLOSERS:
-            if not stack:
-                return f'unbalanced "{char}" at {_position(text, index)}'
-            opener, opened_at = stack.pop()
-            if _OPENERS[opener] != char:
-                return (
-                    f'"{char}" at {_position(text, index)} does not close '
-                    f'"{opener}" at {_position(text, opened_at)}'
-                )
-        elif not char.isspace():
-            meaningful = True
-        index += 1
-    if stack:
-        opener, opened_at = stack[-1]
-        return f'unbalanced "{opener}" at {_position(text, opened_at)}'
-    if not meaningful:
-        return "empty query"
-    return None
-
-
-def _placeholder_problem(template: str) -> str | None:
-    for match in _PLACEHOLDER.finditer(template):
-        name = match["braced"] or match["bare"]
-        if name is not None and name not in PLACEHOLDERS:
-            known = ", ".join(f"${known}" for known in sorted(PLACEHOLDERS))
-            return f"unknown placeholder ${name} at {_position(template, match.start())} (known: {known})"
-    return None
-
-
-def _join_matchers(*parts: str) -> str:
-    cleaned = (part.strip().strip(",").strip() for part in parts)
-    return ", ".join(part for part in cleaned if part)
-
-
-def _namespace_matcher(namespace: str | Sequence[str] | None) -> str:
-    if not namespace:
-        return ""
-    if isinstance(namespace, str):
-        return f"namespace={promql_string(namespace)}"
-    # PromQL regexes are anchored at both ends: this matches exactly one of the names.
-    pattern = "|".join(re.escape(name) for name in namespace)
-    return f"namespace=~{promql_string(pattern)}"
-
-
-# ---------------------------------------------------------------------------------------------
-# The catalogue
-
-
-@dataclass(frozen=True)
-class PromQLCatalogue:
-    """Named PromQL templates and the selectors and names they are filled with.
-
-    ``cadvisor_selector`` is empty by default (it matches recordings without a job label); on
-    kube-prometheus set ``job="kubelet", metrics_path="/metrics/cadvisor"``, on the
-    kubernetes-mixin defaults ``job="cadvisor"``. ``container_selector`` drops the pod cgroup
-    (``container=""``) and pause (``POD``, or no image) series that would double the sums.
-    Invalid templates or settings raise PromQLConfigError naming the query or setting.
-    """
-
-    queries: Mapping[str, str] = field(default_factory=dict, hash=False)
-    cadvisor_selector: str = ""
-    container_selector: str = DEFAULT_CONTAINER_SELECTOR
-    kube_state_metrics_selector: str = ""
-    http_selector: str = ""
-    http_requests_metric: str = "http_requests_total"
-    http_duration_bucket_metric: str = "http_request_duration_seconds_bucket"
-    http_status_label: str = "code"
-    http_service_label: str = "service"
-    rate_window: dt.timedelta = DEFAULT_RATE_WINDOW
-    origin: str = field(default="the PromQL catalogue", compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        where = f" in {self.origin}"
-        merged = {**DEFAULT_QUERIES, **self.queries}
-        for name, template in self.queries.items():
-            if name not in DEFAULT_QUERIES:
-                known = ", ".join(sorted(DEFAULT_QUERIES))
-                raise PromQLConfigError(f'unknown query "{name}"{where} (known: {known})')
-            if not isinstance(template, str):
-                raise PromQLConfigError(f'query "{name}"{where}: must be a string')
-            problem = _placeholder_problem(template) or promql_structure_problem(template)
-            if problem:
-                raise PromQLConfigError(f'query "{name}"{where}: {problem}')
-        object.__setattr__(self, "queries", MappingProxyType(merged))
-        for setting, selector in (
-            ("cadvisor", self.cadvisor_selector),
-            ("container", self.container_selector),
-            ("kube_state_metrics", self.kube_state_metrics_selector),
-            ("http", self.http_selector),
-        ):
-            problem = promql_structure_problem(selector) if selector.strip() else None
-            if problem:
-                raise PromQLConfigError(f'selector "{setting}"{where}: {problem}')
-        for setting, value, pattern, kind in (
-            ("requests_metric", self.http_requests_metric, _METRIC_NAME, "metric name"),
-            ("duration_bucket_metric", self.http_duration_bucket_metric, _METRIC_NAME,
-             "metric name"),
-            ("status_label", self.http_status_label, _LABEL_NAME, "label name"),
-            ("service_label", self.http_service_label, _LABEL_NAME, "label name"),
-        ):  # fmt: skip
-            if not pattern.fullmatch(value):
-                raise PromQLConfigError(
-                    f'http setting "{setting}"{where}: {value!r} is not a {kind}'
-                )
-        if self.rate_window <= dt.timedelta(0):
-            raise PromQLConfigError(f'"rate_window"{where}: must be positive')
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> PromQLCatalogue:
-        """The defaults with a TOML file's ``[queries]``, ``[selectors]`` and ``[http]`` applied."""
-        path = Path(path)
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise PromQLConfigError(f"{path}: cannot read: {error.strerror or error}") from error
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise PromQLConfigError(f"{path}: not valid TOML: {error}") from error
-        return cls.from_mapping(document, origin=str(path))
-
-    @classmethod
-    def from_mapping(cls, document: Mapping[str, Any], origin: str) -> PromQLCatalogue:
-        """As ``from_file``, from an already parsed document; ``origin`` names it in errors."""
-        tables: dict[str, dict[str, str]] = {}
-        for key, value in document.items():
-            if key == "rate_window":
-                continue
-            if key not in ("queries", "selectors", "http"):
-                raise PromQLConfigError(
-                    f"{origin}: unknown key {key!r} (expected [queries], [selectors], [http] "
-                    "or rate_window)"
-                )
-            if not isinstance(value, dict):
-                raise PromQLConfigError(f"{origin}: {key} must be a table ([{key}])")
-            for name, text in value.items():
-                if not isinstance(text, str):
-                    raise PromQLConfigError(f'{key} "{name}" in {origin}: must be a string')
-            tables[key] = value
-        settings: dict[str, Any] = {"queries": tables.get("queries", {}), "origin": origin}
-        for table, names in (
-            ("selectors", {"cadvisor": "cadvisor_selector", "container": "container_selector",
-                           "kube_state_metrics": "kube_state_metrics_selector",
-                           "http": "http_selector"}),
-            ("http", {"requests_metric": "http_requests_metric",
-                      "duration_bucket_metric": "http_duration_bucket_metric",
-                      "status_label": "http_status_label", "service_label": "http_service_label"}),
-        ):  # fmt: skip
-            for name, text in tables.get(table, {}).items():
-                if name not in names:
-                    known = ", ".join(sorted(names))
-                    raise PromQLConfigError(
-                        f'unknown {table} setting "{name}" in {origin} (known: {known})'
-                    )
-                settings[names[name]] = text
-        if "rate_window" in document:
-            raw = document["rate_window"]
-            try:
-                settings["rate_window"] = parse_promql_duration(str(raw))
-            except ValueError as error:
-                raise PromQLConfigError(f'"rate_window" in {origin}: {error}') from error
-        return cls(**settings)
-
-    def render(
-        self,
-        name: str,
-        *,
-        namespace: str | Sequence[str] | None = None,
-        services: Sequence[str] | None = None,
-        window: dt.timedelta | None = None,
-        restarts_window: dt.timedelta = DEFAULT_RESTARTS_WINDOW,
-    ) -> str:
-        """The PromQL for query ``name``. ``namespace`` None or "" means every namespace, a
-        list any of those; ``services`` None means every service. Both are escaped, never
-        pasted."""
-        namespace_matcher = _namespace_matcher(namespace)
-        service_matcher = ""
-        if services is not None:
-            pattern = "|".join(re.escape(service) for service in services)
-            service_matcher = f"{self.http_service_label}=~{promql_string(pattern)}"
-        values = {
-            "cadvisor_selector": _join_matchers(
-                self.cadvisor_selector, self.container_selector, namespace_matcher
-            ),
-            "kube_state_metrics_selector": _join_matchers(
-                self.kube_state_metrics_selector, namespace_matcher
-            ),
-            "http_selector": _join_matchers(self.http_selector, service_matcher),
-            "window": promql_duration(window or self.rate_window),
-            "restarts_window": promql_duration(restarts_window),
-            "http_requests_metric": self.http_requests_metric,
-            "http_duration_bucket_metric": self.http_duration_bucket_metric,
-            "status_label": self.http_status_label,
-            "service_label": self.http_service_label,
-        }
-
-        def substitute(match: re.Match[str]) -> str:
-            placeholder = match["braced"] or match["bare"]
-            return "$" if placeholder is None else values[placeholder]
-
-        return _PLACEHOLDER.sub(substitute, self.queries[name])
+_STRING_COLUMNS = frozenset(
+    {"namespace", "pod", "container", "hpa", "service", "last_terminated_reason"}
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,20 +106,89 @@ class _BearerTokenFile(requests.auth.AuthBase):
         return request
 
 
+class PrometheusHTTPError(Exception):
+    """Prometheus answered, but not 200: the status and what it said (its API's ``error``, else
+    the body's first line)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        self.detail = detail
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        super().__init__(f"HTTP {status} {phrase}".rstrip() + f": {detail}")
+
+
+def _answer_detail(response: requests.Response) -> str:
+    text = response.text
+    try:
+        document = json.loads(text)
+        if isinstance(document, dict) and document.get("error"):
+            text = str(document["error"])
+    except ValueError:
+        pass
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else "empty body"
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+def _raise_unless_ok(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """A response hook: a non-200 answer raised as PrometheusHTTPError, before
+    prometheus-api-client folds it into an exception that is only text."""
+    if response.status_code != 200:
+        raise PrometheusHTTPError(response.status_code, _answer_detail(response))
+    return response
+
+
+class PrometheusAPI:
+    """The seam between invdash and prometheus-api-client: a PrometheusConnect whose every call
+    gives up after ``timeout_seconds`` (to connect, and again to answer) and is not retried, so
+    a dead server fails fast, and whose non-200 answers raise PrometheusHTTPError.
+
+    What the library lacks and this adds (docs/architecture.md): a typed error for an HTTP
+    status (it raises ``PrometheusApiClientException`` carrying only a message), and a way to
+    read back the timeout it was given.
+    """
+
+    def __init__(
+        self, url: str, timeout_seconds: float, bearer_token_file: str | Path | None = None
+    ) -> None:
+        if not math.isfinite(timeout_seconds) or timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be a positive number, not {timeout_seconds}")
+        self.url = url.rstrip("/")
+        self.timeout_seconds = float(timeout_seconds)
+        session = requests.Session()
+        session.hooks["response"].append(_raise_unless_ok)
+        auth = None if bearer_token_file is None else _BearerTokenFile(Path(bearer_token_file))
+        self.connection = PrometheusConnect(
+            url=self.url,
+            retry=Retry(total=0, raise_on_status=False),
+            auth=auth,
+            timeout=self.timeout_seconds,
+            session=session,
+        )
+
+    def query(self, query: str, at: dt.datetime | None = None) -> Any:
+        """``/api/v1/query``'s result (a list of series, when Prometheus is Prometheus)."""
+        params = {} if at is None else {"time": f"{at.timestamp():.3f}"}
+        return self.connection.custom_query(query, params=params, timeout=self.timeout_seconds)
+
+    def query_range(self, query: str, start: dt.datetime, end: dt.datetime, step: str) -> Any:
+        """``/api/v1/query_range``'s result from ``start`` to ``end`` every ``step``."""
+        return self.connection.custom_query_range(
+            query, start_time=start, end_time=end, step=step, timeout=self.timeout_seconds
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def prometheus_connect(
     url: str, timeout_seconds: float, bearer_token_file: str | Path | None = None
-) -> PrometheusConnect:
-    """A PrometheusConnect on ``url`` whose every request gives up after ``timeout_seconds``
-    (to connect, and again to answer) and is not retried, so a dead server fails fast."""
-    if not math.isfinite(timeout_seconds) or timeout_seconds <= 0:
-        raise ValueError(f"timeout_seconds must be a positive number, not {timeout_seconds}")
-    auth = None if bearer_token_file is None else _BearerTokenFile(Path(bearer_token_file))
-    return PrometheusConnect(
-        url=url.rstrip("/"),
-        retry=Retry(total=0, raise_on_status=False),
-        auth=auth,
-        timeout=timeout_seconds,
-    )
+) -> PrometheusAPI:
+    """The PrometheusAPI on ``url`` (see there)."""
+    return PrometheusAPI(url, timeout_seconds, bearer_token_file)
 
 
 def _exception_chain(error: BaseException) -> Iterator[BaseException]:
@@ -580,43 +205,6 @@ def _exception_chain(error: BaseException) -> Iterator[BaseException]:
         pending.extend(item for item in linked if isinstance(item, BaseException))
 
 
-_HTTP_STATUS = re.compile(r"HTTP Status Code (?P<code>\d{3}) \((?P<body>.*)\)\s*$", re.DOTALL)
-
-
-def _http_failure(message: str) -> str | None:
-    """prometheus-api-client's 'HTTP Status Code 503 (b'...')' as 'HTTP 503 Service
-    Unavailable: <Prometheus' error, or the body's first line>'."""
-    match = _HTTP_STATUS.search(message)
-    if match is None:
-        return None
-    code = int(match["code"])
-    try:
-        phrase = http.HTTPStatus(code).phrase
-    except ValueError:
-        phrase = ""
-    body_text = match["body"]
-    try:
-        literal = ast.literal_eval(body_text)
-        body_text = (
-            literal.decode("utf-8", "replace") if isinstance(literal, bytes) else str(literal)
-        )
-    except (ValueError, SyntaxError):
-        pass
-    detail = body_text
-    try:
-        document = json.loads(body_text)
-        if isinstance(document, dict) and document.get("error"):
-            detail = str(document["error"])
-    except ValueError:
-        pass
-    lines = [line.strip() for line in detail.splitlines() if line.strip()]
-    first = lines[0] if lines else "empty body"
-    if len(first) > 200:
-        first = first[:197] + "..."
-    status = f"HTTP {code} {phrase}".rstrip()
-    return f"{status}: {first}"
-
-
 def failure_reason(error: BaseException, timeout_seconds: float | None = None) -> str:
     """Why a request to Prometheus failed, in a few words a person can act on."""
     chain = list(_exception_chain(error))
@@ -629,9 +217,9 @@ def failure_reason(error: BaseException, timeout_seconds: float | None = None) -
     for item in chain:
         if isinstance(item, OSError) and "bearer token file" in str(item):
             return str(item)
-    described = _http_failure(str(error))
-    if described:
-        return described
+    for item in chain:
+        if isinstance(item, PrometheusHTTPError):
+            return str(item)
     if isinstance(error, ValueError | KeyError | TypeError):
         return f"the answer is not a Prometheus API response ({describe_failure(error)})"
     return describe_failure(error)
@@ -709,8 +297,8 @@ def _share(used: pd.Series[float], of: pd.Series[float]) -> pd.Series[float]:
 class PrometheusSource:
     """Usage, requests and limits, HPA replicas and service traffic from Prometheus.
 
-    ``conn`` is a PrometheusConnect (build it with ``prometheus_connect`` so every call has a
-    timeout); ``catalogue`` the PromQL templates (defaults: kube-prometheus names);
+    ``api`` is the seam to Prometheus (``prometheus_connect``: every call has a timeout);
+    ``catalogue`` the PromQL templates (defaults: kube-prometheus names);
     ``services`` the services whose HTTP traffic ``service_traffic`` reports (None: every
     service found). Failed queries raise PrometheusQueryError; ``check_health`` never raises.
     """
@@ -720,14 +308,14 @@ class PrometheusSource:
 
     def __init__(
         self,
-        conn: PrometheusConnect,
+        api: PrometheusAPI,
         catalogue: PromQLCatalogue | None = None,
         services: list[str] | None = None,
         *,
         max_points: int = DEFAULT_MAX_POINTS,
         namespaces: list[str] | None = None,
     ) -> None:
-        self._conn = conn
+        self._api = api
         self.catalogue = catalogue if catalogue is not None else PromQLCatalogue()
         self.services = None if services is None else list(services)
         self.max_points = max_points
@@ -751,11 +339,7 @@ class PrometheusSource:
 
     @property
     def url(self) -> str:
-        return str(self._conn.url)
-
-    def _timeout_seconds(self) -> float | None:
-        timeout = getattr(self._conn, "_timeout", None)
-        return float(timeout) if isinstance(timeout, int | float) else None
+        return self._api.url
 
     def _call(self, query_name: str, request: Callable[[], Any]) -> list[dict[str, Any]]:
         try:
@@ -763,14 +347,13 @@ class PrometheusSource:
             if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):
                 raise TypeError(f"expected a list of series, got {str(result)[:80]}")
         except Exception as error:
-            reason = failure_reason(error, self._timeout_seconds())
+            reason = failure_reason(error, self._api.timeout_seconds)
             raise PrometheusQueryError(query_name, self.url, reason) from error
         return result
 
     def _instant(self, name: str, at: dt.datetime | None, **render: Any) -> list[dict[str, Any]]:
         query = self.catalogue.render(name, **self._scoped(render))
-        params = {} if at is None else {"time": f"{at.timestamp():.3f}"}
-        return self._call(name, lambda: self._conn.custom_query(query, params=params))
+        return self._call(name, lambda: self._api.query(query, at))
 
     def _range(
         self, name: str, start: dt.datetime, end: dt.datetime, **render: Any
@@ -784,9 +367,7 @@ class PrometheusSource:
         step_text = promql_duration(step)
         return self._call(
             name,
-            lambda: self._conn.custom_query_range(
-                query, start_time=first, end_time=end, step=step_text
-            ),
+            lambda: self._api.query_range(query, first, end, step_text),
         )
 
     def pod_usage(
@@ -960,7 +541,7 @@ class PrometheusSource:
         """Status "ok" when Prometheus answers a query, else "error" naming the URL and the reason."""
         details = {"url": self.url}
         try:
-            result = self._call("health", lambda: self._conn.custom_query(HEALTH_QUERY))
+            result = self._call("health", lambda: self._api.query(HEALTH_QUERY))
             if not result or float(result[0]["value"][1]) != 1.0:
                 return Health(
                     "error",

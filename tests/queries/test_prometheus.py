@@ -37,13 +37,11 @@ from prometheus_server import (
     write_openmetrics,
 )
 
-from queries.prometheus import (
+from queries.prometheus import PrometheusQueryError, PrometheusSource, prometheus_connect
+from queries.promql import (
     DEFAULT_QUERIES,
-    PrometheusQueryError,
-    PrometheusSource,
     PromQLCatalogue,
     PromQLConfigError,
-    prometheus_connect,
     promql_string,
     promql_structure_problem,
 )
@@ -676,10 +674,7 @@ def test_escaped_label_values_match_exactly_on_a_real_prometheus(
 ) -> None:
     connection = prometheus_connect(prometheus.url, 5.0)
     for value in ESCAPE_PROBE_VALUES:
-        result = connection.custom_query(
-            f"invdash_escape_probe{{value={promql_string(value)}}}",
-            params={"time": END.timestamp()},
-        )
+        result = connection.query(f"invdash_escape_probe{{value={promql_string(value)}}}", END)
         assert [series["metric"]["value"] for series in result] == [value]
 
 
