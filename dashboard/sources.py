@@ -9,7 +9,8 @@ from dashboard.settings import Settings
 from queries.database import UNUSABLE_URL_ERRORS, create_inventory_engine, unusable_url_message
 from queries.health import Source
 from queries.inventory import InventoryPolicy, InventorySource
-from queries.kubernetes import KubernetesSource, kubernetes_client_from_environment
+from queries.kube_config import kubernetes_client_from_environment
+from queries.kubernetes import KubernetesSource
 from queries.prometheus import PrometheusSource, prometheus_connect
 from queries.promql import PromQLCatalogue
 from queries.rollup_store import RollupStore
@@ -82,7 +83,7 @@ def build_sources(settings: Settings) -> Sources:
     if settings.telemetry == "demo":
         demo = demo_telemetry(inventory.order_lines_per_minute)
         return Sources(inventory, demo, demo)
-    core_v1 = kubernetes_client_from_environment(settings.kube_timeout_seconds)
+    core_v1 = kubernetes_client_from_environment()
     cluster: ClusterSource | None = None
     if core_v1 is not None:
         cluster = KubernetesSource(

@@ -26,3 +26,16 @@ def naive_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is not None:
         return moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
+
+
+def aware_utc(moment: dt.datetime) -> dt.datetime:
+    """A moment as timezone-aware UTC, the convention from every source's boundary on; a naive
+    one is taken to be UTC already (the schema's and the Kubernetes client's convention)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
+    """``aware_utc`` of a moment that may be missing (a Kubernetes object's optional times)."""
+    return None if moment is None else aware_utc(moment)

@@ -1,6 +1,7 @@
 """invdash's service account can read pods, events and nodes, and nothing else.
 
-The grant is held to what queries/kubernetes.py calls, so neither can drift from the other.
+The grant is held to what the Kubernetes source calls (queries/kubernetes.py, with the client
+queries/kube_config.py makes), so neither can drift from the other.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from typing import Any
 from deploy_tools import REPO_ROOT, RenderedOverlay
 
 READ_VERBS = {"get", "list", "watch"}
-KUBERNETES_SOURCE = REPO_ROOT / "queries" / "kubernetes.py"
+KUBERNETES_CODE = (
+    REPO_ROOT / "queries" / "kubernetes.py",
+    REPO_ROOT / "queries" / "kube_config.py",
+)
 
 
 def _rules(overlay: RenderedOverlay) -> list[dict[str, Any]]:
@@ -62,8 +66,8 @@ def test_binding_gives_the_role_to_invdash_service_account_only(overlay: Rendere
 
 
 def _resources_the_code_reads() -> set[str]:
-    """The resources behind every CoreV1Api method queries/kubernetes.py names."""
-    source = KUBERNETES_SOURCE.read_text()
+    """The resources behind every CoreV1Api method the Kubernetes code names."""
+    source = "\n".join(path.read_text() for path in KUBERNETES_CODE)
     assert set(re.findall(r"k8s\.(\w+Api)\(", source)) == {"CoreV1Api"}
     methods = re.findall(r"\b(?:api|core_v1)\.((?:list|read|watch)_\w+)", source)
     resources = set()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +28,19 @@ from kube_api_server import (
     rfc3339,
 )
 
-import queries.kubernetes as kube
 from queries.health import describe_failure
+from queries.kube_config import (
+    api_client_from_environment,
+    in_cluster_configuration,
+    in_cluster_service_account,
+    kubernetes_client_from_environment,
+)
+from queries.kubectl import KubectlColumns, kubectl_columns
 from queries.kubernetes import (
     KubernetesAccessError,
     KubernetesApiError,
     KubernetesSource,
-    api_client_from_environment,
-    in_cluster_configuration,
-    in_cluster_service_account,
-    kubectl_columns,
-    kubernetes_client_from_environment,
-    parse_quantity,
+    quantity_value,
 )
 from queries.telemetry import EVENT_COLUMNS, NODE_COLUMNS, POD_HEALTH_COLUMNS
 
@@ -491,7 +494,7 @@ def test_kubectl_columns_needs_no_server() -> None:
         spec=kubernetes.client.V1PodSpec(containers=[kubernetes.client.V1Container(name="app")]),
         status=kubernetes.client.V1PodStatus(phase="Pending"),
     )
-    assert kubectl_columns(pod) == kube.KubectlColumns("Pending", 0, 1, 0)
+    assert kubectl_columns(pod) == KubectlColumns("Pending", 0, 1, 0)
 
 
 def test_restarts_are_summed_over_containers_and_sidecars() -> None:
@@ -822,14 +825,19 @@ def test_a_node_without_conditions_is_not_ready() -> None:
         ("+1", 1.0),
     ],
 )
-def test_parse_quantity_reads_kubernetes_quantities(text: str, value: float) -> None:
-    assert parse_quantity(text) == value
+def test_node_quantities_read_as_plain_numbers(text: str, value: float) -> None:
+    assert quantity_value(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1Xi", "1.2.3", "Mi", "1 Gi x"])
-def test_parse_quantity_rejects_what_is_not_a_quantity(text: str) -> None:
-    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
-        parse_quantity(text)
+@pytest.mark.parametrize("text", ["abc", "1Xi", "1.2.3", "Mi", "1 Gi x"])
+def test_node_quantities_refuse_what_is_not_a_quantity(text: str) -> None:
+    with pytest.raises(ValueError, match="Invalid number format"):
+        quantity_value(text)
+
+
+@pytest.mark.parametrize("text", [None, ""])
+def test_a_missing_node_quantity_is_nan(text: str | None) -> None:
+    assert math.isnan(quantity_value(text))
 
 
 # --- refusals, failures and timeouts -----------------------------------------------------------------
@@ -1164,10 +1172,11 @@ def test_in_a_pod_the_service_account_is_used_before_any_kubeconfig(
 
 
 @pytest.fixture
-def fresh_process_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As if the process had made no client yet (monkeypatch restores the real cache after)."""
-    monkeypatch.setattr(kube, "_client_loaded", False)
-    monkeypatch.setattr(kube, "_client", None)
+def fresh_process_client() -> Iterator[None]:
+    """As if the process had made no client yet, and forgotten again after."""
+    kubernetes_client_from_environment.cache_clear()
+    yield
+    kubernetes_client_from_environment.cache_clear()
 
 
 @pytest.mark.usefixtures("fresh_process_client")
@@ -1177,8 +1186,8 @@ def test_kubernetes_client_from_environment_makes_one_client_per_process(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     kubeconfig = write_kubeconfig(tmp_path / "config", "http://127.0.0.1:6443", "dev-token")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    first = kubernetes_client_from_environment(5.0)
-    second = kubernetes_client_from_environment(5.0)
+    first = kubernetes_client_from_environment()
+    second = kubernetes_client_from_environment()
     assert first is not None
     assert second is first
     assert first.api_client.configuration.host == "http://127.0.0.1:6443"
