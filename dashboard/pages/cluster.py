@@ -19,6 +19,7 @@ from components import charts, cluster
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
+from dashboard.outputs import by_id
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
 from dashboard.urlstate import ViewState
@@ -168,28 +169,32 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         )
 
     @app.callback(
-        Output("cl-pod-tiles", "children"),
-        Output("cl-pods-freshness", "children"),
-        Output("cl-pods-body", "className"),
-        Output("cl-pods-badge", "children"),
-        Output("cl-events-grid", "rowData"),
-        Output("cl-events-freshness", "children"),
-        Output("cl-events-body", "className"),
-        Output("cl-events-badge", "children"),
-        Output("cl-node-tiles", "children"),
-        Output("cl-nodes-freshness", "children"),
-        Output("cl-nodes-body", "className"),
-        Output("cl-nodes-badge", "children"),
-        Output("cl-namespace", "data"),
-        Output("cl-workload", "data"),
-        TICK,
-        Input("cl-namespace", "value"),
-        Input("cl-workload", "value"),
+        output=by_id(
+            Output("cl-pod-tiles", "children"),
+            Output("cl-pods-freshness", "children"),
+            Output("cl-pods-body", "className"),
+            Output("cl-pods-badge", "children"),
+            Output("cl-events-grid", "rowData"),
+            Output("cl-events-freshness", "children"),
+            Output("cl-events-body", "className"),
+            Output("cl-events-badge", "children"),
+            Output("cl-node-tiles", "children"),
+            Output("cl-nodes-freshness", "children"),
+            Output("cl-nodes-body", "className"),
+            Output("cl-nodes-badge", "children"),
+            Output("cl-namespace", "data"),
+            Output("cl-workload", "data"),
+        ),
+        inputs={
+            "_": TICK,
+            "namespace": Input("cl-namespace", "value"),
+            "workload": Input("cl-workload", "value"),
+        },
         running=while_refreshing("cluster-pods"),
     )
     def refresh_cluster(
         _: int | None, namespace: str | None, workload: str | None
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
         since = dt.datetime.now(dt.UTC) - EVENT_HISTORY
         pod_data = pods()
@@ -202,21 +207,31 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         scope = Scope.of(namespace, workload)
         all_pods = pod_data.value if pod_data.value is not None else empty_frame(POD_HEALTH_COLUMNS)
         namespaces, workloads = choices(all_pods, scope.namespace)
-        return (
-            cluster.pod_tiles(scope.pods(pod_data.value)) if pod_data.value is not None else [],
-            *_status(context, cluster_name, pod_data),
-            demo,
-            cluster.event_rows(notable_events(scope.events(events.value, all_pods)))
+        pods_line, pods_body = _status(context, cluster_name, pod_data)
+        events_line, events_body = _status(context, cluster_name, events)
+        nodes_line, nodes_body = _status(context, cluster_name, nodes)
+        return {
+            "cl-pod-tiles": cluster.pod_tiles(scope.pods(pod_data.value))
+            if pod_data.value is not None
+            else [],
+            "cl-pods-freshness": pods_line,
+            "cl-pods-body": pods_body,
+            "cl-pods-badge": demo,
+            "cl-events-grid": cluster.event_rows(
+                notable_events(scope.events(events.value, all_pods))
+            )
             if events.value is not None
             else [],
-            *_status(context, cluster_name, events),
-            demo,
-            cluster.node_tiles(nodes.value) if nodes.value is not None else [],
-            *_status(context, cluster_name, nodes),
-            demo,
-            _options(namespaces, scope.namespace),
-            _options(workloads, scope.workload),
-        )
+            "cl-events-freshness": events_line,
+            "cl-events-body": events_body,
+            "cl-events-badge": demo,
+            "cl-node-tiles": cluster.node_tiles(nodes.value) if nodes.value is not None else [],
+            "cl-nodes-freshness": nodes_line,
+            "cl-nodes-body": nodes_body,
+            "cl-nodes-badge": demo,
+            "cl-namespace": _options(namespaces, scope.namespace),
+            "cl-workload": _options(workloads, scope.workload),
+        }
 
     @app.callback(
         Output("pod-modal", "opened"),
@@ -246,24 +261,28 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         return True, cluster.pod_detail(row, containers, mine)
 
     @app.callback(
-        Output("cl-workload-grid", "rowData"),
-        Output("cl-workloads-freshness", "children"),
-        Output("cl-workloads-body", "className"),
-        Output("cl-workloads-badge", "children"),
-        Output("cl-cpu", "figure"),
-        Output("cl-memory", "figure"),
-        Output("cl-usage-body", "className"),
-        Output("cl-usage-badge", "children"),
-        Output("cl-usage-freshness", "children"),
-        Output("cl-memory-badge", "children"),
-        TICK,
-        Input("cl-namespace", "value"),
-        Input("cl-workload", "value"),
+        output=by_id(
+            Output("cl-workload-grid", "rowData"),
+            Output("cl-workloads-freshness", "children"),
+            Output("cl-workloads-body", "className"),
+            Output("cl-workloads-badge", "children"),
+            Output("cl-cpu", "figure"),
+            Output("cl-memory", "figure"),
+            Output("cl-usage-body", "className"),
+            Output("cl-usage-badge", "children"),
+            Output("cl-usage-freshness", "children"),
+            Output("cl-memory-badge", "children"),
+        ),
+        inputs={
+            "_": TICK,
+            "namespace": Input("cl-namespace", "value"),
+            "workload": Input("cl-workload", "value"),
+        },
         running=while_refreshing("cluster-metrics"),
     )
     def refresh_metrics(
         _: int | None, namespace: str | None, workload: str | None
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         scope = Scope.of(namespace, workload)
         demo = cluster.demo_badge(bool(metrics and metrics.is_demo))
         end = dt.datetime.now(dt.UTC)
@@ -292,4 +311,15 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             cpu = memory = charts.empty_figure(f"{metrics_name}: {usage.error}")
         line, body = _status(context, metrics_name, resources)
         usage_line, usage_body = _status(context, metrics_name, usage)
-        return rows, line, body, demo, cpu, memory, usage_body, demo, usage_line, demo
+        return {
+            "cl-workload-grid": rows,
+            "cl-workloads-freshness": line,
+            "cl-workloads-body": body,
+            "cl-workloads-badge": demo,
+            "cl-cpu": cpu,
+            "cl-memory": memory,
+            "cl-usage-body": usage_body,
+            "cl-usage-badge": demo,
+            "cl-usage-freshness": usage_line,
+            "cl-memory-badge": demo,
+        }

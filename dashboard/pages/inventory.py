@@ -26,6 +26,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from components.sku_detail import sku_detail
 from dashboard.context import DashboardContext
+from dashboard.outputs import by_id
 from dashboard.settings import Settings
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
@@ -386,27 +387,31 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
 
     @app.callback(
-        Output("inv-freshness", "children"),
-        Output("inv-body", "className"),
-        *(Output(f"{tile}-value", "children") for tile in tiles),
-        *(Output(f"{tile}-hint", "children") for tile in tiles),
-        Output("inv-grid-view", "data"),
-        Output("inv-by-warehouse", "figure"),
-        Output("inv-by-category", "figure"),
-        Output("inv-expiry-summary", "children"),
-        Output("inv-utilisation", "figure"),
-        Output("inv-warehouse", "data"),
-        Output("inv-category", "data"),
-        Output("inv-filter-problems", "children"),
-        TICK,
-        Input("inv-warehouse", "value"),
-        Input("inv-category", "value"),
-        State("url", "search"),
+        output=by_id(
+            Output("inv-freshness", "children"),
+            Output("inv-body", "className"),
+            *(Output(f"{tile}-value", "children") for tile in tiles),
+            *(Output(f"{tile}-hint", "children") for tile in tiles),
+            Output("inv-grid-view", "data"),
+            Output("inv-by-warehouse", "figure"),
+            Output("inv-by-category", "figure"),
+            Output("inv-expiry-summary", "children"),
+            Output("inv-utilisation", "figure"),
+            Output("inv-warehouse", "data"),
+            Output("inv-category", "data"),
+            Output("inv-filter-problems", "children"),
+        ),
+        inputs={
+            "_": TICK,
+            "warehouse": Input("inv-warehouse", "value"),
+            "category": Input("inv-category", "value"),
+            "search": State("url", "search"),
+        },
         running=while_refreshing("inventory"),
     )
     def refresh(
         _: int | None, warehouse: str | None, category: str | None, search: str | None
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         asked = parse_view(None, search)
         warehouse = warehouse or asked.filter("warehouse")
         category = category or asked.filter("category")
@@ -436,19 +441,19 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             ).value
         if view is None:
             view = empty_view(f"{context.inventory.name} unreachable")
-        return (
-            freshness_line(freshness, context.settings.refresh_seconds),
-            "inv-body stale" if freshness.stale else "inv-body",
-            *view.kpi_values,
-            *view.kpi_hints,
-            grid_view(fetched_at, warehouse or ALL, category or ALL),
-            view.by_warehouse,
-            view.by_category,
-            view.expiry_summary,
-            view.utilisation,
-            _with_unknown(view.warehouse_options, unknown.get("warehouse")),
-            _with_unknown(view.category_options, unknown.get("category")),
-            dmc.Alert(
+        return {
+            "inv-freshness": freshness_line(freshness, context.settings.refresh_seconds),
+            "inv-body": "inv-body stale" if freshness.stale else "inv-body",
+            **{f"{tile}-value": value for tile, value in zip(tiles, view.kpi_values, strict=True)},
+            **{f"{tile}-hint": hint for tile, hint in zip(tiles, view.kpi_hints, strict=True)},
+            "inv-grid-view": grid_view(fetched_at, warehouse or ALL, category or ALL),
+            "inv-by-warehouse": view.by_warehouse,
+            "inv-by-category": view.by_category,
+            "inv-expiry-summary": view.expiry_summary,
+            "inv-utilisation": view.utilisation,
+            "inv-warehouse": _with_unknown(view.warehouse_options, unknown.get("warehouse")),
+            "inv-category": _with_unknown(view.category_options, unknown.get("category")),
+            "inv-filter-problems": dmc.Alert(
                 "No "
                 + " or ".join(f"{k} {v!r}" for k, v in unknown.items())
                 + " here: showing all",
@@ -456,4 +461,4 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             )
             if unknown
             else None,
-        )
+        }

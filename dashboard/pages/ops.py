@@ -21,6 +21,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
+from dashboard.outputs import by_id
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.inventory import InventorySnapshot
@@ -97,23 +98,27 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     pods_source = context.sources.cluster
 
     @app.callback(
-        Output("ops-scope", "children"),
-        Output("ops-freshness", "children"),
-        Output("ops-kpi-value-value", "children"),
-        Output("ops-kpi-value-hint", "children"),
-        Output("ops-kpi-risk-value", "children"),
-        Output("ops-kpi-risk-hint", "children"),
-        Output("ops-kpi-expiring-value", "children"),
-        Output("ops-kpi-expiring-hint", "children"),
-        Output("ops-risks", "children"),
-        TICK,
-        State("url", "search"),
-        State("rotation", "data"),
+        output=by_id(
+            Output("ops-scope", "children"),
+            Output("ops-freshness", "children"),
+            Output("ops-kpi-value-value", "children"),
+            Output("ops-kpi-value-hint", "children"),
+            Output("ops-kpi-risk-value", "children"),
+            Output("ops-kpi-risk-hint", "children"),
+            Output("ops-kpi-expiring-value", "children"),
+            Output("ops-kpi-expiring-hint", "children"),
+            Output("ops-risks", "children"),
+        ),
+        inputs={
+            "_": TICK,
+            "search": State("url", "search"),
+            "rotation": State("rotation", "data"),
+        },
         running=while_refreshing("ops-stock"),
     )
     def refresh_stock(
         _: int | None, search: str | None, rotation: dict[str, str] | None
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         warehouse = (rotation or {}).get("warehouse") or parse_view(None, search).filter(
             "warehouse"
         )
@@ -137,27 +142,36 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if tiles is None:
             na = kpi_value("n/a", None)
             message = "No inventory data" if snapshot is None else "Inventory figures failed"
-            tiles = (na, "", na, "", na, "", html.Div(message, className="empty-note"))
-        return (scope, line, *tiles)
+            tiles = {
+                "ops-kpi-value-value": na,
+                "ops-kpi-value-hint": "",
+                "ops-kpi-risk-value": na,
+                "ops-kpi-risk-hint": "",
+                "ops-kpi-expiring-value": na,
+                "ops-kpi-expiring-hint": "",
+                "ops-risks": html.Div(message, className="empty-note"),
+            }
+        return {"ops-scope": scope, "ops-freshness": line, **tiles}
 
-    def stock_tiles(snapshot: InventorySnapshot, warehouse: str) -> tuple[Any, ...]:
+    def stock_tiles(snapshot: InventorySnapshot, warehouse: str) -> dict[str, Any]:
         positions = filter_rows(snapshot.positions, warehouse=warehouse)
         lots = filter_rows(snapshot.lots, warehouse=warehouse)
         kpis = inventory_kpis(positions)
         soon = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= 30)]
-        return (
-            kpi_value(money(kpis.inventory_value), kpis.inventory_value),
-            f"{count(kpis.sku_count)} SKUs",
-            kpi_value(
-                count(kpis.skus_at_risk),
-                kpis.skus_at_risk,
-                "alert" if kpis.skus_at_risk else "normal",
+        at_risk = kpis.skus_at_risk
+        return {
+            "ops-kpi-value-value": kpi_value(money(kpis.inventory_value), kpis.inventory_value),
+            "ops-kpi-value-hint": f"{count(kpis.sku_count)} SKUs",
+            "ops-kpi-risk-value": kpi_value(
+                count(at_risk), at_risk, "alert" if at_risk else "normal"
             ),
-            f"of {count(kpis.sku_count)}",
-            kpi_value(count(len(soon)), len(soon), "warning" if len(soon) else "normal"),
-            f"worth {money(float(soon['value'].sum()))}",
-            ops.risk_list(top_stockout_risks(positions), limit=6),
-        )
+            "ops-kpi-risk-hint": f"of {count(kpis.sku_count)}",
+            "ops-kpi-expiring-value": kpi_value(
+                count(len(soon)), len(soon), "warning" if len(soon) else "normal"
+            ),
+            "ops-kpi-expiring-hint": f"worth {money(float(soon['value'].sum()))}",
+            "ops-risks": ops.risk_list(top_stockout_risks(positions), limit=6),
+        }
 
     @app.callback(
         Output("ops-kpi-orders-value", "children"),

@@ -27,6 +27,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import panel
 from dashboard.context import DashboardContext
 from dashboard.metrics import collect
+from dashboard.outputs import by_id
 from dashboard.screens import screen_window_seconds
 from dashboard.ticks import TICK, while_refreshing
 from queries.own_telemetry import (
@@ -109,21 +110,23 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     screen_window = screen_window_seconds(context.settings.refresh_seconds)
 
     @app.callback(
-        Output("self-health-window", "children"),
-        Output("self-health-screens-value", "children"),
-        Output("self-health-screens-hint", "children"),
-        Output("self-health-hits-value", "children"),
-        Output("self-health-hits-hint", "children"),
-        Output("self-health-queries-value", "children"),
-        Output("self-health-queries-hint", "children"),
-        Output("self-health-errors-value", "children"),
-        Output("self-health-errors-hint", "children"),
-        Output("self-health-sources", "rowData"),
-        Output("self-health-callbacks", "figure"),
-        TICK,
+        output=by_id(
+            Output("self-health-window", "children"),
+            Output("self-health-screens-value", "children"),
+            Output("self-health-screens-hint", "children"),
+            Output("self-health-hits-value", "children"),
+            Output("self-health-hits-hint", "children"),
+            Output("self-health-queries-value", "children"),
+            Output("self-health-queries-hint", "children"),
+            Output("self-health-errors-value", "children"),
+            Output("self-health-errors-hint", "children"),
+            Output("self-health-sources", "rowData"),
+            Output("self-health-callbacks", "figure"),
+        ),
+        inputs={"_": TICK},
         running=while_refreshing("self-health"),
     )
-    def refresh(_: int | None) -> tuple[Any, ...]:
+    def refresh(_: int | None) -> dict[str, Any]:
         samples, increase, seconds = window.advance()
         sources = source_query_stats(increase, seconds)
         cache = cache_hit_ratio(increase)
@@ -132,20 +135,24 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         per_minute = float(sources["queries_per_minute"].sum())
         errors_per_minute = float(sources["errors_per_minute"].sum())
         failing = sources.loc[sources["errors"] > 0, "source"].unique().tolist()
-        return (
-            f"this replica, last {seconds / 60:.1f} min",
-            kpi_value(screens_text, screens),
-            f"browsers that refreshed in the last {screen_window:g} s",
-            kpi_value(hits_text, hit_ratio),
-            self_health.hit_ratio_hint(cache),
-            kpi_value(f"{per_minute:,.1f}", per_minute),
-            f"{count(float(sources['queries'].sum()))} calls to {count(len(sources))} queries",
-            kpi_value(
+        return {
+            "self-health-window": f"this replica, last {seconds / 60:.1f} min",
+            "self-health-screens-value": kpi_value(screens_text, screens),
+            "self-health-screens-hint": f"browsers that refreshed in the last {screen_window:g} s",
+            "self-health-hits-value": kpi_value(hits_text, hit_ratio),
+            "self-health-hits-hint": self_health.hit_ratio_hint(cache),
+            "self-health-queries-value": kpi_value(f"{per_minute:,.1f}", per_minute),
+            "self-health-queries-hint": (
+                f"{count(float(sources['queries'].sum()))} calls to {count(len(sources))} queries"
+            ),
+            "self-health-errors-value": kpi_value(
                 f"{errors_per_minute:,.1f}",
                 errors_per_minute,
                 "alert" if errors_per_minute > 0 else "normal",
             ),
-            ", ".join(failing) if failing else "no source failed",
-            self_health.source_query_rows(sources),
-            self_health.callback_latency_figure(callback_latency(increase)),
-        )
+            "self-health-errors-hint": ", ".join(failing) if failing else "no source failed",
+            "self-health-sources": self_health.source_query_rows(sources),
+            "self-health-callbacks": self_health.callback_latency_figure(
+                callback_latency(increase)
+            ),
+        }

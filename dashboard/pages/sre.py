@@ -21,6 +21,7 @@ from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
+from dashboard.outputs import by_id
 from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import keep_in_url, url_choice
@@ -112,22 +113,23 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     keep_in_url(app, {"sre-range": "range"})
 
     @app.callback(
-        Output("sre-figure", "figure"),
-        Output("sre-freshness", "children"),
-        Output("sre-badge", "children"),
-        Output("sre-kpi-ratio-value", "children"),
-        Output("sre-kpi-ratio-hint", "children"),
-        Output("sre-kpi-correlation-value", "children"),
-        Output("sre-kpi-correlation-hint", "children"),
-        Output("sre-kpi-risk-value", "children"),
-        Output("sre-kpi-risk-hint", "children"),
-        Output("sre-kpi-events-value", "children"),
-        Output("sre-kpi-events-hint", "children"),
-        TICK,
-        Input("url", "search"),
+        output=by_id(
+            Output("sre-figure", "figure"),
+            Output("sre-freshness", "children"),
+            Output("sre-badge", "children"),
+            Output("sre-kpi-ratio-value", "children"),
+            Output("sre-kpi-ratio-hint", "children"),
+            Output("sre-kpi-correlation-value", "children"),
+            Output("sre-kpi-correlation-hint", "children"),
+            Output("sre-kpi-risk-value", "children"),
+            Output("sre-kpi-risk-hint", "children"),
+            Output("sre-kpi-events-value", "children"),
+            Output("sre-kpi-events-hint", "children"),
+        ),
+        inputs={"_": TICK, "search": Input("url", "search")},
         running=while_refreshing("sre"),
     )
-    def refresh(_: int | None, search: str | None) -> tuple[Any, ...]:
+    def refresh(_: int | None, search: str | None) -> dict[str, Any]:
         view = parse_view(None, search)
         start, end = view.time_window(dt.datetime.now(dt.UTC).replace(second=0, microsecond=0))
         # Preset ranges share their keys with /ops ("orders:60"); a custom range is its own key.
@@ -159,7 +161,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             else none
         )
 
-        def build() -> tuple[Any, ...]:
+        def build() -> dict[str, Any]:
             pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
 
             combined = orders_and_traffic(
@@ -205,34 +207,38 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             demo = bool(metrics and metrics.is_demo) or bool(
                 cluster_source and cluster_source.is_demo
             )
-            return (
-                figure,
-                lines,
-                cluster.demo_badge(demo),
-                kpi_value(
+            return {
+                "sre-figure": figure,
+                "sre-freshness": lines,
+                "sre-badge": cluster.demo_badge(demo),
+                "sre-kpi-ratio-value": kpi_value(
                     "n/a" if math.isnan(ratio) else f"{ratio:.2f}",
                     None if math.isnan(ratio) else ratio,
                 ),
-                _range_words(view),
-                kpi_value(
+                "sre-kpi-ratio-hint": _range_words(view),
+                "sre-kpi-correlation-value": kpi_value(
                     "n/a"
                     if math.isnan(lag.correlation_at_zero)
                     else f"r = {lag.correlation_at_zero:.2f}",
                     None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
                 ),
-                "not enough data"
+                "sre-kpi-correlation-hint": "not enough data"
                 if math.isnan(lag.best_correlation)
                 else f"best r = {lag.best_correlation:.2f} with orders {_lag_words(lag.best_lag)}",
-                kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
-                f"{count(len(bursts))} error bursts above 2% errors",
-                kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
-                f"{count(len(notable))} rollout, scaling and warning events"
+                "sre-kpi-risk-value": kpi_value(
+                    f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"
+                ),
+                "sre-kpi-risk-hint": f"{count(len(bursts))} error bursts above 2% errors",
+                "sre-kpi-events-value": kpi_value(
+                    count(warnings), warnings, "warning" if warnings else "normal"
+                ),
+                "sre-kpi-events-hint": f"{count(len(notable))} rollout, scaling and warning events"
                 + (
                     " (the API server keeps events about 1 h)"
                     if end - start > EVENT_HORIZON
                     else ""
                 ),
-            )
+            }
 
         # Every screen on this view shares one rendering of the same entries.
         parts = (
