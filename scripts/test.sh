@@ -25,6 +25,8 @@ ensure_tools_venv
 export VIRTUAL_ENV="$repo_root/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
 export DASH_TEST_CHROMEPATH="${DASH_TEST_CHROMEPATH:-/usr/bin/chromium}"
+# Debian's chromedriver for selenium, which then never runs its Selenium Manager (tests/conftest.py).
+export SE_CHROMEDRIVER="${SE_CHROMEDRIVER:-/usr/bin/chromedriver}" SE_AVOID_STATS=true SE_OFFLINE=true
 
 # --- Checks, stopping at the first failure ----------------------------------------------------
 echo "== ruff check" >&2
