@@ -7,16 +7,15 @@ Kubernetes panels, and each panel says how fresh its data is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dash_mantine_components as dmc
-import pandas as pd
 from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
 from components import charts, cluster
 from components.panels import Freshness, freshness_line, panel
+from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
 from dashboard.outputs import by_id
@@ -26,8 +25,6 @@ from dashboard.urlstate import ViewState
 from queries.scope import ALL as EVERY
 from queries.scope import Scope, choices
 from queries.telemetry import (
-    CONTAINER_RESOURCE_COLUMNS,
-    EVENT_COLUMNS,
     POD_HEALTH_COLUMNS,
     empty_frame,
 )
@@ -134,12 +131,6 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
     )
 
 
-def _fetch(context: DashboardContext, key: str, loader: Callable[[], T] | None) -> Fetched[T]:
-    if loader is None:
-        return Fetched(None, None, "not configured", None)
-    return context.cache.fetch(key, loader)
-
-
 def _status(context: DashboardContext, name: str, fetched: Fetched[Any]) -> tuple[Component, str]:
     """The freshness line and the body class ("stale" greys the last good data)."""
     line = freshness_line(
@@ -162,11 +153,6 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     cluster_name = cluster_source.name if cluster_source else "Kubernetes API"
     keep_in_url(app, {"cl-namespace": "namespace", "cl-workload": "workload"})
     metrics_name = metrics.name if metrics else "Prometheus"
-
-    def pods() -> Fetched[pd.DataFrame]:
-        return _fetch(
-            context, "cluster:pods", cluster_source.pod_health if cluster_source else None
-        )
 
     @app.callback(
         output=by_id(
@@ -197,13 +183,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     ) -> dict[str, Any]:
         demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
         since = dt.datetime.now(dt.UTC) - EVENT_HISTORY
-        pod_data = pods()
-        events = _fetch(
-            context,
-            "cluster:events",
-            (lambda: cluster_source.events(since)) if cluster_source else None,
-        )
-        nodes = _fetch(context, "cluster:nodes", cluster_source.nodes if cluster_source else None)
+        pod_data = fetches.fetch_pods(context)
+        events = fetches.fetch_cluster_events(context, since)
+        nodes = fetches.fetch_nodes(context)
         scope = Scope.of(namespace, workload)
         all_pods = pod_data.value if pod_data.value is not None else empty_frame(POD_HEALTH_COLUMNS)
         namespaces, workloads = choices(all_pods, scope.namespace)
@@ -245,7 +227,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if not isinstance(triggered, dict) or not any(clicks):
             return no_update, no_update
         namespace, _, name = str(triggered["pod"]).partition("/")
-        pods_now = context.cache.peek("cluster:pods")
+        pods_now = fetches.last_pods_entry(context)
         if pods_now is None or pods_now.value is None:
             return no_update, no_update
         match = pods_now.value[
@@ -253,8 +235,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         ]
         if match.empty:
             return True, html.Div(f"{namespace}/{name} is gone", className="empty-note")
-        frame = context.cached_frame("metrics:resources", CONTAINER_RESOURCE_COLUMNS)
-        event_frame = context.cached_frame("cluster:events", EVENT_COLUMNS)
+        frame = fetches.last_container_resources(context)
+        event_frame = fetches.last_cluster_events(context)
         mine = event_frame[(event_frame["namespace"] == namespace) & (event_frame["name"] == name)]
         containers = frame[(frame["namespace"] == namespace) & (frame["pod"] == name)]
         row = {str(k): v for k, v in match.iloc[0].to_dict().items()}
@@ -286,16 +268,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         scope = Scope.of(namespace, workload)
         demo = cluster.demo_badge(bool(metrics and metrics.is_demo))
         end = dt.datetime.now(dt.UTC)
-        resources = _fetch(
-            context, "metrics:resources", metrics.container_resources if metrics else None
-        )
-        usage = _fetch(
-            context,
-            "metrics:usage",
-            (lambda: metrics.pod_usage(None, end - window, end)) if metrics else None,
-        )
+        resources = fetches.fetch_container_resources(context)
+        usage = fetches.fetch_recent_usage(context, end - window, end)
         # Pod owners come from whatever the cluster callback last cached: never wait on another source.
-        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
+        pod_frame = fetches.last_pods(context)
         rows = (
             cluster.workload_rows(
                 workload_resources(pod_frame, scope.by_pod(resources.value, pod_frame))

@@ -16,6 +16,7 @@ from dash.development.base_component import Component
 from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import BY_UNIT, NUMBER, SHARE, data_grid, json_records
+from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.instrumented_sources import instrumented
@@ -156,7 +157,6 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             context.inventory.engine, settings.holding_cost_rate, context.inventory.rollups
         )
     )
-    metrics = context.sources.metrics
     keep_in_url(app, {"exec-period": "period"})
 
     @app.callback(
@@ -191,22 +191,12 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         days = PERIOD_DAYS[period]
         now = dt.datetime.now(dt.UTC)
         every = daily_figures_seconds(settings.refresh_seconds)
-        review = context.cache.fetch(
-            f"exec:{period}", lambda: source.period_review(now, period), every_seconds=every
-        )
-        abc = context.cache.fetch(
-            f"exec:abc:{period}", lambda: source.abc_breakdown(now, days), every_seconds=every
-        )
-        first = context.cache.fetch("exec:first-order", source.first_order_at, every_seconds=every)
+        review = fetches.period_review(context, source, period, now, every)
+        abc = fetches.abc_breakdown(context, source, period, days, now, every)
+        first = fetches.first_order_at(context, source, every)
         end = now.replace(minute=0, second=0, microsecond=0)
-        traffic = (
-            context.cache.fetch(
-                f"exec:traffic:{period}",
-                lambda: metrics.service_traffic(end - dt.timedelta(days=2 * days), end),
-                every_seconds=every,
-            )
-            if metrics is not None
-            else None
+        traffic = fetches.fetch_review_traffic(
+            context, period, end - dt.timedelta(days=2 * days), end, every
         )
         # Every screen on this period shares one rendering of the same entries.
         parts = (period, end, stamp(review), stamp(abc), stamp(first), stamp(traffic))

@@ -25,6 +25,7 @@ from components.formatting import count, money, percent
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from components.sku_detail import sku_detail
+from dashboard import fetches
 from dashboard.context import DashboardContext
 from dashboard.outputs import by_id
 from dashboard.settings import Settings
@@ -277,12 +278,12 @@ def grid_rows(
     Every screen asking for the same block of the same snapshot and filter shares one answer;
     a block that cannot be cut (whatever the request held) is an empty one, never an error.
     """
-    snapshot = context.inventory_snapshot().value
+    snapshot = fetches.inventory_snapshot(context).value
     asked = view if isinstance(view, dict) else {}
     if snapshot is None:
         return tables.grid_rows_response([], 0)
     warehouse, category, _ = known_filter(snapshot, asked.get("warehouse"), asked.get("category"))
-    shown = f"{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
+    shown = (snapshot.fetched_at.isoformat(), warehouse, category)
     # What the block depends on; a retry's marker or the grid's context is not part of it.
     fields = request if isinstance(request, dict) else {}
     digest = hashlib.sha256(
@@ -303,9 +304,7 @@ def grid_rows(
 
     def answer() -> dict[str, Any]:
         if grid == "risk":
-            order = context.cache.fetch(
-                f"inventory:risk-order:{shown}", risk_order, keep_last_good=False
-            ).value
+            order = fetches.shared_rendering(context, "inventory:risk-order", shown, risk_order)
             if order is None:
                 return tables.grid_rows_response([], 0)
             risks = positions[[*tables.RISK_COLUMNS, "at_risk"]].iloc[order]
@@ -313,9 +312,7 @@ def grid_rows(
         lots = filter_rows(snapshot.lots, warehouse, category)
         return tables.expiring_lot_response(row_block(lots, request, tables.LOT_COLUMNS))
 
-    block = context.cache.fetch(
-        f"inventory:{grid}-block:{shown}:{digest}", answer, keep_last_good=False
-    ).value
+    block = fetches.shared_rendering(context, f"inventory:{grid}-block", (*shown, digest), answer)
     return block if block is not None else tables.grid_rows_response([], 0)
 
 
@@ -360,23 +357,15 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         small per-SKU queries."""
         row_id = str((cell or {}).get("rowId") or "")
         sku = row_id.rpartition("@")[0]
-        fetched = context.inventory_snapshot()
+        fetched = fetches.inventory_snapshot(context)
         if not sku or fetched.value is None:
             return no_update, no_update
         positions = fetched.value.positions[fetched.value.positions["sku_code"] == sku]
         if positions.empty:
             return no_update, no_update
         as_of = fetched.value.as_of
-        history = context.cache.fetch(
-            f"sku:history:{sku}",
-            lambda: context.inventory.sku_demand_history(sku, as_of),
-            keep_last_good=False,
-        )
-        orders = context.cache.fetch(
-            f"sku:orders:{sku}",
-            lambda: context.inventory.open_purchase_orders(sku, as_of),
-            keep_last_good=False,
-        )
+        history = fetches.sku_demand_history(context, sku, as_of)
+        orders = fetches.sku_open_purchase_orders(context, sku, as_of)
         if history.value is None or orders.value is None:
             return True, dmc.Alert(
                 f"{context.inventory.name} unreachable: {history.error or orders.error}",
@@ -415,7 +404,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         asked = parse_view(None, search)
         warehouse = warehouse or asked.filter("warehouse")
         category = category or asked.filter("category")
-        fetched = context.inventory_snapshot()
+        fetched = fetches.inventory_snapshot(context)
         freshness = Freshness(
             context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
         )
@@ -429,16 +418,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             warehouse, category, unknown = known_filter(snapshot, warehouse, category)
             fetched_at = snapshot.fetched_at.isoformat()
             # Every screen with the same filter shares one rendering of the same snapshot.
-            key = f"inventory:view:{snapshot.fetched_at.isoformat()}:{warehouse}:{category}"
-            # A key per snapshot: nothing of it may outlive its interval (a last-good copy of
-            # each would pile up in the cache for as long as the server runs).
-            view = context.cache.fetch(
-                key,
+            view = fetches.shared_rendering(
+                context,
+                "inventory:view",
+                (snapshot.fetched_at.isoformat(), warehouse, category),
                 lambda: inventory_view(
                     snapshot, warehouse or ALL, category or ALL, context.settings
                 ),
-                keep_last_good=False,
-            ).value
+            )
         if view is None:
             view = empty_view(f"{context.inventory.name} unreachable")
         return {

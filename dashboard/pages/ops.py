@@ -19,6 +19,7 @@ from components.charts import empty_figure
 from components.formatting import count, money
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
+from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.outputs import by_id
@@ -27,9 +28,6 @@ from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.inventory import InventorySnapshot
 from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
 from queries.scope import Scope
-
-WEEK = dt.timedelta(days=7)
-HOUR = dt.timedelta(hours=1)
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
@@ -122,7 +120,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         warehouse = (rotation or {}).get("warehouse") or parse_view(None, search).filter(
             "warehouse"
         )
-        fetched = context.inventory_snapshot()
+        fetched = fetches.inventory_snapshot(context)
         line = freshness_line(
             Freshness(
                 context.inventory.name, fetched.fetched_at, fetched.error, fetched.error_since
@@ -135,10 +133,12 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if snapshot is not None:
             # Every screen on the same warehouse shares one rendering of the same snapshot (at
             # scale, rolling up and sorting every SKU x warehouse row is the callback's cost).
-            key = f"ops:stock:{snapshot.fetched_at.isoformat()}:{warehouse}"
-            tiles = context.cache.fetch(
-                key, lambda: stock_tiles(snapshot, warehouse), keep_last_good=False
-            ).value
+            tiles = fetches.shared_rendering(
+                context,
+                "ops:stock",
+                (snapshot.fetched_at.isoformat(), warehouse),
+                lambda: stock_tiles(snapshot, warehouse),
+            )
         if tiles is None:
             na = kpi_value("n/a", None)
             message = "No inventory data" if snapshot is None else "Inventory figures failed"
@@ -186,13 +186,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         minutes = parse_view(None, search).range_minutes
         now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
         window = dt.timedelta(minutes=max(minutes, 60))
-        recent = context.cache.fetch(
-            f"orders:{minutes}", lambda: context.inventory.order_lines_per_minute(now - window, now)
-        )
-        last_week = context.cache.fetch(
-            "orders:last-week-hour",
-            lambda: context.inventory.order_lines_per_minute(now - WEEK - HOUR, now - WEEK),
-        )
+        recent = fetches.order_volume(context, minutes, now - window, now)
+        last_week = fetches.order_volume_a_week_ago(context, now)
         # Every screen on this range shares one rendering of the same entries.
         return context.renderings.get(
             "ops:orders",
@@ -240,13 +235,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         view = effective_view(None, search, rotation)
         scope = Scope.of(view.filter("namespace"), view.filter("workload"))
         name = pods_source.name if pods_source else "Kubernetes API"
-        fetched = (
-            context.cache.fetch("cluster:pods", pods_source.pod_health) if pods_source else None
-        )
+        fetched = fetches.fetch_pods(context)
         badge = cluster.demo_badge(bool(pods_source and pods_source.is_demo))
-        if fetched is None or fetched.value is None:
-            error = fetched.error if fetched else "not configured"
-            line = freshness_line(Freshness(name, None, error), settings.refresh_seconds)
+        if fetched.value is None:
+            line = freshness_line(Freshness(name, None, fetched.error), settings.refresh_seconds)
             return kpi_value("n/a", None), "", [], line, badge
         pods = scope.pods(fetched.value)
         unhealthy = int((~pods["healthy"]).sum())

@@ -19,6 +19,7 @@ from components import cluster, sre
 from components.formatting import count
 from components.kpi import kpi_tile, kpi_value
 from components.panels import Freshness, freshness_line, panel
+from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.outputs import by_id
@@ -37,7 +38,6 @@ from queries.scope import Scope
 from queries.telemetry import (
     EVENT_COLUMNS,
     HPA_COLUMNS,
-    POD_HEALTH_COLUMNS,
     POD_USAGE_COLUMNS,
     SERVICE_TRAFFIC_COLUMNS,
     empty_frame,
@@ -136,33 +136,14 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         minutes = (
             view.filter("range", "1h") if custom_range(view.filter("range")) else view.range_minutes
         )
-        orders = context.cache.fetch(
-            f"orders:{minutes}", lambda: context.inventory.order_lines_per_minute(start, end)
-        )
-        none: Fetched[pd.DataFrame] = Fetched(None, None, "not configured")
-        traffic = (
-            context.cache.fetch(f"traffic:{minutes}", lambda: metrics.service_traffic(start, end))
-            if metrics
-            else none
-        )
-        usage = (
-            context.cache.fetch(f"usage:{minutes}", lambda: metrics.pod_usage(None, start, end))
-            if metrics
-            else none
-        )
-        hpa = (
-            context.cache.fetch(f"hpa:{minutes}", lambda: metrics.hpa_replicas(None, start, end))
-            if metrics
-            else none
-        )
-        events = (
-            context.cache.fetch(f"events:{minutes}", lambda: cluster_source.events(start))
-            if cluster_source
-            else none
-        )
+        orders = fetches.order_volume(context, minutes, start, end)
+        traffic = fetches.fetch_service_traffic(context, minutes, start, end)
+        usage = fetches.fetch_pod_usage(context, minutes, start, end)
+        hpa = fetches.fetch_hpa_replicas(context, minutes, start, end)
+        events = fetches.fetch_events_in_range(context, minutes, start)
 
         def build() -> dict[str, Any]:
-            pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
+            pod_frame = fetches.last_pods(context)
 
             combined = orders_and_traffic(
                 _frame_or_empty(orders, ORDER_VOLUME_COLUMNS),
@@ -244,7 +225,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         parts = (
             search, start, end,
             *(stamp(f) for f in (orders, traffic, usage, hpa, events)),
-            stamp(context.cache.peek("cluster:pods")),
+            stamp(fetches.last_pods_entry(context)),
         )  # fmt: skip
         return context.renderings.get("sre", parts, build)
 
@@ -280,21 +261,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         minutes = (
             view.filter("range", "1h") if custom_range(view.filter("range")) else view.range_minutes
         )
-        events = context.cached_frame(f"events:{minutes}", EVENT_COLUMNS)
+        events = fetches.last_events_in_range(context, minutes)
         near = events[(events["timestamp"] - moment).abs() <= NEAR_CLICK]
         heading = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
         if metrics is None:
             return sre.moment_details(
                 heading, None, near[near["type"] == "Warning"], "no Prometheus is configured"
             )
-        then = moment.to_pydatetime()
-        fetched = context.cache.fetch(
-            f"unhealthy-at:{moment.floor('15s').isoformat()}",
-            lambda: metrics.unhealthy_pods_at(then),
-            keep_last_good=False,
-        )
+        fetched = fetches.fetch_unhealthy_pods_at(context, moment)
         scope = Scope.of(view.filter("namespace"), view.filter("workload"))
-        pod_frame = context.cached_frame("cluster:pods", POD_HEALTH_COLUMNS)
+        pod_frame = fetches.last_pods(context)
         unhealthy = None if fetched.value is None else scope.by_pod(fetched.value, pod_frame)
         warnings = scope.events(near[near["type"] == "Warning"], pod_frame)
         return sre.moment_details(heading, unhealthy, warnings, fetched.error)

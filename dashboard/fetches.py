@@ -1,0 +1,283 @@
+"""Every read a page makes of a source, through the shared cache: one function per snapshot,
+its cache key written here and nowhere else, so two panels that show the same data share one
+entry (one query per refresh interval for every screen) and no key is spelt twice.
+
+``fetch_*`` loads when the entry is due (``SharedCache.fetch``: one process loads, the others
+wait for it); ``last_*`` never loads, it reads what the last refresh stored, so a panel that
+only needs another source's rows for context (pod owners, say) never waits on that source.
+A source that is not configured answers NOT_CONFIGURED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+import pandas as pd
+
+from dashboard.cache import Fetched
+from dashboard.context import DashboardContext
+from queries.daily_review import Period
+from queries.inventory import InventorySnapshot
+from queries.kpis import ExecutiveKpiSource
+from queries.telemetry import CONTAINER_RESOURCE_COLUMNS, EVENT_COLUMNS, POD_HEALTH_COLUMNS
+
+T = TypeVar("T")
+
+NOT_CONFIGURED: Fetched[pd.DataFrame] = Fetched(None, None, "not configured", None)
+
+PODS = "cluster:pods"
+CLUSTER_EVENTS = "cluster:events"
+NODES = "cluster:nodes"
+CONTAINER_RESOURCES = "metrics:resources"
+RECENT_USAGE = "metrics:usage"
+
+
+def _telemetry(
+    context: DashboardContext, key: str, loader: Callable[[], pd.DataFrame] | None
+) -> Fetched[pd.DataFrame]:
+    return NOT_CONFIGURED if loader is None else context.cache.fetch(key, loader)
+
+
+# --- the inventory database ------------------------------------------------------------------
+
+
+def inventory_snapshot(context: DashboardContext) -> Fetched[InventorySnapshot]:
+    """Positions, lots and warehouses as of now (``InventorySource.snapshot``)."""
+    return context.inventory_snapshot()
+
+
+def order_volume(
+    context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    """Order lines per minute from ``start`` to ``end``; ``range_key`` names the view's range
+    (a preset's minutes, shared by /ops and /sre, or a custom range's text)."""
+    return context.cache.fetch(
+        f"orders:{range_key}", lambda: context.inventory.order_lines_per_minute(start, end)
+    )
+
+
+def order_volume_a_week_ago(context: DashboardContext, now: dt.datetime) -> Fetched[pd.DataFrame]:
+    """Order lines per minute over the hour before ``now`` a week earlier."""
+    week, hour = dt.timedelta(days=7), dt.timedelta(hours=1)
+    return context.cache.fetch(
+        "orders:last-week-hour",
+        lambda: context.inventory.order_lines_per_minute(now - week - hour, now - week),
+    )
+
+
+def sku_demand_history(
+    context: DashboardContext, sku: str, as_of: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    return context.cache.fetch(
+        f"sku:history:{sku}",
+        lambda: context.inventory.sku_demand_history(sku, as_of),
+        keep_last_good=False,
+    )
+
+
+def sku_open_purchase_orders(
+    context: DashboardContext, sku: str, as_of: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    return context.cache.fetch(
+        f"sku:orders:{sku}",
+        lambda: context.inventory.open_purchase_orders(sku, as_of),
+        keep_last_good=False,
+    )
+
+
+def period_review(
+    context: DashboardContext,
+    source: ExecutiveKpiSource,
+    period: Period,
+    now: dt.datetime,
+    every_seconds: int,
+) -> Fetched[pd.DataFrame]:
+    return context.cache.fetch(
+        f"exec:{period}", lambda: source.period_review(now, period), every_seconds=every_seconds
+    )
+
+
+def abc_breakdown(
+    context: DashboardContext,
+    source: ExecutiveKpiSource,
+    period: Period,
+    days: int,
+    now: dt.datetime,
+    every_seconds: int,
+) -> Fetched[pd.DataFrame]:
+    return context.cache.fetch(
+        f"exec:abc:{period}",
+        lambda: source.abc_breakdown(now, days),
+        every_seconds=every_seconds,
+    )
+
+
+def first_order_at(
+    context: DashboardContext, source: ExecutiveKpiSource, every_seconds: int
+) -> Fetched[dt.datetime | None]:
+    return context.cache.fetch(
+        "exec:first-order", source.first_order_at, every_seconds=every_seconds
+    )
+
+
+# --- Kubernetes ------------------------------------------------------------------------------
+
+
+def fetch_pods(context: DashboardContext) -> Fetched[pd.DataFrame]:
+    """Every pod's health (``ClusterSource.pod_health``)."""
+    source = context.sources.cluster
+    return _telemetry(context, PODS, source.pod_health if source else None)
+
+
+def last_pods(context: DashboardContext) -> pd.DataFrame:
+    return context.cached_frame(PODS, POD_HEALTH_COLUMNS)
+
+
+def last_pods_entry(context: DashboardContext) -> Fetched[pd.DataFrame] | None:
+    """The entry itself (when it was loaded, its failure), for a rendering's cache parts."""
+    return context.cache.peek(PODS)
+
+
+def fetch_cluster_events(context: DashboardContext, since: dt.datetime) -> Fetched[pd.DataFrame]:
+    """The events since ``since`` on the Cluster page."""
+    source = context.sources.cluster
+    return _telemetry(context, CLUSTER_EVENTS, (lambda: source.events(since)) if source else None)
+
+
+def last_cluster_events(context: DashboardContext) -> pd.DataFrame:
+    return context.cached_frame(CLUSTER_EVENTS, EVENT_COLUMNS)
+
+
+def fetch_events_in_range(
+    context: DashboardContext, range_key: Hashable, since: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    """The events since the start of a view's range (``range_key`` as for ``order_volume``)."""
+    source = context.sources.cluster
+    return _telemetry(
+        context, f"events:{range_key}", (lambda: source.events(since)) if source else None
+    )
+
+
+def last_events_in_range(context: DashboardContext, range_key: Hashable) -> pd.DataFrame:
+    return context.cached_frame(f"events:{range_key}", EVENT_COLUMNS)
+
+
+def fetch_nodes(context: DashboardContext) -> Fetched[pd.DataFrame]:
+    source = context.sources.cluster
+    return _telemetry(context, NODES, source.nodes if source else None)
+
+
+# --- Prometheus ------------------------------------------------------------------------------
+
+
+def fetch_container_resources(context: DashboardContext) -> Fetched[pd.DataFrame]:
+    """Each container's usage against its requests and limits, now."""
+    metrics = context.sources.metrics
+    return _telemetry(
+        context, CONTAINER_RESOURCES, metrics.container_resources if metrics else None
+    )
+
+
+def last_container_resources(context: DashboardContext) -> pd.DataFrame:
+    return context.cached_frame(CONTAINER_RESOURCES, CONTAINER_RESOURCE_COLUMNS)
+
+
+def fetch_recent_usage(
+    context: DashboardContext, start: dt.datetime, end: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    """Every pod's CPU and memory over the telemetry window (the Cluster page's charts)."""
+    metrics = context.sources.metrics
+    return _telemetry(
+        context,
+        RECENT_USAGE,
+        (lambda: metrics.pod_usage(None, start, end)) if metrics else None,
+    )
+
+
+def fetch_pod_usage(
+    context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    """Every pod's CPU and memory over a view's range."""
+    metrics = context.sources.metrics
+    return _telemetry(
+        context,
+        f"usage:{range_key}",
+        (lambda: metrics.pod_usage(None, start, end)) if metrics else None,
+    )
+
+
+def fetch_hpa_replicas(
+    context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
+) -> Fetched[pd.DataFrame]:
+    metrics = context.sources.metrics
+    return _telemetry(
+        context,
+        f"hpa:{range_key}",
+        (lambda: metrics.hpa_replicas(None, start, end)) if metrics else None,
+    )
+
+
+def fetch_service_traffic(
+    context: DashboardContext,
+    range_key: Hashable,
+    start: dt.datetime,
+    end: dt.datetime,
+    every_seconds: int | None = None,
+) -> Fetched[pd.DataFrame]:
+    """The services' requests, errors and latency over a view's range."""
+    metrics = context.sources.metrics
+    if metrics is None:
+        return NOT_CONFIGURED
+    return context.cache.fetch(
+        f"traffic:{range_key}",
+        lambda: metrics.service_traffic(start, end),
+        every_seconds=every_seconds,
+    )
+
+
+def fetch_unhealthy_pods_at(
+    context: DashboardContext, moment: pd.Timestamp
+) -> Fetched[pd.DataFrame]:
+    """The pods that were unhealthy at ``moment`` (to the 15 s a scrape resolves)."""
+    metrics = context.sources.metrics
+    if metrics is None:
+        return NOT_CONFIGURED
+    then = moment.to_pydatetime()
+    return context.cache.fetch(
+        f"unhealthy-at:{moment.floor('15s').isoformat()}",
+        lambda: metrics.unhealthy_pods_at(then),
+        keep_last_good=False,
+    )
+
+
+def fetch_review_traffic(
+    context: DashboardContext,
+    period: Period,
+    start: dt.datetime,
+    end: dt.datetime,
+    every_seconds: int,
+) -> Fetched[pd.DataFrame] | None:
+    """The services' traffic over a KPI review's two periods; None without Prometheus."""
+    metrics = context.sources.metrics
+    if metrics is None:
+        return None
+    return context.cache.fetch(
+        f"exec:traffic:{period}",
+        lambda: metrics.service_traffic(start, end),
+        every_seconds=every_seconds,
+    )
+
+
+# --- renderings shared by every process --------------------------------------------------------
+
+
+def shared_rendering(
+    context: DashboardContext, name: str, parts: tuple[Hashable, ...], build: Callable[[], T]
+) -> T | None:
+    """``build()``, made once for every process and screen asking with the same ``parts``
+    (a snapshot's time and the view's filters): the costly renderings of one snapshot, kept
+    no longer than the snapshot (no last-good copy). None when ``build`` failed."""
+    key = ":".join((name, *(str(part) for part in parts)))
+    return context.cache.fetch(key, build, keep_last_good=False).value
