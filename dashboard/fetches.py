@@ -18,10 +18,16 @@ import pandas as pd
 
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
-from queries.daily_review import Period
+from queries.daily_review import PERIOD_DAYS, Period
 from queries.inventory import InventorySnapshot
 from queries.kpis import ExecutiveKpiSource
-from queries.telemetry import CONTAINER_RESOURCE_COLUMNS, EVENT_COLUMNS, POD_HEALTH_COLUMNS
+from queries.telemetry import (
+    CONTAINER_RESOURCE_COLUMNS,
+    EVENT_COLUMNS,
+    POD_HEALTH_COLUMNS,
+    ClusterSource,
+    MetricsSource,
+)
 
 T = TypeVar("T")
 
@@ -34,10 +40,27 @@ CONTAINER_RESOURCES = "metrics:resources"
 RECENT_USAGE = "metrics:usage"
 
 
-def _telemetry(
-    context: DashboardContext, key: str, loader: Callable[[], pd.DataFrame] | None
+def _from_cluster(
+    context: DashboardContext, key: str, load: Callable[[ClusterSource], pd.DataFrame]
 ) -> Fetched[pd.DataFrame]:
-    return NOT_CONFIGURED if loader is None else context.cache.fetch(key, loader)
+    source = context.sources.cluster
+    return NOT_CONFIGURED if source is None else context.cache.fetch(key, lambda: load(source))
+
+
+def _from_metrics(
+    context: DashboardContext,
+    key: str,
+    load: Callable[[MetricsSource], pd.DataFrame],
+    *,
+    keep_last_good: bool = True,
+    every_seconds: int | None = None,
+) -> Fetched[pd.DataFrame]:
+    source = context.sources.metrics
+    if source is None:
+        return NOT_CONFIGURED
+    return context.cache.fetch(
+        key, lambda: load(source), keep_last_good=keep_last_good, every_seconds=every_seconds
+    )
 
 
 # --- the inventory database ------------------------------------------------------------------
@@ -67,59 +90,43 @@ def order_volume_a_week_ago(context: DashboardContext, now: dt.datetime) -> Fetc
     )
 
 
-def sku_demand_history(
+def sku_detail(
     context: DashboardContext, sku: str, as_of: dt.datetime
-) -> Fetched[pd.DataFrame]:
-    return context.cache.fetch(
-        f"sku:history:{sku}",
-        lambda: context.inventory.sku_demand_history(sku, as_of),
-        keep_last_good=False,
+) -> tuple[Fetched[pd.DataFrame], Fetched[pd.DataFrame]]:
+    """The SKU detail's daily demand history and open purchase orders, as of ``as_of`` (the
+    snapshot's); kept no longer than their interval (a detail is opened, not watched)."""
+    inventory = context.inventory
+    loads = {
+        f"sku:history:{sku}": lambda: inventory.sku_demand_history(sku, as_of),
+        f"sku:orders:{sku}": lambda: inventory.open_purchase_orders(sku, as_of),
+    }
+    history, orders = (
+        context.cache.fetch(key, load, keep_last_good=False) for key, load in loads.items()
     )
+    return history, orders
 
 
-def sku_open_purchase_orders(
-    context: DashboardContext, sku: str, as_of: dt.datetime
-) -> Fetched[pd.DataFrame]:
-    return context.cache.fetch(
-        f"sku:orders:{sku}",
-        lambda: context.inventory.open_purchase_orders(sku, as_of),
-        keep_last_good=False,
-    )
-
-
-def period_review(
+def kpi_review(
     context: DashboardContext,
     source: ExecutiveKpiSource,
     period: Period,
     now: dt.datetime,
     every_seconds: int,
-) -> Fetched[pd.DataFrame]:
-    return context.cache.fetch(
+) -> tuple[Fetched[pd.DataFrame], Fetched[pd.DataFrame], Fetched[dt.datetime | None]]:
+    """The KPI review of ``period`` against the one before, its ABC classes, and when the data
+    starts; each loaded once in ``every_seconds`` (daily figures move slowly)."""
+    review = context.cache.fetch(
         f"exec:{period}", lambda: source.period_review(now, period), every_seconds=every_seconds
     )
-
-
-def abc_breakdown(
-    context: DashboardContext,
-    source: ExecutiveKpiSource,
-    period: Period,
-    days: int,
-    now: dt.datetime,
-    every_seconds: int,
-) -> Fetched[pd.DataFrame]:
-    return context.cache.fetch(
+    abc = context.cache.fetch(
         f"exec:abc:{period}",
-        lambda: source.abc_breakdown(now, days),
+        lambda: source.abc_breakdown(now, PERIOD_DAYS[period]),
         every_seconds=every_seconds,
     )
-
-
-def first_order_at(
-    context: DashboardContext, source: ExecutiveKpiSource, every_seconds: int
-) -> Fetched[dt.datetime | None]:
-    return context.cache.fetch(
+    first = context.cache.fetch(
         "exec:first-order", source.first_order_at, every_seconds=every_seconds
     )
+    return review, abc, first
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -127,8 +134,7 @@ def first_order_at(
 
 def fetch_pods(context: DashboardContext) -> Fetched[pd.DataFrame]:
     """Every pod's health (``ClusterSource.pod_health``)."""
-    source = context.sources.cluster
-    return _telemetry(context, PODS, source.pod_health if source else None)
+    return _from_cluster(context, PODS, lambda source: source.pod_health())
 
 
 def last_pods(context: DashboardContext) -> pd.DataFrame:
@@ -142,8 +148,7 @@ def last_pods_entry(context: DashboardContext) -> Fetched[pd.DataFrame] | None:
 
 def fetch_cluster_events(context: DashboardContext, since: dt.datetime) -> Fetched[pd.DataFrame]:
     """The events since ``since`` on the Cluster page."""
-    source = context.sources.cluster
-    return _telemetry(context, CLUSTER_EVENTS, (lambda: source.events(since)) if source else None)
+    return _from_cluster(context, CLUSTER_EVENTS, lambda source: source.events(since))
 
 
 def last_cluster_events(context: DashboardContext) -> pd.DataFrame:
@@ -154,10 +159,7 @@ def fetch_events_in_range(
     context: DashboardContext, range_key: Hashable, since: dt.datetime
 ) -> Fetched[pd.DataFrame]:
     """The events since the start of a view's range (``range_key`` as for ``order_volume``)."""
-    source = context.sources.cluster
-    return _telemetry(
-        context, f"events:{range_key}", (lambda: source.events(since)) if source else None
-    )
+    return _from_cluster(context, f"events:{range_key}", lambda source: source.events(since))
 
 
 def last_events_in_range(context: DashboardContext, range_key: Hashable) -> pd.DataFrame:
@@ -165,8 +167,7 @@ def last_events_in_range(context: DashboardContext, range_key: Hashable) -> pd.D
 
 
 def fetch_nodes(context: DashboardContext) -> Fetched[pd.DataFrame]:
-    source = context.sources.cluster
-    return _telemetry(context, NODES, source.nodes if source else None)
+    return _from_cluster(context, NODES, lambda source: source.nodes())
 
 
 # --- Prometheus ------------------------------------------------------------------------------
@@ -174,10 +175,7 @@ def fetch_nodes(context: DashboardContext) -> Fetched[pd.DataFrame]:
 
 def fetch_container_resources(context: DashboardContext) -> Fetched[pd.DataFrame]:
     """Each container's usage against its requests and limits, now."""
-    metrics = context.sources.metrics
-    return _telemetry(
-        context, CONTAINER_RESOURCES, metrics.container_resources if metrics else None
-    )
+    return _from_metrics(context, CONTAINER_RESOURCES, lambda source: source.container_resources())
 
 
 def last_container_resources(context: DashboardContext) -> pd.DataFrame:
@@ -188,52 +186,32 @@ def fetch_recent_usage(
     context: DashboardContext, start: dt.datetime, end: dt.datetime
 ) -> Fetched[pd.DataFrame]:
     """Every pod's CPU and memory over the telemetry window (the Cluster page's charts)."""
-    metrics = context.sources.metrics
-    return _telemetry(
-        context,
-        RECENT_USAGE,
-        (lambda: metrics.pod_usage(None, start, end)) if metrics else None,
-    )
+    return _from_metrics(context, RECENT_USAGE, lambda source: source.pod_usage(None, start, end))
 
 
 def fetch_pod_usage(
     context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
 ) -> Fetched[pd.DataFrame]:
     """Every pod's CPU and memory over a view's range."""
-    metrics = context.sources.metrics
-    return _telemetry(
-        context,
-        f"usage:{range_key}",
-        (lambda: metrics.pod_usage(None, start, end)) if metrics else None,
+    return _from_metrics(
+        context, f"usage:{range_key}", lambda source: source.pod_usage(None, start, end)
     )
 
 
 def fetch_hpa_replicas(
     context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
 ) -> Fetched[pd.DataFrame]:
-    metrics = context.sources.metrics
-    return _telemetry(
-        context,
-        f"hpa:{range_key}",
-        (lambda: metrics.hpa_replicas(None, start, end)) if metrics else None,
+    return _from_metrics(
+        context, f"hpa:{range_key}", lambda source: source.hpa_replicas(None, start, end)
     )
 
 
 def fetch_service_traffic(
-    context: DashboardContext,
-    range_key: Hashable,
-    start: dt.datetime,
-    end: dt.datetime,
-    every_seconds: int | None = None,
+    context: DashboardContext, range_key: Hashable, start: dt.datetime, end: dt.datetime
 ) -> Fetched[pd.DataFrame]:
     """The services' requests, errors and latency over a view's range."""
-    metrics = context.sources.metrics
-    if metrics is None:
-        return NOT_CONFIGURED
-    return context.cache.fetch(
-        f"traffic:{range_key}",
-        lambda: metrics.service_traffic(start, end),
-        every_seconds=every_seconds,
+    return _from_metrics(
+        context, f"traffic:{range_key}", lambda source: source.service_traffic(start, end)
     )
 
 
@@ -241,13 +219,11 @@ def fetch_unhealthy_pods_at(
     context: DashboardContext, moment: pd.Timestamp
 ) -> Fetched[pd.DataFrame]:
     """The pods that were unhealthy at ``moment`` (to the 15 s a scrape resolves)."""
-    metrics = context.sources.metrics
-    if metrics is None:
-        return NOT_CONFIGURED
     then = moment.to_pydatetime()
-    return context.cache.fetch(
+    return _from_metrics(
+        context,
         f"unhealthy-at:{moment.floor('15s').isoformat()}",
-        lambda: metrics.unhealthy_pods_at(then),
+        lambda source: source.unhealthy_pods_at(then),
         keep_last_good=False,
     )
 
@@ -260,12 +236,12 @@ def fetch_review_traffic(
     every_seconds: int,
 ) -> Fetched[pd.DataFrame] | None:
     """The services' traffic over a KPI review's two periods; None without Prometheus."""
-    metrics = context.sources.metrics
-    if metrics is None:
+    if context.sources.metrics is None:
         return None
-    return context.cache.fetch(
+    return _from_metrics(
+        context,
         f"exec:traffic:{period}",
-        lambda: metrics.service_traffic(start, end),
+        lambda source: source.service_traffic(start, end),
         every_seconds=every_seconds,
     )
 

@@ -191,9 +191,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         days = PERIOD_DAYS[period]
         now = dt.datetime.now(dt.UTC)
         every = daily_figures_seconds(settings.refresh_seconds)
-        review = fetches.period_review(context, source, period, now, every)
-        abc = fetches.abc_breakdown(context, source, period, days, now, every)
-        first = fetches.first_order_at(context, source, every)
+        review, abc, first = fetches.kpi_review(context, source, period, now, every)
         end = now.replace(minute=0, second=0, microsecond=0)
         traffic = fetches.fetch_review_traffic(
             context, period, end - dt.timedelta(days=2 * days), end, every

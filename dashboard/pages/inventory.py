@@ -364,8 +364,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if positions.empty:
             return no_update, no_update
         as_of = fetched.value.as_of
-        history = fetches.sku_demand_history(context, sku, as_of)
-        orders = fetches.sku_open_purchase_orders(context, sku, as_of)
+        history, orders = fetches.sku_detail(context, sku, as_of)
         if history.value is None or orders.value is None:
             return True, dmc.Alert(
                 f"{context.inventory.name} unreachable: {history.error or orders.error}",
