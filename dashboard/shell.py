@@ -62,19 +62,28 @@ def layout(context: DashboardContext) -> Component:
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     @app.callback(
         Output("page", "children"),
+        Input("url", "pathname"),
+        Input("rotation", "data"),
+        State("url", "search"),
+    )
+    def route(pathname: str | None, rotation: dict[str, str] | None, search: str | None) -> Any:
+        """The page the path names, built afresh when the path or the playlist's rotation
+        changes; a filter changing the query string updates the panels, not the page."""
+        state = effective_view(pathname, search, rotation)
+        return page_module(BY_NAME.get(state.page, HOME)).layout(context, state)
+
+    @app.callback(
         Output("app-root", "className"),
         Output("url-problems", "children"),
         Output("nav", "children"),
         Output("playlist-tick", "disabled"),
         Input("url", "pathname"),
         Input("url", "search"),
-        Input("rotation", "data"),
     )
-    def route(
-        pathname: str | None, search: str | None, rotation: dict[str, str] | None
-    ) -> tuple[Any, ...]:
-        state = effective_view(pathname, search, rotation)
-        page = BY_NAME.get(state.page, HOME)
+    def frame(pathname: str | None, search: str | None) -> tuple[Any, ...]:
+        """What the address sets around the page: kiosk mode, the parts it could not use, the
+        navigation (keeping the filters) and whether a playlist runs."""
+        state = parse_view(pathname, search)
         problems = (
             dmc.Alert(
                 "; ".join(state.problems),
@@ -93,13 +102,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             )
             for shown in PAGES
         ]
-        return (
-            page_module(page).layout(context, state),
-            "app kiosk" if state.kiosk else "app",
-            problems,
-            nav,
-            not state.playlist,
-        )
+        return "app kiosk" if state.kiosk else "app", problems, nav, not state.playlist
 
     @app.callback(
         Output("url", "pathname"),

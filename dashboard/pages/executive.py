@@ -21,7 +21,7 @@ from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.instrumented_sources import instrumented
 from dashboard.ticks import TICK, while_refreshing
-from dashboard.url_sync import keep_in_url, url_choice
+from dashboard.url_sync import choice_value, keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
 from queries.daily_review import PERIOD_DAYS, Period
 from queries.kpis import ExecutiveKpiSource
@@ -157,7 +157,11 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             context.inventory.engine, settings.holding_cost_rate, context.inventory.rollups
         )
     )
-    keep_in_url(app, {"exec-period": "period"})
+    keep_in_url(
+        app,
+        {"exec-period": "period"},
+        {"exec-period": lambda view: choice_value(PERIODS, view.filter("period", "week"), "week")},
+    )
 
     @app.callback(
         Output("exec-abc-grid", "exportDataAsCsv"),

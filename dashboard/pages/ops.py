@@ -11,7 +11,7 @@ from typing import Any
 
 import dash_mantine_components as dmc
 import pandas as pd
-from dash import Dash, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 from dash.development.base_component import Component
 
 from components import cluster, ops
@@ -109,7 +109,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         ),
         inputs={
             "_": TICK,
-            "search": State("url", "search"),
+            "search": Input("url", "search"),
             "rotation": State("rotation", "data"),
         },
         running=while_refreshing("ops-stock"),
@@ -179,7 +179,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-orders", "figure"),
         Output("ops-orders-freshness", "children"),
         TICK,
-        State("url", "search"),
+        Input("url", "search"),
         running=while_refreshing("ops-orders"),
     )
     def refresh_orders(_: int | None, search: str | None) -> tuple[Any, ...]:
@@ -225,7 +225,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         Output("ops-pods-freshness", "children"),
         Output("ops-pods-badge", "children"),
         TICK,
-        State("url", "search"),
+        Input("url", "search"),
         State("rotation", "data"),
         running=while_refreshing("ops-pods"),
     )

@@ -25,7 +25,7 @@ from dashboard.context import DashboardContext, stamp
 from dashboard.outputs import by_id
 from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
-from dashboard.url_sync import keep_in_url, url_choice
+from dashboard.url_sync import choice_value, keep_in_url, url_choice
 from dashboard.urlstate import RANGES, ViewState, custom_range, parse_view, range_text, with_filter
 from queries.correlation import (
     lagged_correlation,
@@ -50,19 +50,14 @@ EVENT_HORIZON = dt.timedelta(hours=1)
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
-    current = view.filter("range", "1h")
-    zoomed = custom_range(current) is not None
     return html.Div(
         [
             html.Div(
                 [
                     html.H1("Orders against traffic", className="page-title"),
-                    url_choice("sre-range", RANGES, current, None if zoomed else "1h"),
+                    url_choice("sre-range", RANGES, *_range_choice(view)),
                     html.Div(
-                        f"Zoomed: {_range_words(view)}"
-                        if zoomed
-                        else "Drag across a chart to zoom",
-                        className="range-note controls",
+                        range_note(view), id="sre-range-note", className="range-note controls"
                     ),
                     html.Div(id="sre-freshness", className="sre-freshness"),
                 ],
@@ -110,7 +105,11 @@ def _frame_or_empty(fetched: Fetched[pd.DataFrame], columns: list[str]) -> pd.Da
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
     metrics, cluster_source = context.sources.metrics, context.sources.cluster
-    keep_in_url(app, {"sre-range": "range"})
+    keep_in_url(
+        app,
+        {"sre-range": "range"},
+        {"sre-range": lambda view: choice_value(RANGES, *_range_choice(view))},
+    )
 
     @app.callback(
         output=by_id(
@@ -125,6 +124,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             Output("sre-kpi-risk-hint", "children"),
             Output("sre-kpi-events-value", "children"),
             Output("sre-kpi-events-hint", "children"),
+            Output("sre-range-note", "children"),
         ),
         inputs={"_": TICK, "search": Input("url", "search")},
         running=while_refreshing("sre"),
@@ -189,6 +189,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 cluster_source and cluster_source.is_demo
             )
             return {
+                "sre-range-note": range_note(view),
                 "sre-figure": figure,
                 "sre-freshness": lines,
                 "sre-badge": cluster.demo_badge(demo),
@@ -274,6 +275,20 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         unhealthy = None if fetched.value is None else scope.by_pod(fetched.value, pod_frame)
         warnings = scope.events(near[near["type"] == "Warning"], pod_frame)
         return sre.moment_details(heading, unhealthy, warnings, fetched.error)
+
+
+def _range_choice(view: ViewState) -> tuple[str, str | None]:
+    """The range control's value for a view, and what it shows for a zoomed (custom) range:
+    no preset selected."""
+    current = view.filter("range", "1h")
+    return current, None if custom_range(current) else "1h"
+
+
+def range_note(view: ViewState) -> str:
+    """The note beside the range control: the zoomed range, or how to zoom."""
+    if custom_range(view.filter("range")) is not None:
+        return f"Zoomed: {_range_words(view)}"
+    return "Drag across a chart to zoom"
 
 
 def _range_words(view: ViewState) -> str:

@@ -249,6 +249,17 @@ def test_every_server_callback_of_the_page_answers_under_the_limit(served: Serve
     # The detail of a clicked row; its history queries fail on the empty database, said in it.
     detail = screen.post(SKU_DETAIL, {"inv-risk-grid.cellClicked": {"rowId": row_id}})
     assert detail["sku-modal"]["opened"] is True
+    # The address moving under the page (back, forward): the filters follow it, and only the
+    # one that differs is sent.
+    followed = screen.post(
+        "inv-warehouse.value",
+        {
+            "url.search": "?category=Pharmacy",
+            "inv-warehouse.value": "all",
+            "inv-category.value": "all",
+        },
+    )
+    assert followed == {"inv-category": {"value": "Pharmacy"}}
 
     server_side = [d["output"] for d in screen.dependencies if not d.get("clientside_function")]
     page_outputs = {o for o in server_side if any(p in o for p in ("inv-", "sku-"))}

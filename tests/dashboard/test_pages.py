@@ -101,10 +101,14 @@ def test_the_router_shows_the_page_and_links_every_page_keeping_the_filters(
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").get_json()
     search = "?warehouse=WH-A"
-    body = callback_request(
-        dependencies, "page.children", {"url.pathname": page.path, "url.search": search}
+    values = {"url.pathname": page.path, "url.search": search}
+    routed = client.post(UPDATE_PATH, json=callback_request(dependencies, "page.children", values))
+    assert routed.status_code == 200
+    built = page_module(page).layout(_context(app), parse_view(page.path, search))
+    assert routed.get_json()["response"]["page"]["children"]["props"]["className"] == (
+        built.className
     )
-    response = client.post(UPDATE_PATH, json=body)
+    response = client.post(UPDATE_PATH, json=callback_request(dependencies, "nav.children", values))
     assert response.status_code == 200
     shown = response.get_json()["response"]
     links = [

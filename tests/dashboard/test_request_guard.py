@@ -141,7 +141,7 @@ def test_wrong_types_unknown_ids_and_deep_nesting_get_400(
     for _ in range(MAX_DEPTH + 5):
         deep = {"a": deep}
     nested = json.loads(json.dumps(ops))
-    nested["state"][1]["value"] = deep  # rotation.data
+    nested["state"][0]["value"] = deep  # rotation.data
     cases.append(nested)
     for case in cases:
         assert post(client, case).status_code == 400, case["inputs"][0]
