@@ -88,9 +88,13 @@ def keep_in_url(app: Dash, filters: dict[str, str], shown: dict[str, Shown] | No
         for component_id, value in zip(ids, values, strict=True):
             # Only a value the address does not show already: a control that settles on what
             # the address shows (as a select does when it mounts) rewrites nothing, so a link's
-            # value this page cannot use stays in the address, named as a problem.
-            if value is not None and value != showing[component_id](view):
-                written = with_filter(written, filters[component_id], value)
+            # value this page cannot use stays in the address, named as a problem. A value
+            # picked out of a rotation (warehouse=A,B) is a choice even when it is the first.
+            name = filters[component_id]
+            if value is not None and (
+                value != showing[component_id](view) or name in view.rotations
+            ):
+                written = with_filter(written, name, value)
         return written if (written or "") != (search or "") else no_update
 
     @app.callback(

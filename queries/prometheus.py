@@ -136,7 +136,8 @@ def _answer_detail(response: requests.Response) -> str:
 def _raise_unless_ok(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
     """A response hook: a non-200 answer raised as PrometheusHTTPError, before
     prometheus-api-client folds it into an exception that is only text."""
-    if response.status_code != 200:
+    # Hooks run before requests follows a redirect: only the final answer is judged.
+    if response.status_code != 200 and not response.is_redirect:
         raise PrometheusHTTPError(response.status_code, _answer_detail(response))
     return response
 

@@ -117,9 +117,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     def refresh_stock(
         _: int | None, search: str | None, rotation: dict[str, str] | None
     ) -> dict[str, Any]:
-        warehouse = (rotation or {}).get("warehouse") or parse_view(None, search).filter(
-            "warehouse"
-        )
+        # The playlist's rotated value only while the address still rotates that filter.
+        warehouse = effective_view(None, search, rotation).filter("warehouse")
         fetched = fetches.inventory_snapshot(context)
         line = freshness_line(
             Freshness(
@@ -135,7 +134,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             # scale, rolling up and sorting every SKU x warehouse row is the callback's cost).
             tiles = fetches.shared_rendering(
                 context,
-                "ops:stock",
+                "ops:stock-tiles",
                 (snapshot.fetched_at.isoformat(), warehouse),
                 lambda: stock_tiles(snapshot, warehouse),
             )

@@ -1063,3 +1063,35 @@ def test_exposition_converter_shifts_millisecond_timestamps_to_seconds_and_repea
         "builds_total 7 1000000.000\n"
         "# EOF\n"
     )
+
+
+def test_a_prometheus_behind_a_redirect_answers_from_where_it_is_sent(
+    prometheus: ServedPrometheus,
+) -> None:
+    """An address that redirects (a proxy's path prefix, http to https) is followed: only the
+    final answer is judged, as the library itself judged it."""
+
+    class Moved(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", prometheus.url + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        moved = f"http://127.0.0.1:{server.server_address[1]}"
+        source = PrometheusSource(prometheus_connect(moved, 5.0), services=SERVICES)
+        assert source.check_health().status == "ok"
+        direct = PrometheusSource(prometheus_connect(prometheus.url, 5.0), services=SERVICES)
+        pd.testing.assert_frame_equal(
+            source.service_traffic(END - MINUTE, END), direct.service_traffic(END - MINUTE, END)
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
