@@ -141,3 +141,22 @@ def _minute_start_postgresql(element: minute_start, compiler: Any, **kw: Any) ->
 def among(column: Any, values: Sequence[int] | None) -> sa.ColumnElement[bool]:
     """``column IN values``; every row when ``values`` is None."""
     return sa.true() if values is None else column.in_(values)
+
+
+class by_code_point(FunctionElement[str]):
+    """A text column compared by Unicode code point (as Python compares str), whatever the
+    database's collation: SQLite's BINARY compares UTF-8 bytes, PostgreSQL's "C" the bytes of
+    the database encoding; in UTF-8 both orders are the code points'. For ORDER BY."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(by_code_point, "sqlite")
+def _by_code_point_sqlite(element: by_code_point, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.clauses, **kw)} COLLATE BINARY"
+
+
+@compiles(by_code_point, "postgresql")
+def _by_code_point_postgresql(element: by_code_point, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'

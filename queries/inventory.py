@@ -20,7 +20,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from queries import risk
-from queries.database import among, day_number, missing_schema, rows_of, to_datetimes, unparsed
+from queries.database import (
+    among,
+    by_code_point,
+    day_number,
+    missing_schema,
+    rows_of,
+    to_datetimes,
+    unparsed,
+)
 from queries.days import day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
@@ -724,6 +732,13 @@ class InventorySource:
                 Lot.expires_on < today + dt.timedelta(days=within_days + 1),
                 among(Lot.sku_id, sku_ids),
             )
+            # LOT_ORDER, sorted by the database (text by code point whatever its collation).
+            .order_by(
+                Lot.expires_on,
+                by_code_point(Sku.code),
+                by_code_point(Warehouse.code),
+                by_code_point(Lot.lot_code),
+            )
         )
         frame = rows_of(conn, query)
         sku_of_row = frame.pop("sku_id").to_numpy("int64")
@@ -735,7 +750,7 @@ class InventorySource:
         frame["value"] = quantity * unit_cost
         frame["expires_on"] = expiry_day.astype("datetime64[D]").astype("datetime64[ns]")
         frame["days_to_expiry"] = expiry_day - day_of(as_of)
-        return _sorted_lots(frame, sku_of_row)
+        return frame, sku_of_row
 
     def _warehouses(self, conn: sa.Connection) -> pd.DataFrame:
         query = sa.select(
@@ -894,7 +909,8 @@ def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> p
 
 
 # Expiring lots: soonest first, then by SKU, warehouse and lot code (text by code point, so that
-# a patched list sorts as a whole read does whatever the database's collation).
+# a patched list, sorted here, is in the order of a whole read, sorted by the database, whatever
+# the database's collation).
 LOT_ORDER = ["expires_on", "sku_code", "warehouse_code", "lot_code"]
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from small_inventory import AS_OF, POLICY, SKU_A_NAME, WAREHOUSE_1_NAME, build_small_inventory
+from sqlalchemy.orm import Session
 
 from demo.seed import seed_database
 from queries.inventory import ORDER_VOLUME_COLUMNS, InventorySnapshot, InventorySource
 from queries.rollups import filter_rows, inventory_kpis, summary_by, top_stockout_risks
+from queries.schema import Lot, Sku
 from queries.telemetry import empty_frame
 
 POSITION_COLUMNS = [
@@ -145,6 +148,55 @@ def test_expiring_lots_include_expired_and_skip_empty_lots(snapshot: InventorySn
     assert list(lots["lot_code"]) == ["L3", "L1", "L2"]
     assert list(lots["days_to_expiry"]) == [-7, 13, 75]
     assert list(lots["value"]) == [10, 60, 40]
+
+
+# Codes that a linguistic collation orders otherwise ("a" before "C", "é" beside "e").
+SAME_DAY_CODES = ["b", "C", "é", "e", "Éa", "Z", "a"]
+
+
+def add_lots_expiring_the_same_day(engine: sa.Engine) -> list[str]:
+    """SKUs with SAME_DAY_CODES, each with one lot "X" expiring in 3 days: the codes of those
+    lots as ``expiring_lots`` lists them."""
+    with Session(engine) as session:
+        for number, code in enumerate(SAME_DAY_CODES, start=10):
+            session.add(
+                Sku(id=number, code=code, name=f"SKU {code}", category="Tools",
+                    unit_cost=Decimal(1), unit_price=Decimal(2), supplier_id=1)
+            )  # fmt: skip
+        session.flush()
+        for number in range(10, 10 + len(SAME_DAY_CODES)):
+            session.add(
+                Lot(sku_id=number, warehouse_id=1, lot_code="X", quantity=Decimal(1),
+                    received_at=AS_OF - dt.timedelta(days=5),
+                    expires_on=AS_OF.date() + dt.timedelta(days=3))
+            )  # fmt: skip
+        session.commit()
+    lots = InventorySource(engine, POLICY).expiring_lots(AS_OF)
+    return list(lots.loc[lots["lot_code"] == "X", "sku_code"])
+
+
+def test_lots_expiring_the_same_day_sort_by_code_point(empty_engine: sa.Engine) -> None:
+    build_small_inventory(empty_engine)
+    assert add_lots_expiring_the_same_day(empty_engine) == sorted(SAME_DAY_CODES)
+    assert sorted(SAME_DAY_CODES) == ["C", "Z", "a", "b", "e", "Éa", "é"]
+
+
+@pytest.mark.postgres
+def test_lots_sort_by_code_point_under_a_linguistic_column_collation(postgresql_url: str) -> None:
+    engine = sa.create_engine(postgresql_url)
+    try:
+        build_small_inventory(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text('ALTER TABLE skus ALTER COLUMN code TYPE varchar(64) COLLATE "und-x-icu"')
+            )
+        assert add_lots_expiring_the_same_day(engine) == sorted(SAME_DAY_CODES)
+        with engine.connect() as conn:
+            # The column's own order is the linguistic one (else this test proves nothing).
+            linguistic = conn.execute(sa.text("SELECT code FROM skus ORDER BY code")).scalars()
+            assert list(linguistic)[:3] == ["a", "A", "b"]
+    finally:
+        engine.dispose()
 
 
 def test_summary_by_warehouse(snapshot: InventorySnapshot) -> None:
