@@ -7,43 +7,27 @@ import zlib
 import pandas as pd
 import plotly.graph_objects as go
 
+from components import theme
 from components.formatting import plotly_text
-
-BACKGROUND = "#15171c"
-TEXT = "#f1f3f5"
-GRID = "#3a3f4b"
-VALUE_COLOUR = "#4dabf7"
-COST_COLOUR = "#ffa94d"
-ALERT_COLOUR = "#ff6b6b"
-OK_COLOUR = "#51cf66"
-# Order volume, a quieter blue than the lines drawn over it.
-ORDER_BAR_COLOUR = "#3a5f86"
-# Series colours for workloads: light enough on the dark background, none of them red (alerts).
-WORKLOAD_PALETTE = (
-    "#4dabf7", "#ffa94d", "#b197fc", "#63e6be", "#ffd43b", "#f783ac", "#a9e34b", "#74c0fc",
-    "#e599f7", "#ffc078",
-)  # fmt: skip
 
 
 def workload_colour(namespace: str, workload: str) -> str:
     """The same colour for a workload on every chart, whatever else a filter leaves beside it."""
     digest = zlib.crc32(f"{namespace}/{workload}".encode())
-    return WORKLOAD_PALETTE[digest % len(WORKLOAD_PALETTE)]
+    return theme.WORKLOAD_PALETTE[digest % len(theme.WORKLOAD_PALETTE)]
 
 
 def dark_layout(figure: go.Figure, *, height: int = 380) -> go.Figure:
     figure.update_layout(
-        template="plotly_dark",
-        paper_bgcolor=BACKGROUND,
-        plot_bgcolor=BACKGROUND,
-        font={"size": 17, "color": TEXT},
+        template=theme.FIGURE_TEMPLATE,
+        font={"size": 17},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=height,
         legend={"orientation": "h", "y": -0.15, "font": {"size": 16}},
         uirevision="keep",
     )
-    figure.update_xaxes(gridcolor=GRID, automargin=True)
-    figure.update_yaxes(gridcolor=GRID, automargin=True)
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
     return figure
 
 
@@ -68,7 +52,7 @@ def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
                 x=ordered["inventory_value"],
                 name="Stock value",
                 orientation="h",
-                marker_color=VALUE_COLOUR,
+                marker_color=theme.ACCENT,
                 hovertemplate="%{y}<br>stock value %{x:,.0f}<extra></extra>",
             ),
             go.Bar(
@@ -76,7 +60,7 @@ def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
                 x=ordered["annual_carrying_cost"],
                 name="Carrying cost / year",
                 orientation="h",
-                marker_color=COST_COLOUR,
+                marker_color=theme.COST,
                 marker_pattern_shape="/",
                 hovertemplate="%{y}<br>carrying cost %{x:,.0f} a year<extra></extra>",
             ),
@@ -105,7 +89,7 @@ def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go
             ],
             x=rows["utilisation"],
             orientation="h",
-            marker_color=[ALERT_COLOUR if f else OK_COLOUR for f in full],
+            marker_color=[theme.ALERT if f else theme.OK for f in full],
             text=[
                 ("⚠ " if f else "") + f"{u:.0%}"
                 for u, f in zip(rows["utilisation"], full, strict=True)
@@ -114,7 +98,7 @@ def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go
             hovertemplate="%{y}<br>%{x:.1%} of capacity<extra></extra>",
         )
     )
-    figure.add_vline(x=alert_share, line_dash="dash", line_color=ALERT_COLOUR)
+    figure.add_vline(x=alert_share, line_dash="dash", line_color=theme.ALERT)
     figure.update_xaxes(
         range=[0, max(1.1, float(rows["utilisation"].max()) * 1.15)], tickformat=".0%"
     )

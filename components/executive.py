@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from components.charts import BACKGROUND, VALUE_COLOUR
+from components import theme
 from components.downsample import min_max_per_bucket
 from components.formatting import money, percent
 
@@ -60,12 +60,12 @@ def sparkline(values: list[float]) -> go.Figure:
             x=points["day"],
             y=points["value"],
             mode="lines",
-            line={"color": VALUE_COLOUR, "width": 3},
+            line={"color": theme.ACCENT, "width": 3},
             hoverinfo="skip",
         )
     )
     figure.update_layout(
-        height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
+        height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=theme.PANEL, plot_bgcolor=theme.PANEL,
         xaxis={"visible": False}, yaxis={"visible": False}, showlegend=False,
     )  # fmt: skip
     return figure

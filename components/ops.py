@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from dash import html
 from dash.development.base_component import Component
 
-from components.charts import ORDER_BAR_COLOUR, VALUE_COLOUR, dark_layout, empty_figure
+from components import theme
+from components.charts import dark_layout, empty_figure
 from components.downsample import aggregate_per_bucket, min_max_per_bucket, width_text
 from components.formatting import count, percent
 
@@ -59,7 +60,7 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
             x=orders["timestamp"],
             y=orders["order_lines"],
             name="order lines / min",
-            marker_color=ORDER_BAR_COLOUR,
+            marker_color=theme.ORDER_BARS,
         )
     else:
         width = width_text(buckets.width)
@@ -70,7 +71,7 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
             offset=0,
             width=buckets.width / dt.timedelta(milliseconds=1),
             name=f"order lines / min, busiest of {width}",
-            marker_color=ORDER_BAR_COLOUR,
+            marker_color=theme.ORDER_BARS,
             # The dark template outlines each bar in the background colour: on a bar about a pixel
             # wide that outline is all that would show.
             marker_line_width=0,
@@ -86,7 +87,7 @@ def orders_per_minute_figure(orders: pd.DataFrame, rolling_minutes: int = 15) ->
                 x=mean["timestamp"],
                 y=mean["rolling"],
                 name=f"{rolling_minutes}-min mean",
-                line={"color": VALUE_COLOUR, "width": 4},
+                line={"color": theme.ACCENT, "width": 4},
             ),
         ]
     )

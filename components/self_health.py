@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash.development.base_component import Component
 
-from components.charts import ALERT_COLOUR, VALUE_COLOUR, dark_layout, empty_figure
+from components import theme
+from components.charts import dark_layout, empty_figure
 from components.formatting import count, percent, plotly_text
 from components.tables import DECIMAL, data_grid, json_records
 from queries.own_telemetry import SOURCE_STATS_COLUMNS
@@ -78,7 +79,7 @@ def callback_latency_figure(callbacks: pd.DataFrame) -> go.Figure:
             y=[plotly_text(str(output)) for output in ordered["output"]],
             x=ordered["p95_seconds"] * 1000,
             orientation="h",
-            marker_color=[ALERT_COLOUR if s else VALUE_COLOUR for s in slow],
+            marker_color=[theme.ALERT if s else theme.ACCENT for s in slow],
             text=[
                 ("⚠ " if s else "") + f"{p95 * 1000:,.0f} ms"
                 for p95, s in zip(ordered["p95_seconds"], slow, strict=True)

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from components.charts import VALUE_COLOUR, dark_layout
+from components import theme
+from components.charts import dark_layout
 from components.formatting import count, percent
 
 
@@ -17,7 +18,10 @@ def demand_figure(history: pd.DataFrame, mean: float, sd: float) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(
-                x=history["day"], y=history["units"], name="units ordered", marker_color="#3a5f86"
+                x=history["day"],
+                y=history["units"],
+                name="units ordered",
+                marker_color=theme.ORDER_BARS,
             ),
             go.Scatter(
                 x=history["day"],
@@ -30,14 +34,14 @@ def demand_figure(history: pd.DataFrame, mean: float, sd: float) -> go.Figure:
                 x=history["day"],
                 y=[max(mean - sd, 0.0)] * len(history),
                 fill="tonexty",
-                fillcolor="rgba(77,171,247,0.18)",
+                fillcolor=theme.BAND,
                 line={"width": 0},
                 name="mean ± 1 sd",
             ),
             go.Scatter(
                 x=history["day"],
                 y=[mean] * len(history),
-                line={"color": VALUE_COLOUR, "width": 3},
+                line={"color": theme.ACCENT, "width": 3},
                 name=f"mean {mean:.2f} / day",
             ),
         ]

@@ -10,16 +10,8 @@ from dash import html
 from dash.development.base_component import Component
 from plotly.subplots import make_subplots
 
-from components.charts import (
-    ALERT_COLOUR,
-    BACKGROUND,
-    COST_COLOUR,
-    GRID,
-    ORDER_BAR_COLOUR,
-    TEXT,
-    VALUE_COLOUR,
-    workload_colour,
-)
+from components import theme
+from components.charts import workload_colour
 from components.downsample import (
     MAX_POINTS_PER_FIGURE,
     aggregate_per_bucket,
@@ -39,7 +31,7 @@ ROWS = (
     "Memory",
     "HPA replicas",
 )
-EVENT_COLOURS = {"Warning": ALERT_COLOUR, "Normal": "#91a7ff"}
+EVENT_COLOURS = {"Warning": theme.ALERT, "Normal": theme.NORMAL_EVENT}
 
 
 def shared_axis_figure(
@@ -78,9 +70,9 @@ def shared_axis_figure(
         top = float(pd.Series(bars.y, dtype="float64").max())
         for row, (column, trace_name, colour) in enumerate(
             (
-                ("request_rate", "requests / s", VALUE_COLOUR),
-                ("error_rate", "5xx / s", ALERT_COLOUR),
-                ("p95_latency_seconds", "p95 s", COST_COLOUR),
+                ("request_rate", "requests / s", theme.ACCENT),
+                ("error_rate", "5xx / s", theme.ALERT),
+                ("p95_latency_seconds", "p95 s", theme.COST),
             ),
             start=2,
         ):
@@ -134,7 +126,7 @@ def shared_axis_figure(
         shapes=[
             {
                 "type": "line", "xref": "x", "yref": "paper", "x0": ts, "x1": ts, "y0": 0, "y1": 1,
-                "line": {"color": EVENT_COLOURS.get(str(kind), "#91a7ff"), "dash": "dot", "width": 1},
+                "line": {"color": EVENT_COLOURS.get(str(kind), theme.NORMAL_EVENT), "dash": "dot", "width": 1},
                 "opacity": 0.7,
             }
             for ts, kind in zip(events["timestamp"], events["type"], strict=True)
@@ -149,7 +141,7 @@ def shared_axis_figure(
                 marker={
                     "symbol": "triangle-down",
                     "size": 12,
-                    "color": [EVENT_COLOURS.get(t, "#91a7ff") for t in events["type"]],
+                    "color": [EVENT_COLOURS.get(t, theme.NORMAL_EVENT) for t in events["type"]],
                 },
                 text=_spaced_labels(events, window),
                 textposition="middle left",
@@ -163,10 +155,8 @@ def shared_axis_figure(
             col=1,
         )
     figure.update_layout(
-        template="plotly_dark",
-        paper_bgcolor=BACKGROUND,
-        plot_bgcolor=BACKGROUND,
-        font={"size": 15, "color": TEXT},
+        template=theme.FIGURE_TEMPLATE,
+        font={"size": 15},
         height=1250,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         hovermode="x unified",
@@ -174,8 +164,8 @@ def shared_axis_figure(
         uirevision="keep",
         clickmode="event",
     )
-    figure.update_yaxes(gridcolor=GRID, automargin=True)
-    figure.update_xaxes(gridcolor=GRID, showspikes=True, spikemode="across", spikesnap="cursor")
+    figure.update_yaxes(automargin=True)
+    figure.update_xaxes(showspikes=True, spikemode="across", spikesnap="cursor")
     figure.update_yaxes(tickformat=".3s", row=6, col=1)
     if window is not None:
         # Plotly draws datetimes as wall-clock time: UTC, written without its zone.
@@ -193,7 +183,7 @@ def _order_bars(combined: pd.DataFrame, budget: int) -> tuple[go.Bar, str]:
             x=combined["timestamp"],
             y=combined["order_lines_per_minute"],
             name="order lines / min",
-            marker_color=ORDER_BAR_COLOUR,
+            marker_color=theme.ORDER_BARS,
         )
         return bar, ROWS[0]
     step = _step(combined)
@@ -212,7 +202,7 @@ def _order_bars(combined: pd.DataFrame, budget: int) -> tuple[go.Bar, str]:
         offset=0,
         width=(buckets.width or step) / dt.timedelta(milliseconds=1),
         name=f"order lines / {width}",
-        marker_color=ORDER_BAR_COLOUR,
+        marker_color=theme.ORDER_BARS,
         # The dark template outlines each bar in the background colour: on a bar about a pixel
         # wide that outline is all that would show.
         marker_line_width=0,

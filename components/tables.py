@@ -14,16 +14,10 @@ import numpy as np
 import pandas as pd
 from dash.development.base_component import Component
 
+from components import theme
 from queries.row_blocks import DEFAULT_BLOCK_ROWS, RowBlock
 
-GRID_THEME = {
-    "function": (
-        "themeQuartz.withParams({backgroundColor: '#15171c', foregroundColor: '#f1f3f5', "
-        "headerBackgroundColor: '#23262e', headerTextColor: '#ffffff', "
-        "oddRowBackgroundColor: '#1b1e24', borderColor: '#3a3f4b', accentColor: '#4dabf7', "
-        "fontSize: 17, headerFontSize: 17, rowHeight: 40, headerHeight: 44})"
-    )
-}
+GRID_THEME = theme.GRID_THEME
 
 NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
 DECIMAL = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}

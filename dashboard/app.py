@@ -7,6 +7,7 @@ from pathlib import Path
 from dash import Dash
 from flask_caching import Cache
 
+from components import theme
 from dashboard import shell
 from dashboard.access import register_access_control
 from dashboard.cache import CacheBackend, SharedCache
@@ -58,6 +59,10 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
             cache, settings.refresh_seconds, flight=flight, revalidate_in_background=True
         ),
         shared_cache=shared,
+    )
+    # The colours assets/theme.css reads, from the one place that names them.
+    app.index_string = app.index_string.replace(
+        "{%css%}", "{%css%}\n        <style>" + theme.css_variables() + "</style>", 1
     )
     app.layout = shell.layout(context)
     shell.register_callbacks(app, context)

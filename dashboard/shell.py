@@ -13,6 +13,7 @@ import dash_mantine_components as dmc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
+from components import theme
 from dashboard.context import DashboardContext
 from dashboard.page_registry import BY_NAME, HOME, PAGES, page_module
 from dashboard.redis_cache import lock_seconds
@@ -32,7 +33,7 @@ def layout(context: DashboardContext) -> Component:
     reload_attribute: dict[str, Any] = {"data-reload-seconds": str(settings.reload_hours * 3600)}
     return dmc.MantineProvider(
         forceColorScheme="dark",
-        theme={"fontFamily": "Inter, 'DejaVu Sans', system-ui, sans-serif", "primaryColor": "blue"},
+        theme=theme.MANTINE_THEME,
         children=html.Div(
             [
                 dcc.Location(id="url", refresh=False),

@@ -5,10 +5,13 @@ product through dashboard/demo.py alone, and no module uses another one's privat
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from components import theme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("queries", "components", "dashboard", "demo")
@@ -106,3 +109,42 @@ def test_the_private_name_check_finds_both_forms(tmp_path: Path) -> None:
         "risk._z(np._core, naive_utc)\n"
     )
     assert _private_uses(sample) == ["2: queries.inventory._rows", "4: risk._z"]
+
+
+# A colour as CSS or Plotly write it: #rgb or #rrggbb standing alone (an id selector such as
+# #ops-kpi-risk goes on past its hex digits), rgb(...) and rgba(...).
+COLOUR = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})(?![0-9a-zA-Z_-])|\brgba?\(")
+THEME = Path("components/theme.py")
+
+
+def _colour_literals(path: Path) -> list[str]:
+    text = (REPO_ROOT / path).read_text()
+    return [
+        f"{path}:{number}: {line.strip()}"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if COLOUR.search(line)
+    ]
+
+
+def test_colours_are_named_only_in_the_theme() -> None:
+    paths = [
+        *_modules("components", "dashboard"),
+        *sorted(p.relative_to(REPO_ROOT) for p in (REPO_ROOT / "assets").glob("*.css")),
+    ]
+    assert THEME in paths
+    found = [hit for path in paths if path != THEME for hit in _colour_literals(path)]
+    assert found == []
+
+
+def test_the_colour_check_finds_hex_and_rgb_but_not_selectors() -> None:
+    assert COLOUR.search('marker_color="#3a5f86"')
+    assert COLOUR.search("border: 1px solid #fff;")
+    assert COLOUR.search('fillcolor="rgba(77,171,247,0.18)"')
+    assert not COLOUR.search("#ops-kpi-risk { color: var(--alert); }")
+    assert not COLOUR.search("a#add-button { }")
+
+
+def test_every_custom_property_the_stylesheet_reads_is_defined_by_the_theme() -> None:
+    read = set(re.findall(r"var\((--[a-z0-9-]+)\)", (REPO_ROOT / "assets/theme.css").read_text()))
+    assert read <= set(theme.CSS_VARIABLES), sorted(read - set(theme.CSS_VARIABLES))
+    assert set(theme.CSS_VARIABLES) <= read, "a colour the stylesheet no longer reads"

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from components.charts import ALERT_COLOUR, VALUE_COLOUR
+from components import theme
 from components.self_health import (
     callback_latency_figure,
     hit_ratio_hint,
@@ -46,7 +46,7 @@ def test_callback_bars_show_milliseconds_slowest_on_top_and_mark_slow_ones() -> 
     assert list(bar.y) == ["source-status.children", "sre-figure.figure +10"]
     assert list(bar.x) == [20.0, 2500.0]
     assert list(bar.text) == ["20 ms", "⚠ 2,500 ms"]
-    assert list(bar.marker.color) == [VALUE_COLOUR, ALERT_COLOUR]
+    assert list(bar.marker.color) == [theme.ACCENT, theme.ALERT]
 
 
 def test_callback_figure_without_calls_says_so() -> None:

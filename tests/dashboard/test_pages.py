@@ -14,6 +14,7 @@ from dash import Dash, Output
 from dash_requests import UPDATE_PATH, callback_request
 from small_inventory import build_small_inventory
 
+from components import theme
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from dashboard.page_registry import HOME, PAGES, Page, page_module
@@ -116,3 +117,12 @@ def test_the_router_shows_the_page_and_links_every_page_keeping_the_filters(
         for link in shown["nav"]["children"]
     ]
     assert links == [(listed.title, listed.path + search, listed is page) for listed in PAGES]
+
+
+def test_every_page_defines_the_colours_its_stylesheet_reads(app: Dash) -> None:
+    client = app.server.test_client()
+    for page in PAGES:
+        html_text = client.get(page.path).get_data(as_text=True)
+        assert f"<style>{theme.css_variables()}</style>" in html_text, page.path
+        # The stylesheet that reads them comes with the page too.
+        assert "theme.css" in html_text
