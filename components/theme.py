@@ -97,9 +97,10 @@ def _figure_template() -> go.layout.Template:
     return template
 
 
-# The template of every figure (plotly_dark on invdash's surfaces): a figure sets it and names
-# only the colours of its own series.
-FIGURE_TEMPLATE = _figure_template()
+# The template of every figure (plotly_dark on invdash's surfaces), registered once under this
+# name when the module is imported: a figure names it and only the colours of its own series.
+FIGURE_TEMPLATE = "invdash"
+pio.templates[FIGURE_TEMPLATE] = _figure_template()
 
 # AG Grid's Quartz theme in invdash's colours (a function dash-ag-grid evaluates in the browser).
 GRID_THEME = {

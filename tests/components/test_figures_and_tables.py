@@ -6,7 +6,8 @@ import math
 
 import pandas as pd
 
-from components.charts import value_and_carrying_cost, warehouse_utilisation
+from components import theme
+from components.charts import empty_figure, value_and_carrying_cost, warehouse_utilisation
 from components.tables import (
     RISK_COLUMNS,
     expiring_lot_rows,
@@ -128,3 +129,13 @@ def test_the_orders_tile_compares_with_the_same_hour_a_week_ago_in_few_words() -
     assert change_text(12, 24) == "▼ 50% vs 24 a week ago"
     assert change_text(5, 0) == "none this hour a week ago"
     assert change_text(0, 0) == "none now or a week ago"
+
+
+def test_figures_are_drawn_with_the_theme_s_template() -> None:
+    figure = empty_figure("nothing yet")
+    # The surfaces and grid lines come from the template, not set per figure.
+    assert figure.layout.paper_bgcolor is None
+    assert figure.layout.xaxis.gridcolor is None
+    assert figure.layout.template.layout.paper_bgcolor == theme.PANEL
+    assert figure.layout.template.layout.xaxis.gridcolor == theme.LINE
+    assert list(figure.layout.template.layout.colorway) == list(theme.WORKLOAD_PALETTE)
