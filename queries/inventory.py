@@ -169,6 +169,8 @@ class _Positions:
     positions: pd.DataFrame
     lots: pd.DataFrame  # expiring_lots
     lot_skus: np.ndarray  # the SKU id of each of its rows
+    # The LOT_ORDER key of each row of ``lots`` (lot_sort_keys), made by the first patch.
+    lot_keys: np.ndarray | None = None
 
 
 class InventorySource:
@@ -445,7 +447,7 @@ class InventorySource:
         if len(skus) > MAX_PATCHED_SKUS:
             return None
         rows, positions = last.rows, last.positions
-        lots, lot_skus = last.lots, last.lot_skus
+        lots, lot_skus, lot_keys = last.lots, last.lot_skus, last.lot_keys
         if skus:
             fresh = self._position_rows(conn, as_of, found, skus)
             at = np.flatnonzero(rows["sku_id"].isin(skus).to_numpy())
@@ -456,16 +458,13 @@ class InventorySource:
             changed = position_metrics(fresh[POSITION_INPUTS], as_of, self.policy)
             positions = _rows_replaced(positions, at, changed)
             fresh_lots, fresh_skus = self._lots_and_skus(conn, as_of, skus)
-            kept = ~np.isin(lot_skus, skus)
-            if fresh_lots.empty:  # (an empty read has no column types to join)
-                lots, lot_skus = lots.loc[kept].reset_index(drop=True), lot_skus[kept]
-            else:
-                lots, lot_skus = _sorted_lots(
-                    pd.concat([lots.loc[kept], fresh_lots], ignore_index=True),
-                    np.concatenate([lot_skus[kept], fresh_skus]),
-                )
+            lots, lot_skus, lot_keys = _lots_merged(
+                lots, lot_skus, lot_keys, ~np.isin(lot_skus, skus), fresh_lots, fresh_skus
+            )
         positions = dated_columns(positions, rows["last_outbound_at"], as_of, self.policy)
-        return _Positions(last.key, marks, last.read_at, as_of, rows, positions, lots, lot_skus)
+        return _Positions(
+            last.key, marks, last.read_at, as_of, rows, positions, lots, lot_skus, lot_keys
+        )
 
     def _position_rows(
         self,
@@ -909,11 +908,56 @@ def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> p
 
 
 # Expiring lots: soonest first, then by SKU, warehouse and lot code (text by code point, so that
-# a patched list, sorted here, is in the order of a whole read, sorted by the database, whatever
+# a patched list, merged here, is in the order of a whole read, sorted by the database, whatever
 # the database's collation).
 LOT_ORDER = ["expires_on", "sku_code", "warehouse_code", "lot_code"]
 
 
-def _sorted_lots(lots: pd.DataFrame, skus: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    ordered = lots.assign(_sku=skus).sort_values(LOT_ORDER, kind="stable", ignore_index=True)
-    return ordered.drop(columns="_sku"), ordered["_sku"].to_numpy("int64")
+# Day numbers in lot_sort_keys: offset to be positive and padded, so that text order is theirs.
+_KEY_DAY_OFFSET = 10**8
+
+
+def lot_sort_keys(lots: pd.DataFrame) -> np.ndarray:
+    """One text per row whose order (Python's, by code point) is the LOT_ORDER of the rows: the
+    fields joined by NUL, which sorts before any other character, as a shorter field does."""
+    days = lots["expires_on"].to_numpy("datetime64[D]").astype("int64") + _KEY_DAY_OFFSET
+    keys = np.empty(len(lots), dtype=object)
+    keys[:] = [
+        f"{day:010d}\0{sku}\0{warehouse}\0{lot}"
+        for day, sku, warehouse, lot in zip(
+            days,
+            lots["sku_code"].to_numpy(object),
+            lots["warehouse_code"].to_numpy(object),
+            lots["lot_code"].to_numpy(object),
+            strict=True,
+        )
+    ]
+    return keys
+
+
+def _lots_merged(
+    lots: pd.DataFrame,
+    skus: np.ndarray,
+    keys: np.ndarray | None,
+    kept: np.ndarray,
+    fresh: pd.DataFrame,
+    fresh_skus: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows of ``lots`` (in LOT_ORDER, with their SKU ids and sort keys: None, not made
+    yet) where ``kept``, and ``fresh`` (in LOT_ORDER too, as the database sorts them) among
+    them: a merge of two sorted lists, not a sort (a sort of text by pandas took 0.13 s for the
+    75,000 lots of 50k SKUs)."""
+    kept_keys = (lot_sort_keys(lots) if keys is None else keys)[kept]
+    kept_lots = lots.loc[kept].reset_index(drop=True)
+    if fresh.empty:  # (an empty read has no column types to join)
+        return kept_lots, skus[kept], kept_keys
+    fresh_keys = lot_sort_keys(fresh)
+    # Each fresh row after the kept rows of an equal key, as a stable sort of both would put it.
+    at = np.searchsorted(kept_keys, fresh_keys, side="right")
+    order = np.insert(np.arange(len(kept_keys)), at, len(kept_keys) + np.arange(len(fresh)))
+    merged = pd.concat([kept_lots, fresh], ignore_index=True).take(order)
+    return (
+        merged.reset_index(drop=True),
+        np.concatenate([skus[kept], fresh_skus])[order],
+        np.concatenate([kept_keys, fresh_keys])[order],
+    )

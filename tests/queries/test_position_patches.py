@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from inventory_invariants import book_movement
 from demo.orders import continue_orders
 from demo.seed import Scale, seed_database
 from queries import inventory
-from queries.inventory import InventoryPolicy, InventorySource
+from queries.inventory import LOT_ORDER, InventoryPolicy, InventorySource, lot_sort_keys
 from queries.rollup_store import RollupStore, refresh_rollups
 from queries.schema import Lot, SalesOrder, Sku, StockLevel, StockMovement, Warehouse
 
@@ -201,3 +202,21 @@ def test_a_movement_dated_ahead_counts_once_its_time_has_come(demo: sa.Engine) -
     read = whole(demo, moment, None)
     assert pd.Timestamp(ahead) in set(read["last_outbound_at"])
     assert_same(patched, read)
+
+
+def test_lot_sort_keys_order_rows_as_the_lot_order_does() -> None:
+    # Prefixes, case, accents and days on either side of 1970: text order of the keys is the
+    # order of (expires_on, sku_code, warehouse_code, lot_code) compared field by field.
+    rows = [
+        ("2026-12-10", "A", "WH1", "L2"), ("2026-12-10", "A", "WH1", "L10"),
+        ("2026-12-10", "AB", "WH1", "L1"), ("2026-12-10", "A-", "WH1", "L1"),
+        ("2026-12-09", "Z", "WH9", "L1"), ("1969-07-20", "é", "WH1", "L1"),
+        ("2026-12-10", "a", "WH1", "L1"), ("2026-12-10", "A", "WH10", "L1"),
+        ("2026-12-10", "A", "WH1", ""), ("2126-01-01", "A", "WH1", "L1"),
+    ]  # fmt: skip
+    lots = pd.DataFrame(rows, columns=LOT_ORDER).assign(
+        expires_on=lambda frame: pd.to_datetime(frame["expires_on"]).astype("datetime64[ns]")
+    )
+    by_key = np.argsort(lot_sort_keys(lots), kind="stable")
+    by_fields = sorted(range(len(rows)), key=lambda i: (rows[i][0], *rows[i][1:]))
+    assert list(by_key) == by_fields
