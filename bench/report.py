@@ -10,9 +10,11 @@ from bench.screens import CALLBACKS, TRIVIAL, percentiles
 
 # Minutes of the demo's orders between the snapshots a refresh figure patches (bench/run.py).
 REFRESH_MINUTES = 2
+# New orders before the equal-orders refresh: about what REFRESH_MINUTES bring at `l`.
+EQUAL_REFRESH_ORDERS = 100
 
 if TYPE_CHECKING:
-    from bench.run import DatabaseFigures, Results
+    from bench.run import DatabaseFigures, Results, RollupFigures
 
 FLOOR_TARGET = 1.3
 QUERIES_TARGET = 1.0
@@ -148,6 +150,18 @@ def _targets(results: Results) -> list[str]:
                 f"with roll-ups at `l` / at `{results.scale}` | ≤ 1.5 | "
                 f"{ratio:.2f} | {_verdict(ratio, 1.5)} |"
             )
+        if not (
+            math.isnan(large.equal_orders_refresh_seconds)
+            or math.isnan(main.equal_orders_refresh_seconds)
+        ):
+            ratio = large.equal_orders_refresh_seconds / main.equal_orders_refresh_seconds
+            lines.append(
+                f"| PostgreSQL: refresh after about {EQUAL_REFRESH_ORDERS} new orders "
+                f"({large.equal_orders_minutes} min of traffic at `l`, "
+                f"{main.equal_orders_minutes} min at `{results.scale}`) with roll-ups at `l` / "
+                f"at `{results.scale}`: the same changes on ten times the history | ≤ 1.5 | "
+                f"{ratio:.2f} | {_verdict(ratio, 1.5)} |"
+            )
         ratio = large.snapshot_seconds / main.snapshot_seconds
         lines.append(
             f"| PostgreSQL: whole snapshot with roll-ups at `l` / at `{results.scale}` "
@@ -253,6 +267,19 @@ def _floors(results: Results) -> list[str]:
     return lines
 
 
+def _count(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:,.0f}"
+
+
+def _equal_refresh(r: RollupFigures) -> str:
+    if math.isnan(r.equal_orders_refresh_seconds):
+        return ""
+    return (
+        f"{_seconds(r.equal_orders_refresh_seconds)} ({r.equal_orders_minutes} min, "
+        f"{_count(r.equal_orders)} orders)"
+    )
+
+
 def _rollups(results: Results) -> list[str]:
     lines = [
         "## Roll-ups",
@@ -267,10 +294,14 @@ def _rollups(results: Results) -> list[str]:
         "",
         f"A refresh is a snapshot of the same source after {REFRESH_MINUTES} min of the demo's",
         "orders: it patches the last snapshot with the SKUs that changed (checked against a",
-        "whole read).",
+        "whole read). The demo replays last week's orders, so a larger company has more orders",
+        "a minute: the new orders column says how many each refresh followed. On PostgreSQL a",
+        f"refresh is also timed after about {EQUAL_REFRESH_ORDERS} new orders, however many",
+        "minutes of the last week's mean rate bring them (the orders it followed in brackets):",
+        "the same changes, on each scale's history and SKUs.",
         "",
-        "| database | first fill | trailing run | snapshot, live | snapshot, roll-ups | roll-ups / live | positions, roll-ups / raw floor | refresh, roll-ups | week review, live | week review, roll-ups |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | first fill | trailing run | snapshot, live | snapshot, roll-ups | roll-ups / live | positions, roll-ups / raw floor | refresh, roll-ups | new orders a refresh | refresh after equal orders | week review, live | week review, roll-ups |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for figures in results.databases:
         r = figures.rollups
@@ -280,7 +311,8 @@ def _rollups(results: Results) -> list[str]:
             f"| {_label(figures)} | {_seconds(r.first_fill_seconds)} | {_seconds(r.trailing_seconds)} | "
             f"{_seconds(r.live_snapshot_seconds)} | {_seconds(r.snapshot_seconds)} | "
             f"{r.snapshot_share:.2f} | {r.positions_seconds / r.positions_floor_seconds:.2f} | "
-            f"{_seconds(r.refresh_seconds)} | "
+            f"{_seconds(r.refresh_seconds)} | {_count(r.refresh_orders)} | "
+            f"{_equal_refresh(r)} | "
             f"{_seconds(r.live_review_seconds)} | {_seconds(r.review_seconds)} |"
         )
     lines.append("")

@@ -55,6 +55,7 @@ from queries.database import create_inventory_engine
 from queries.inventory import InventoryPolicy, InventorySource
 from queries.kpis import ExecutiveKpiSource
 from queries.rollup_store import RollupStore, refresh_rollups
+from queries.schema import SalesOrder
 
 REFRESH_SECONDS = 10  # invdash's default, which the server runs with
 # A panel query longer than this is reported as timed out (no refresh could wait for it).
@@ -92,8 +93,17 @@ class RollupFigures:
     # ExecutiveKpiSource.period_review("week") without the store and with it (same run).
     live_review_seconds: float = math.nan
     review_seconds: float = math.nan
-    # A snapshot patched after REFRESH_STEP of the demo's orders (what a refresh costs).
+    # A snapshot patched after REFRESH_STEP of the demo's orders (what a refresh costs), and
+    # the new orders each such step brought (the demo replays last week's, so a company ten
+    # times larger gets ten times the orders a minute).
     refresh_seconds: float = math.nan
+    refresh_orders: float = math.nan
+    # PostgreSQL: a snapshot patched after about report.EQUAL_REFRESH_ORDERS new orders
+    # (however many minutes of the demo's traffic bring them), and the minutes of one step:
+    # what a refresh costs for the same changes, whatever the history and SKU count.
+    equal_orders_refresh_seconds: float = math.nan
+    equal_orders_minutes: int = 0
+    equal_orders: float = math.nan  # the new orders such a step brought (mean)
 
     @property
     def snapshot_share(self) -> float:
@@ -251,7 +261,18 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
             for _ in range(repeat)
         )
         positions = min(_timed(lambda: with_store.stock_positions(as_of)) for _ in range(repeat))
-        refresh = measure_refresh(engine, InventorySource(engine, policy, store), repeat)
+        refresh, refresh_orders = measure_refresh(
+            engine, InventorySource(engine, policy, store), repeat, REFRESH_STEP
+        )
+        equal_refresh, equal_minutes, equal_orders = math.nan, 0, math.nan
+        if engine.dialect.name == "postgresql":
+            equal_minutes = minutes_for_orders(engine, report.EQUAL_REFRESH_ORDERS)
+            equal_refresh, equal_orders = measure_refresh(
+                engine,
+                InventorySource(engine, policy, store),
+                min(repeat, EQUAL_REFRESH_REPEAT),
+                dt.timedelta(minutes=equal_minutes),
+            )
     finally:
         engine.dispose()
         store.engine.dispose()
@@ -266,6 +287,10 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
         live_review_seconds=live_review,
         review_seconds=review,
         refresh_seconds=refresh,
+        refresh_orders=refresh_orders,
+        equal_orders_refresh_seconds=equal_refresh,
+        equal_orders_minutes=equal_minutes,
+        equal_orders=equal_orders,
     )
 
 
@@ -273,13 +298,34 @@ def measure_rollups(url: str, floors: list[FloorFigure], repeat: int) -> RollupF
 REFRESH_STEP = dt.timedelta(minutes=report.REFRESH_MINUTES)
 
 
-def measure_refresh(engine: sa.Engine, source: InventorySource, repeat: int) -> float:
-    """A refresh as a serving process makes it: the demo's orders carried on by REFRESH_STEP
+# Steps of the equal-orders refresh (tens of minutes of traffic each at `m`: few of them).
+EQUAL_REFRESH_REPEAT = 3
+
+
+def minutes_for_orders(engine: sa.Engine, orders: int) -> int:
+    """Whole minutes of the demo's traffic that bring about ``orders`` new orders: it replays
+    the last week's, so the rate is the last 7 days' orders a minute."""
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=7)
+    with engine.connect() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count()).where(SalesOrder.ordered_at >= since)
+        ).scalar_one()
+    per_minute = count / (7 * 24 * 60)
+    if per_minute <= 0:
+        raise FloorMismatch("the copy has no orders in the last 7 days to replay")
+    return max(1, round(orders / per_minute))
+
+
+def measure_refresh(
+    engine: sa.Engine, source: InventorySource, repeat: int, step: dt.timedelta
+) -> tuple[float, float]:
+    """A refresh as a serving process makes it: the demo's orders carried on by ``step``
     (orders placed, picked and shipped), then a snapshot of the same source, which patches its
-    last one; the best of ``repeat``, each checked against a whole read."""
+    last one; the best of ``repeat``, each checked against a whole read, and the mean of the
+    new orders a step brought."""
     moment = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     past_midnight = dt.datetime.combine(moment.date() + dt.timedelta(days=1), dt.time())
-    if moment + repeat * REFRESH_STEP >= past_midnight:
+    if moment + repeat * step >= past_midnight:
         # A new day reads whole by design: wait for it (minutes at most) so that none comes.
         time.sleep((past_midnight - moment).total_seconds() + 1)
         moment = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -289,9 +335,10 @@ def measure_refresh(engine: sa.Engine, source: InventorySource, repeat: int) -> 
     continue_orders(engine, moment)
     source.snapshot(moment)
     best = math.inf
+    orders = 0
     for _ in range(repeat):
-        moment += REFRESH_STEP
-        continue_orders(engine, moment)
+        moment += step
+        orders += continue_orders(engine, moment).orders
         patches = source.patches
         started = time.perf_counter()
         source.snapshot(moment)
@@ -307,7 +354,7 @@ def measure_refresh(engine: sa.Engine, source: InventorySource, repeat: int) -> 
             )
         except AssertionError as error:
             raise FloorMismatch(f"patched positions differ from a whole read: {error}") from None
-    return best
+    return best, orders / repeat
 
 
 def _timed(action: Callable[[], object]) -> float:
