@@ -115,7 +115,7 @@ def test_a_workload_keeps_its_colour_on_both_usage_rows_and_across_filters() -> 
     )
 
     def colours(figure: object, name: str) -> set[str]:
-        return {t.line.color for t in figure.data if t.name == name}  # type: ignore[attr-defined]
+        return {t.line.color for t in figure.data if t.name == name}
 
     assert len(colours(both, "shop/search")) == 1  # CPU and memory lines alike
     assert colours(both, "shop/search") == colours(alone, "shop/search")

@@ -233,7 +233,7 @@ def test_a_host_sweeps_at_most_once_per_interval(tmp_path: Path) -> None:
 
 
 def context_of(app: object) -> DashboardContext:
-    context = app.server.config["INVDASH_CONTEXT"]  # type: ignore[attr-defined]
+    context = app.server.config["INVDASH_CONTEXT"]
     assert isinstance(context, DashboardContext)
     return context
 

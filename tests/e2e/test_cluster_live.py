@@ -12,6 +12,7 @@ from pathlib import Path
 import kubernetes
 import pytest
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from kube_api_server import KubeApiServer, load_fixture_objects
 from prometheus_server import (
     PrometheusServer,
@@ -64,8 +65,11 @@ def recorded_prometheus(
     server.stop()
 
 
-def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per_source(  # type: ignore[no-untyped-def]
-    dash_duo, fixtures_dir: Path, recorded_prometheus: PrometheusServer, sqlite_url: str
+def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per_source(
+    dash_duo: DashComposite,
+    fixtures_dir: Path,
+    recorded_prometheus: PrometheusServer,
+    sqlite_url: str,
 ) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from screen_actions import wait_until_settled
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
@@ -32,8 +33,8 @@ def demo_settings(sqlite_url: str) -> Settings:
 
 
 def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
-    dash_duo, sqlite_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str, tmp_path: Path
+) -> None:
     settings = demo_settings(sqlite_url)
     dash_duo.driver.set_window_size(1920, 1080)
     dash_duo.start_server(create_app(settings))
@@ -57,7 +58,7 @@ def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(
     assert dash_duo.get_logs() == []
 
 
-def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_pod_tile_opens_its_detail(dash_duo: DashComposite, sqlite_url: str) -> None:
     settings = demo_settings(sqlite_url)
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/cluster")
@@ -84,8 +85,8 @@ def test_a_pod_tile_opens_its_detail(dash_duo, sqlite_url: str) -> None:  # type
     assert dash_duo.get_logs() == []
 
 
-def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(  # type: ignore[no-untyped-def]
-    dash_duo, sqlite_url: str
+def test_namespace_and_workload_in_the_url_narrow_every_cluster_panel(
+    dash_duo: DashComposite, sqlite_url: str
 ) -> None:
     settings = demo_settings(sqlite_url)
     opened = dt.datetime.now(dt.UTC)

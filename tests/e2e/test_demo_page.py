@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from screen_actions import (
     click_time,
     drag_time,
@@ -56,8 +57,8 @@ def kpis_either_side_of_midnight(source: InventorySource) -> list[InventoryKpis]
 
 
 def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
-    dash_duo, demo_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str, tmp_path: Path
+) -> None:
     settings = load_settings(database_url=demo_url, refresh_seconds=60)
     candidates = kpis_either_side_of_midnight(
         InventorySource(sa.create_engine(demo_url), inventory_policy(settings))
@@ -104,8 +105,8 @@ def test_demo_tiles_equal_the_queries_and_every_panel_has_data(
 
 
 def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
-    dash_duo, demo_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str, tmp_path: Path
+) -> None:
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     source = InventorySource(sa.create_engine(demo_url), inventory_policy(settings))
     candidates = kpis_either_side_of_midnight(source)
@@ -166,8 +167,8 @@ def test_ops_wall_screen_fits_1920x1080_and_shows_the_same_numbers(
 
 
 def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
-    dash_duo, demo_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str, tmp_path: Path
+) -> None:
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     open_on_a_screen(dash_duo, create_app(settings), "/sre?range=6h")
     dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
@@ -232,8 +233,8 @@ def test_sre_page_puts_orders_and_traffic_on_one_axis_with_events(
 
 
 def test_exec_review_compares_periods_and_exports_csv(
-    dash_duo, demo_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str, tmp_path: Path
+) -> None:
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     source = ExecutiveKpiSource(sa.create_engine(demo_url), settings.holding_cost_rate)
     # The periods end at midnight UTC: the page may compute them after the next one.
@@ -273,8 +274,8 @@ def test_exec_review_compares_periods_and_exports_csv(
 
 
 def test_dragging_across_the_sre_chart_zooms_into_a_custom_range_kept_in_the_url(
-    dash_duo, demo_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str
+) -> None:
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     open_on_a_screen(dash_duo, create_app(settings), "/sre?range=6h&kiosk=1")
     dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
@@ -300,8 +301,8 @@ def test_dragging_across_the_sre_chart_zooms_into_a_custom_range_kept_in_the_url
 
 
 def test_a_quarter_reaching_back_before_the_data_is_not_compared_with_zeros(
-    dash_duo, demo_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, demo_url: str
+) -> None:
     # The demo holds 120 days: the quarter before the last one starts before the first order.
     settings = load_settings(database_url=demo_url, refresh_seconds=60, telemetry="demo")
     open_on_a_screen(dash_duo, create_app(settings), "/exec?period=quarter")

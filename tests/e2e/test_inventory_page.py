@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from dash import Dash
+from dash.testing.composite import DashComposite
 from inventory_invariants import book_movement
 from screen_actions import click_when_stable, wait_for_text_in
 from selenium.webdriver.common.action_chains import ActionChains
@@ -29,7 +31,7 @@ from queries.row_blocks import DEFAULT_BLOCK_ROWS
 PAGE_LAG = dt.timedelta(minutes=5)
 
 
-def small_app(url: str):  # type: ignore[no-untyped-def]
+def small_app(url: str) -> Dash:
     settings = load_settings(
         database_url=url,
         demand_window_days=POLICY.demand_window_days,
@@ -38,7 +40,9 @@ def small_app(url: str):  # type: ignore[no-untyped-def]
     return create_app(settings)
 
 
-def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_tiles_show_what_the_queries_compute_and_names_stay_text(
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     engine = sa.create_engine(sqlite_url)
     build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
     # Risk and fill rate follow the demand window's whole UTC days: should midnight pass before
@@ -71,7 +75,9 @@ def test_tiles_show_what_the_queries_compute_and_names_stay_text(dash_duo, sqlit
     assert dash_duo.get_logs() == []
 
 
-def test_unreachable_database_is_named_on_the_page_without_a_traceback(dash_duo) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_database_is_named_on_the_page_without_a_traceback(
+    dash_duo: DashComposite,
+) -> None:
     # Nothing listens on port 1: the connection is refused at once.
     dash_duo.start_server(small_app("postgresql+psycopg://invdash@127.0.0.1:1/inventory"))
     dash_duo.wait_for_contains_text(
@@ -87,8 +93,8 @@ def test_unreachable_database_is_named_on_the_page_without_a_traceback(dash_duo)
 
 
 def test_page_recovers_by_itself_when_the_database_comes_back(
-    dash_duo, postgresql_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, postgresql_url: str
+) -> None:
     dash_duo.start_server(small_app(postgresql_url))
     dash_duo.wait_for_contains_text(
         "#inv-freshness", "inventory database unreachable: UndefinedTable", timeout=30
@@ -100,8 +106,8 @@ def test_page_recovers_by_itself_when_the_database_comes_back(
 
 
 def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(170.0), timeout=30)
@@ -121,7 +127,7 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
     assert dash_duo.get_logs() == []
 
 
-def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_risk_row_opens_the_sku_detail(dash_duo: DashComposite, sqlite_url: str) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
     dash_duo.wait_for_contains_text("#inv-risk-grid", SKU_A_NAME, timeout=30)
@@ -151,8 +157,8 @@ def test_a_risk_row_opens_the_sku_detail(dash_duo, sqlite_url: str) -> None:  # 
 
 
 def test_a_screen_left_alone_shows_new_stock_in_its_grid_at_the_next_refresh(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     engine = sa.create_engine(sqlite_url)
     build_small_inventory(engine, as_of=dt.datetime.now(dt.UTC))
     dash_duo.start_server(small_app(sqlite_url))
@@ -207,8 +213,8 @@ def wait_for_grid(
 
 
 def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     engine = sa.create_engine(sqlite_url)
     seed_database(engine, scale=GRID_SCALE, seed=7)
     settings = load_settings(database_url=sqlite_url, refresh_seconds=2)
@@ -278,8 +284,8 @@ def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server
 
 
 def test_a_grid_whose_answer_was_lost_asks_again_at_a_later_refresh(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     engine = sa.create_engine(sqlite_url)
     seed_database(engine, scale=GRID_SCALE, seed=7)
     settings = load_settings(database_url=sqlite_url, refresh_seconds=4)

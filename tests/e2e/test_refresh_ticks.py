@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes
 import sqlalchemy as sa
 from dash import Dash
+from dash.testing.composite import DashComposite
 from flask import request
 from kube_api_server import KubeApiServer
 from selenium.webdriver.support.ui import WebDriverWait
@@ -55,8 +56,8 @@ def _ops_app(settings: Settings, api: KubeApiServer, kube_timeout_seconds: float
     return create_app(settings, Sources(inventory_source(settings), kube, None))
 
 
-def test_a_slow_source_makes_ticks_skip_instead_of_queueing(  # type: ignore[no-untyped-def]
-    dash_duo, sqlite_url: str
+def test_a_slow_source_makes_ticks_skip_instead_of_queueing(
+    dash_duo: DashComposite, sqlite_url: str
 ) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(
@@ -105,8 +106,8 @@ def test_a_slow_source_makes_ticks_skip_instead_of_queueing(  # type: ignore[no-
     assert dash_duo.get_logs() == []
 
 
-def test_a_refresh_that_never_gets_an_answer_is_asked_again(  # type: ignore[no-untyped-def]
-    dash_duo, sqlite_url: str
+def test_a_refresh_that_never_gets_an_answer_is_asked_again(
+    dash_duo: DashComposite, sqlite_url: str
 ) -> None:
     """One pods-panel request is held by the server and never answered (as a connection a
     proxy lost): its busy flag stays set, the gate holds the ticks for ``lost_after_seconds``,

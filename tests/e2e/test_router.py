@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from flask import request
 from screen_actions import click_when_stable
 from small_inventory import POLICY, build_small_inventory
@@ -26,7 +27,7 @@ QUIET_SECONDS = 1.5
 GO_TO = "window.history.pushState({}, '', arguments[0]); window.dispatchEvent(new PopStateEvent('popstate'));"
 
 
-def start(dash_duo, sqlite_url: str, path: str) -> Callable[[], Counter[str]]:  # type: ignore[no-untyped-def]
+def start(dash_duo: DashComposite, sqlite_url: str, path: str) -> Callable[[], Counter[str]]:
     """The app on a small inventory, no refresh tick in the test's time (an hour), opened at
     ``path``; returns what counts its callback requests by output."""
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
@@ -86,8 +87,8 @@ def _delta(before: Counter[str], after: Counter[str], output: str) -> int:
 
 
 def test_a_filter_change_on_ops_updates_each_panel_once_and_never_rebuilds_the_page(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     counted = start(dash_duo, sqlite_url, "/ops")
     dash_duo.wait_for_text_to_equal("#ops-scope", "All warehouses", timeout=30)
     before = settled(counted)
@@ -104,8 +105,8 @@ def test_a_filter_change_on_ops_updates_each_panel_once_and_never_rebuilds_the_p
 
 
 def test_a_filter_chosen_on_the_inventory_updates_it_once_and_the_address_follows_back(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     counted = start(dash_duo, sqlite_url, "/?warehouse=WH2")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=30)
     before = settled(counted)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from selenium.webdriver.support.ui import WebDriverWait
 from small_inventory import build_small_inventory
 
@@ -33,7 +34,7 @@ EXPECTED_ROWS = {
 }
 
 
-def test_the_sre_page_shows_invdash_own_health(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_sre_page_shows_invdash_own_health(dash_duo: DashComposite, sqlite_url: str) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(database_url=sqlite_url, telemetry="demo", refresh_seconds=2)
     dash_duo.start_server(create_app(settings))

@@ -14,6 +14,7 @@ from typing import Any
 import kubernetes
 import pytest
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from kube_api_server import KubeApiServer, rfc3339
 from prometheus_server import (
     Family,
@@ -239,8 +240,8 @@ def _no_demo_anywhere(dash_duo: Any) -> None:
     assert "demo" not in status, status
 
 
-def test_ops_on_live_sources_counts_the_api_servers_pods(  # type: ignore[no-untyped-def]
-    dash_duo, live: tuple[Settings, Sources]
+def test_ops_on_live_sources_counts_the_api_servers_pods(
+    dash_duo: DashComposite, live: tuple[Settings, Sources]
 ) -> None:
     _open(dash_duo, live, "/ops?kiosk=1")
     dash_duo.wait_for_text_to_equal("#ops-kpi-pods-value", "⚠ 1", timeout=30)
@@ -253,8 +254,8 @@ def test_ops_on_live_sources_counts_the_api_servers_pods(  # type: ignore[no-unt
     assert dash_duo.get_logs() == []
 
 
-def test_sre_on_live_sources_draws_prometheus_traffic_and_lists_pods_unhealthy_then(  # type: ignore[no-untyped-def]
-    dash_duo, live: tuple[Settings, Sources]
+def test_sre_on_live_sources_draws_prometheus_traffic_and_lists_pods_unhealthy_then(
+    dash_duo: DashComposite, live: tuple[Settings, Sources]
 ) -> None:
     _open(dash_duo, live, "/sre?range=1h")
     dash_duo.wait_for_element("#sre-figure .scatterlayer .trace", timeout=30)
@@ -280,8 +281,8 @@ def test_sre_on_live_sources_draws_prometheus_traffic_and_lists_pods_unhealthy_t
     assert dash_duo.get_logs() == []
 
 
-def test_exec_on_live_sources_weighs_availability_by_requests(  # type: ignore[no-untyped-def]
-    dash_duo, live: tuple[Settings, Sources]
+def test_exec_on_live_sources_weighs_availability_by_requests(
+    dash_duo: DashComposite, live: tuple[Settings, Sources]
 ) -> None:
     _open(dash_duo, live, "/exec?period=week")
     dash_duo.wait_for_element("#exec-availability .exec-value", timeout=30)

@@ -6,7 +6,9 @@ import datetime as dt
 import time
 
 import sqlalchemy as sa
+from dash.testing.composite import DashComposite
 from screen_actions import click_when_stable
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from small_inventory import POLICY, build_small_inventory
 
@@ -15,7 +17,7 @@ from dashboard.app import create_app
 from dashboard.settings import load_settings
 
 
-def start(dash_duo, sqlite_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
+def start(dash_duo: DashComposite, sqlite_url: str, path: str) -> None:
     build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
     settings = load_settings(
         database_url=sqlite_url,
@@ -46,10 +48,10 @@ return {
 SHOWS_INVENTORY, SHOWS_CLUSTER = "inventory", "cluster"
 
 
-def wait_for_screen(dash_duo, address: str, page: str, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_for_screen(dash_duo: DashComposite, address: str, page: str, what: str) -> None:
     seen: list[object] = []
 
-    def showing(driver) -> bool:  # type: ignore[no-untyped-def]
+    def showing(driver: WebDriver) -> bool:
         screen = driver.execute_script(_SCREEN, money(170.0))
         seen[:] = [screen]
         return bool(screen["address"].startswith(address) and screen["kiosk"] and screen[page])
@@ -61,8 +63,8 @@ def wait_for_screen(dash_duo, address: str, page: str, what: str) -> None:  # ty
 
 
 def test_a_link_restores_the_filtered_view_and_filters_write_the_url(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     start(dash_duo, sqlite_url, "/?warehouse=WH2")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=30)
     dash_duo.find_element("#inv-category").click()
@@ -76,8 +78,8 @@ def test_a_link_restores_the_filtered_view_and_filters_write_the_url(
 
 
 def test_kiosk_hides_navigation_and_controls_and_playlist_rotates_pages(
-    dash_duo, sqlite_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     start(dash_duo, sqlite_url, "/?kiosk=1&playlist=inventory,cluster&dwell=inventory:5,cluster:5")
     # The playlist moves on every 5 s whether or not a slow machine has drawn the page yet, so
     # each page is checked in one look (one script), never across two separate reads.
@@ -87,7 +89,9 @@ def test_kiosk_hides_navigation_and_controls_and_playlist_rotates_pages(
     assert dash_duo.get_logs() == []
 
 
-def test_unusable_url_parts_are_shown_as_text_and_defaults_used(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_url_parts_are_shown_as_text_and_defaults_used(
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     start(
         dash_duo,
         sqlite_url,
@@ -107,7 +111,9 @@ def test_unusable_url_parts_are_shown_as_text_and_defaults_used(dash_duo, sqlite
     assert "status of 404" in entry["message"]
 
 
-def test_unknown_filter_values_fall_back_to_all_and_say_so(dash_duo, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_filter_values_fall_back_to_all_and_say_so(
+    dash_duo: DashComposite, sqlite_url: str
+) -> None:
     start(dash_duo, sqlite_url, "/?warehouse=WH9")
     dash_duo.wait_for_contains_text(
         "#inv-filter-problems", "No warehouse 'WH9' here: showing all", timeout=20
