@@ -11,10 +11,13 @@ from dash.development.base_component import Component
 from components import theme
 from components.charts import dark_layout
 from components.formatting import count, percent
+from queries.rollups import DemandBand
 
 
-def demand_figure(history: pd.DataFrame, mean: float, sd: float) -> go.Figure:
-    """Daily units (bars) against the window's mean daily demand and a band of one deviation."""
+def demand_figure(history: pd.DataFrame, band: DemandBand) -> go.Figure:
+    """Daily units (bars) against their mean and a band of one deviation (``band``, of the
+    plotted series)."""
+    mean, sd = band.mean, band.sd
     figure = go.Figure(
         [
             go.Bar(
@@ -68,9 +71,13 @@ def _shelf_life_words(shelf_life_days: float) -> str:
 
 
 def sku_detail(
-    positions: pd.DataFrame, history: pd.DataFrame, purchase_orders: pd.DataFrame
+    positions: pd.DataFrame,
+    history: pd.DataFrame,
+    band: DemandBand,
+    purchase_orders: pd.DataFrame,
 ) -> Component:
-    """``positions``: the SKU's stock_positions rows (one per warehouse)."""
+    """``positions``: the SKU's stock_positions rows (one per warehouse); ``history`` its daily
+    demand summed over them and ``band`` that series' (``queries.rollups.demand_band``)."""
     first = positions.iloc[0]
     stock_rows = [
         [
@@ -86,8 +93,6 @@ def sku_detail(
          count(r["open_units"]), f"⚠ {r['days_late']} d late" if r["days_late"] else "on time"]
         for r in purchase_orders.to_dict("records")
     ]  # fmt: skip
-    mean = float(positions["mean_daily_demand"].sum())
-    sd = float((positions["sd_daily_demand"] ** 2).sum() ** 0.5)
     return html.Div(
         [
             html.H2(f"{first['sku_code']} · {first['sku_name']}", className="detail-title"),
@@ -111,7 +116,7 @@ def sku_detail(
                 "Not stocked",
             ),
             html.H3("Demand, all warehouses"),
-            dcc.Graph(figure=demand_figure(history, mean, sd), config={"displayModeBar": False}),
+            dcc.Graph(figure=demand_figure(history, band), config={"displayModeBar": False}),
             html.H3("Open purchase orders"),
             _table(
                 ["Order", "Supplier", "Warehouse", "Expected", "Open units", "Status"],

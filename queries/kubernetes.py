@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import pandas as pd
 import urllib3
@@ -221,7 +221,29 @@ def _translate(error: Any, request: _Request, service_account: str | None) -> Ex
 # --- the source ----------------------------------------------------------------------------------
 
 
-def _stop_retries(core_v1: Any) -> None:
+class ObjectList(Protocol):
+    """A list call's answer (``V1PodList``, ``CoreV1EventList``, ``V1NodeList``)."""
+
+    items: list[Any]  # kubernetes.client.models objects, read as kubectl reads them
+
+
+class CoreV1Lists(Protocol):
+    """What ``KubernetesSource`` calls of a ``kubernetes.client.CoreV1Api``."""
+
+    api_client: Any
+
+    def list_pod_for_all_namespaces(self, **kw: Any) -> ObjectList: ...
+
+    def list_namespaced_pod(self, namespace: str, **kw: Any) -> ObjectList: ...
+
+    def list_event_for_all_namespaces(self, **kw: Any) -> ObjectList: ...
+
+    def list_namespaced_event(self, namespace: str, **kw: Any) -> ObjectList: ...
+
+    def list_node(self, **kw: Any) -> ObjectList: ...
+
+
+def _stop_retries(core_v1: CoreV1Lists) -> None:
     # urllib3 retries a timed-out GET three times by default, so one call could take four times
     # timeout_seconds. The dashboard asks again at its next refresh instead.
     pool_manager = getattr(getattr(core_v1.api_client, "rest_client", None), "pool_manager", None)
@@ -246,7 +268,7 @@ class KubernetesSource:
 
     def __init__(
         self,
-        core_v1: Any,
+        core_v1: CoreV1Lists,
         namespaces: list[str] | None = None,
         label_selector: str | None = None,
         timeout_seconds: float = 5.0,
@@ -259,7 +281,9 @@ class KubernetesSource:
         self.service_account = service_account or None
         _stop_retries(core_v1)
 
-    def _call(self, request: _Request, method: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def _call(
+        self, request: _Request, method: Callable[..., ObjectList], *args: Any, **kw: Any
+    ) -> ObjectList:
         try:
             return method(*args, _request_timeout=self.timeout_seconds, **kw)
         except ApiException as error:
@@ -275,8 +299,8 @@ class KubernetesSource:
     def _list(
         self,
         resource: str,
-        cluster_scoped: Callable[..., Any],
-        namespaced: Callable[..., Any],
+        cluster_scoped: Callable[..., ObjectList],
+        namespaced: Callable[..., ObjectList],
         **kw: Any,
     ) -> list[Any]:
         if self.namespaces is None:

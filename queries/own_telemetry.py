@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 from prometheus_client.metrics_core import Metric
@@ -136,6 +137,25 @@ def source_query_stats(increase: pd.DataFrame, window_seconds: float) -> pd.Data
     frame = pd.DataFrame(rows, columns=SOURCE_STATS_COLUMNS)
     return frame.astype(
         {"source": "str", "query": "str"} | dict.fromkeys(SOURCE_STATS_COLUMNS[2:], "float64")
+    )
+
+
+@dataclass(frozen=True)
+class QueryTotals:
+    """Every source query of a ``source_query_stats`` frame together."""
+
+    calls: float
+    calls_per_minute: float
+    errors_per_minute: float
+    failing_sources: list[str]  # the sources with a failed query, in the frame's order
+
+
+def query_totals(stats: pd.DataFrame) -> QueryTotals:
+    return QueryTotals(
+        float(stats["queries"].sum()),
+        float(stats["queries_per_minute"].sum()),
+        float(stats["errors_per_minute"].sum()),
+        [str(source) for source in stats.loc[stats["errors"] > 0, "source"].unique()],
     )
 
 

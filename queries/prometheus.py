@@ -170,12 +170,13 @@ class PrometheusAPI:
             session=session,
         )
 
-    def query(self, query: str, at: dt.datetime | None = None) -> Any:
-        """``/api/v1/query``'s result (a list of series, when Prometheus is Prometheus)."""
+    def query(self, query: str, at: dt.datetime | None = None) -> object:
+        """``/api/v1/query``'s result (a list of series, when Prometheus is Prometheus: the
+        caller checks, ``PrometheusSource._call``)."""
         params = {} if at is None else {"time": f"{at.timestamp():.3f}"}
         return self.connection.custom_query(query, params=params, timeout=self.timeout_seconds)
 
-    def query_range(self, query: str, start: dt.datetime, end: dt.datetime, step: str) -> Any:
+    def query_range(self, query: str, start: dt.datetime, end: dt.datetime, step: str) -> object:
         """``/api/v1/query_range``'s result from ``start`` to ``end`` every ``step``."""
         return self.connection.custom_query_range(
             query, start_time=start, end_time=end, step=step, timeout=self.timeout_seconds
@@ -342,7 +343,7 @@ class PrometheusSource:
     def url(self) -> str:
         return self._api.url
 
-    def _call(self, query_name: str, request: Callable[[], Any]) -> list[dict[str, Any]]:
+    def _call(self, query_name: str, request: Callable[[], object]) -> list[dict[str, Any]]:
         try:
             result = request()
             if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):

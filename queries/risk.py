@@ -22,6 +22,13 @@ from scipy import special
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | FloatArray
+
+
+def as_floats(*values: ArrayLike) -> tuple[FloatArray, ...]:
+    """``values`` as float64 arrays broadcast to one shape."""
+    return tuple(np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values)))
+
+
 Distribution = Literal["normal", "poisson"]
 
 
@@ -34,11 +41,8 @@ def lead_time_demand_sd(
     lead_time_days: ArrayLike,
     sd_lead_time_days: ArrayLike,
 ) -> FloatArray:
-    d, sd, lt, sd_lt = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days)
-        )
+    d, sd, lt, sd_lt = as_floats(
+        mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days
     )
     sigma: FloatArray = np.sqrt(lt * sd**2 + d**2 * sd_lt**2)
     return sigma
@@ -47,12 +51,7 @@ def lead_time_demand_sd(
 def normal_stockout_probability(
     inventory_position: ArrayLike, mean_lead_time_demand: ArrayLike, sigma: ArrayLike
 ) -> FloatArray:
-    ip, mu, s = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (inventory_position, mean_lead_time_demand, sigma)
-        )
-    )
+    ip, mu, s = as_floats(inventory_position, mean_lead_time_demand, sigma)
     deterministic = np.where(mu > ip, 1.0, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (ip - mu) / s
@@ -62,10 +61,7 @@ def normal_stockout_probability(
 def poisson_stockout_probability(
     inventory_position: ArrayLike, mean_lead_time_demand: ArrayLike
 ) -> FloatArray:
-    ip, mu = np.broadcast_arrays(
-        np.asarray(inventory_position, dtype=np.float64),
-        np.asarray(mean_lead_time_demand, dtype=np.float64),
-    )
+    ip, mu = as_floats(inventory_position, mean_lead_time_demand)
     k = np.floor(ip)
     # F(k) is 0 below zero; pdtr(k, 0) is 1 for k >= 0 (no demand can exceed a non-negative position).
     cdf = np.where(k < 0, 0.0, special.pdtr(np.maximum(k, 0.0), mu))
@@ -76,12 +72,7 @@ def normal_loss(
     inventory_position: ArrayLike, mean_lead_time_demand: ArrayLike, sigma: ArrayLike
 ) -> FloatArray:
     """E[max(X - ip, 0)] for X ~ N(mu, sigma); max(mu - ip, 0) when sigma is zero."""
-    ip, mu, s = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (inventory_position, mean_lead_time_demand, sigma)
-        )
-    )
+    ip, mu, s = as_floats(inventory_position, mean_lead_time_demand, sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (ip - mu) / s
         loss = s * (np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi) - z * special.ndtr(-z))
@@ -96,12 +87,7 @@ def service_factor(service_level: float) -> float:
 def eoq(
     annual_demand: ArrayLike, order_cost: ArrayLike, annual_holding_cost_per_unit: ArrayLike
 ) -> FloatArray:
-    d, s, h = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (annual_demand, order_cost, annual_holding_cost_per_unit)
-        )
-    )
+    d, s, h = as_floats(annual_demand, order_cost, annual_holding_cost_per_unit)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.sqrt(2.0 * d * s / h)
     return np.where((d > 0) & (h > 0), q, 0.0)
@@ -113,20 +99,13 @@ def shelf_life_capped(
     """The order quantity, at most what sells at the mean demand within the shelf life (the
     perishable-goods limit on EOQ: a larger order expires before it is sold). A shelf life
     that is NaN (not a perishable) or not positive leaves the quantity as it is."""
-    q, d, life = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (order_quantity, mean_daily_demand, shelf_life_days)
-        )
-    )
+    q, d, life = as_floats(order_quantity, mean_daily_demand, shelf_life_days)
     limited = np.isfinite(life) & (life > 0)
     return np.where(limited, np.minimum(q, d * np.where(limited, life, 0.0)), q)
 
 
 def cover_days(on_hand: ArrayLike, mean_daily_demand: ArrayLike) -> FloatArray:
-    q, d = np.broadcast_arrays(
-        np.asarray(on_hand, dtype=np.float64), np.asarray(mean_daily_demand, dtype=np.float64)
-    )
+    q, d = as_floats(on_hand, mean_daily_demand)
     with np.errstate(divide="ignore", invalid="ignore"):
         days = q / d
     return np.where(q <= 0, 0.0, np.where(d > 0, days, math.inf))

@@ -102,8 +102,7 @@ def summary_by(
     expired = lots[lots["days_to_expiry"] < 0].groupby(key)["value"].sum()
     grouped["expired_value"] = expired.reindex(grouped.index, fill_value=0.0)
     for horizon in EXPIRY_HORIZONS_DAYS:
-        within = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= horizon)]
-        sums = within.groupby(key)[["quantity", "value"]].sum()
+        sums = expiring_within(lots, horizon).groupby(key)[["quantity", "value"]].sum()
         grouped[f"expiring_{horizon}_units"] = sums["quantity"].reindex(
             grouped.index, fill_value=0.0
         )
@@ -129,6 +128,53 @@ def summary_by(
     return grouped.sort_values(["inventory_value", "key"], ascending=[False, True]).reset_index(
         drop=True
     )
+
+
+def expiring_within(lots: pd.DataFrame, days: int) -> pd.DataFrame:
+    """The lots (``expiring_lots`` rows) with stock expiring within ``days`` days from today,
+    inclusive; expired lots are not among them."""
+    return lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= days)]
+
+
+@dataclass(frozen=True)
+class ExpiringSoon:
+    """The lots expiring within a horizon (``expiring_soon``)."""
+
+    lots: int
+    value: float  # at unit cost
+
+
+def expiring_soon(lots: pd.DataFrame, days: int) -> ExpiringSoon:
+    within = expiring_within(lots, days)
+    return ExpiringSoon(len(within), float(within["value"].sum()))
+
+
+def orders_in_last_hour(volume: pd.DataFrame) -> int:
+    """Orders in the last 60 minutes of an ``order_lines_per_minute`` frame (its newest minute
+    and the 59 before it), 0 for an empty one."""
+    if volume.empty:
+        return 0
+    newest = volume["timestamp"].max()
+    return int(volume.loc[volume["timestamp"] >= newest - pd.Timedelta(minutes=59), "orders"].sum())
+
+
+@dataclass(frozen=True)
+class DemandBand:
+    """The mean and standard deviation of a daily demand series (``sku_demand_history``)."""
+
+    mean: float
+    sd: float  # sample deviation (n - 1), as position_metrics'; 0 for fewer than two days
+
+
+def demand_band(history: pd.DataFrame) -> DemandBand:
+    """The band of the series a SKU detail plots: its days summed over warehouses, so the
+    deviation is the series' own (the root of the warehouses' summed variances would assume
+    their demand independent, and be narrower when it moves together)."""
+    units = history["units"].to_numpy("float64")
+    if len(units) == 0:
+        return DemandBand(0.0, 0.0)
+    sd = float(units.std(ddof=1)) if len(units) > 1 else 0.0
+    return DemandBand(float(units.mean()), sd)
 
 
 def top_stockout_risks(positions: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:

@@ -8,7 +8,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from local_service import free_port, log_tail
 from pytest_postgresql.janitor import DatabaseJanitor
 
 
@@ -52,20 +52,6 @@ def postgresql_bin_dir() -> Path:
         f"PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb): {PG_INSTALL_HINT}",
         pytrace=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _log_tail(log_path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
 
 
 class PostgreSQLInstance:
@@ -104,7 +90,7 @@ class PostgreSQLInstance:
         self.port = 0
         # Another process can take the free port between probing and binding it: try a few.
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             if self._start().returncode == 0:
                 break
         else:
@@ -145,7 +131,7 @@ class PostgreSQLInstance:
         )  # fmt: skip
 
     def _fail(self, what: str) -> None:
-        log = _log_tail(self.log_path)
+        log = log_tail(self.log_path)
         self.close()
         pytest.fail(f"{what}:\n{log}")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,7 +25,8 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+
+from local_service import LocalService, end_process, free_port, log_tail
 
 PROMETHEUS_INSTALL_HINT = (
     "run the tests through `bash scripts/test.sh` as root (it installs them), "
@@ -244,33 +244,7 @@ def create_blocks(openmetrics_file: Path, blocks_dir: Path) -> Path:
     return blocks_dir
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def log_tail(log_path: Path, lines: int = 30) -> str:
-    """The last lines of a server's log, for a failure message."""
-    try:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {log_path})"
-
-
-def end_process(process: subprocess.Popen[bytes] | None) -> None:
-    """Terminate a server process, killing it if it does not end within 10 s."""
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-class PrometheusServer:
+class PrometheusServer(LocalService):
     """``prometheus`` serving a copy of ``blocks_dir`` on 127.0.0.1, ready when constructed."""
 
     def __init__(self, blocks_dir: Path, *, start_timeout: float = START_TIMEOUT_SECONDS) -> None:
@@ -358,14 +332,3 @@ class PrometheusServer:
         """End the server and remove its data directory (the original blocks are untouched)."""
         self._end_process()
         shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> PrometheusServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,10 +12,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import redis
-from prometheus_server import end_process, free_port, log_tail
+from local_service import LocalService, end_process, free_port, log_tail
 
 REDIS_INSTALL_HINT = (
     "run the tests through `bash scripts/test.sh` as root (it installs it), "
@@ -24,7 +23,7 @@ REDIS_INSTALL_HINT = (
 START_TIMEOUT_SECONDS = 10.0
 
 
-class RedisServer:
+class RedisServer(LocalService):
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -43,8 +42,7 @@ class RedisServer:
             else:
                 raise RuntimeError(f"redis-server did not answer PING:\n{self.log_tail()}")
         except BaseException:
-            self.stop()
-            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.close()
             raise
 
     @property
@@ -84,17 +82,9 @@ class RedisServer:
         end_process(self.process)
         self.process = None
 
-    def log_tail(self) -> str:
-        return log_tail(self.log_path)
-
-    def __enter__(self) -> RedisServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self.stop()
         shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def log_tail(self) -> str:
+        return log_tail(self.log_path)

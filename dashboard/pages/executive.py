@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import dash_mantine_components as dmc
-import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, html
 from dash.development.base_component import Component
@@ -23,6 +22,7 @@ from dashboard.instrumented_sources import instrumented
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import choice_value, keep_in_url, url_choice
 from dashboard.urlstate import PERIODS, ViewState, parse_view
+from queries.availability import request_availability
 from queries.daily_review import PERIOD_DAYS, Period
 from queries.kpis import ExecutiveKpiSource
 
@@ -125,30 +125,6 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
     )
 
 
-def _availability(
-    traffic: pd.DataFrame, services: list[str], end: dt.datetime, days: int
-) -> tuple[float, float, list[float]]:
-    """Request-weighted share of non-5xx responses, this period and the previous one, and daily values."""
-    if traffic.empty:
-        return float("nan"), float("nan"), []
-    rows = traffic[traffic["service"].isin(services)] if services else traffic
-    split = pd.Timestamp(end) - pd.Timedelta(days=days)
-    daily = rows.set_index("timestamp")[["request_rate", "error_rate"]].resample("1D").sum()
-    daily_share = (1 - daily["error_rate"] / daily["request_rate"]).replace(
-        [np.inf, -np.inf], np.nan
-    )
-
-    def share(part: pd.DataFrame) -> float:
-        requests = float(part["request_rate"].sum())
-        return 1 - float(part["error_rate"].sum()) / requests if requests > 0 else float("nan")
-
-    return (
-        share(rows[rows["timestamp"] >= split]),
-        share(rows[rows["timestamp"] < split]),
-        [float(v) for v in daily_share.fillna(1.0)],
-    )
-
-
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     settings = context.settings
     # Behind the same counters as the other sources: its queries show in /metrics too.
@@ -222,7 +198,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         scope = f"last {days} whole days against the {days} before"
         if review.value is None:
             return [], [], [], line, scope
-        rows = review.value.to_dict("records")
+        rows: list[dict[Any, Any]] = review.value.to_dict("records")
         first = first_order.value
         previous_start = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
         previous_start -= dt.timedelta(days=2 * days)
@@ -234,20 +210,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 row.update(previous=float("nan"), delta=float("nan"), delta_share=float("nan"))
         if traffic is not None and traffic.value is not None:
             end = now.replace(minute=0, second=0, microsecond=0)
-            current, previous, daily = _availability(
-                traffic.value, settings.service_names, end, days
-            )
-            rows.append(
-                {
-                    "kpi": "availability",
-                    "unit": "share",
-                    "current": current,
-                    "previous": previous,
-                    "delta": current - previous,
-                    "delta_share": float("nan"),
-                    "sparkline": daily,
-                }
-            )
+            availability = request_availability(traffic.value, settings.service_names, end, days)
+            rows.append(availability.kpi_row())
         cards = [executive.kpi_card({str(k): v for k, v in row.items()}) for row in rows]
         table = pd.DataFrame(rows).drop(columns=["sparkline"])
         abc_rows = (

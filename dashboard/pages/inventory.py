@@ -37,6 +37,7 @@ from queries.rollups import (
     ALL,
     EXPIRY_HORIZONS_DAYS,
     choices,
+    demand_band,
     filter_rows,
     inventory_kpis,
     summary_by,
@@ -370,7 +371,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 f"{context.inventory.name} unreachable: {history.error or orders.error}",
                 color="red",
             )
-        return True, sku_detail(positions, history.value, orders.value)
+        return True, sku_detail(positions, history.value, demand_band(history.value), orders.value)
 
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
 

@@ -26,8 +26,18 @@ from dashboard.outputs import by_id
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.inventory import InventorySnapshot
-from queries.rollups import ALL, filter_rows, inventory_kpis, top_stockout_risks
+from queries.rollups import (
+    ALL,
+    expiring_soon,
+    filter_rows,
+    inventory_kpis,
+    orders_in_last_hour,
+    top_stockout_risks,
+)
 from queries.scope import Scope
+
+# The expiring-lots tile counts the lots expiring within this many days (inclusive).
+EXPIRING_TILE_DAYS = 30
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
@@ -45,7 +55,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 [
                     kpi_tile("ops-kpi-value", "Inventory value"),
                     kpi_tile("ops-kpi-risk", "SKUs at risk"),
-                    kpi_tile("ops-kpi-expiring", "Lots expiring ≤ 30 d"),
+                    kpi_tile("ops-kpi-expiring", f"Lots expiring ≤ {EXPIRING_TILE_DAYS} d"),
                     kpi_tile("ops-kpi-orders", "Orders, last hour"),
                     kpi_tile("ops-kpi-pods", "Unhealthy pods"),
                 ],
@@ -156,7 +166,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         positions = filter_rows(snapshot.positions, warehouse=warehouse)
         lots = filter_rows(snapshot.lots, warehouse=warehouse)
         kpis = inventory_kpis(positions)
-        soon = lots[(lots["days_to_expiry"] >= 0) & (lots["days_to_expiry"] <= 30)]
+        soon = expiring_soon(lots, EXPIRING_TILE_DAYS)
         at_risk = kpis.skus_at_risk
         return {
             "ops-kpi-value-value": kpi_value(money(kpis.inventory_value), kpis.inventory_value),
@@ -166,9 +176,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             ),
             "ops-kpi-risk-hint": f"of {count(kpis.sku_count)}",
             "ops-kpi-expiring-value": kpi_value(
-                count(len(soon)), len(soon), "warning" if len(soon) else "normal"
+                count(soon.lots), soon.lots, "warning" if soon.lots else "normal"
             ),
-            "ops-kpi-expiring-hint": f"worth {money(float(soon['value'].sum()))}",
+            "ops-kpi-expiring-hint": f"worth {money(soon.value)}",
             "ops-risks": ops.risk_list(top_stockout_risks(positions), limit=6),
         }
 
@@ -204,11 +214,8 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if recent.value is None:
             return kpi_value("n/a", None), "", empty_figure("No order data"), line
         frame = recent.value
-        hour = int(
-            frame[frame["timestamp"] >= frame["timestamp"].max() - dt.timedelta(minutes=59)][
-                "orders"
-            ].sum()
-        )
+        hour = orders_in_last_hour(frame)
+        # The week-ago frame is that one hour.
         previous = int(last_week.value["orders"].sum()) if last_week.value is not None else 0
         return (
             kpi_value(count(hour), hour),

@@ -34,6 +34,7 @@ from queries.own_telemetry import (
     active_screens,
     cache_hit_ratio,
     callback_latency,
+    query_totals,
     samples_frame,
     source_query_stats,
     window_increase,
@@ -132,9 +133,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         cache = cache_hit_ratio(increase)
         screens_text, screens = self_health.screens_text(active_screens(samples))
         hits_text, hit_ratio = self_health.hit_ratio_text(cache)
-        per_minute = float(sources["queries_per_minute"].sum())
-        errors_per_minute = float(sources["errors_per_minute"].sum())
-        failing = sources.loc[sources["errors"] > 0, "source"].unique().tolist()
+        totals = query_totals(sources)
+        per_minute, errors_per_minute = totals.calls_per_minute, totals.errors_per_minute
+        failing = totals.failing_sources
         return {
             "self-health-window": f"this replica, last {seconds / 60:.1f} min",
             "self-health-screens-value": kpi_value(screens_text, screens),
@@ -143,7 +144,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             "self-health-hits-hint": self_health.hit_ratio_hint(cache),
             "self-health-queries-value": kpi_value(f"{per_minute:,.1f}", per_minute),
             "self-health-queries-hint": (
-                f"{count(float(sources['queries'].sum()))} calls to {count(len(sources))} queries"
+                f"{count(totals.calls)} calls to {count(len(sources))} queries"
             ),
             "self-health-errors-value": kpi_value(
                 f"{errors_per_minute:,.1f}",

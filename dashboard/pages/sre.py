@@ -32,6 +32,7 @@ from queries.correlation import (
     orders_and_traffic,
     orders_at_risk,
     orders_per_thousand_requests,
+    total_orders_at_risk,
 )
 from queries.inventory import ORDER_VOLUME_COLUMNS
 from queries.scope import Scope
@@ -183,7 +184,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             ratio = orders_per_thousand_requests(combined)
             lag = lagged_correlation(combined)
             bursts = orders_at_risk(combined)
-            at_risk = float(bursts["orders_at_risk"].sum())
+            at_risk = total_orders_at_risk(combined)
             warnings = int((notable["type"] == "Warning").sum())
             demo = bool(metrics and metrics.is_demo) or bool(
                 cluster_source and cluster_source.is_demo

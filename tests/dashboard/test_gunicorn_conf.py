@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from prometheus_server import free_port
+from local_service import free_port
 from small_inventory import build_small_inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -33,8 +33,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from dash_requests import UPDATE_PATH, callback_request
+from local_service import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_server import free_port
 from redis_server import RedisServer
 from small_inventory import build_small_inventory
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from image_run import InstalledImage
-from prometheus_server import free_port
+from local_service import free_port
 
 # Well inside the startup probe's allowance, so the kubelet sees the exit, not a probe timeout.
 EXIT_WITHIN_SECONDS = 30

@@ -15,7 +15,7 @@ import pytest
 from deploy_tools import REPO_ROOT, RenderedOverlay, run
 from dockerfile_facts import final_stage, healthcheck_command, instructions
 from image_run import InstalledImage, http_get, wait_until_healthy
-from prometheus_server import free_port
+from local_service import free_port
 
 SERVER_START_SECONDS = 90
 # The pod's terminationGracePeriodSeconds: gunicorn must be gone before the kubelet's SIGKILL.

@@ -20,14 +20,8 @@ import kubernetes
 import pytest
 import sqlalchemy as sa
 from kube_api_server import KubeApiServer
-from prometheus_server import (
-    Family,
-    PrometheusServer,
-    Series,
-    create_blocks,
-    free_port,
-    write_openmetrics,
-)
+from local_service import free_port
+from prometheus_server import Family, PrometheusServer, Series, create_blocks, write_openmetrics
 from refreshing_screen import Screen, fresh, newest_fetch, serving, stale, stale_reason
 from small_inventory import POLICY, build_small_inventory
 

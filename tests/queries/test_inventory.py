@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 
 from demo.seed import seed_database
 from queries.inventory import ORDER_VOLUME_COLUMNS, InventorySnapshot, InventorySource
-from queries.rollups import filter_rows, inventory_kpis, summary_by, top_stockout_risks
+from queries.rollups import (
+    DemandBand,
+    ExpiringSoon,
+    demand_band,
+    expiring_soon,
+    filter_rows,
+    inventory_kpis,
+    orders_in_last_hour,
+    summary_by,
+    top_stockout_risks,
+)
 from queries.schema import Lot, Sku
 from queries.telemetry import empty_frame
 
@@ -197,6 +207,52 @@ def test_lots_sort_by_code_point_under_a_linguistic_column_collation(postgresql_
             assert list(linguistic)[:3] == ["a", "A", "b"]
     finally:
         engine.dispose()
+
+
+def test_expiring_soon_counts_lots_within_the_horizon_inclusive_and_never_expired_ones(
+    snapshot: InventorySnapshot,
+) -> None:
+    # L3 expired 7 days ago (10), L1 expires in 13 days (60), L2 in 75 (40).
+    assert expiring_soon(snapshot.lots, 30) == ExpiringSoon(1, 60.0)
+    assert expiring_soon(snapshot.lots, 13) == ExpiringSoon(1, 60.0)
+    assert expiring_soon(snapshot.lots, 12) == ExpiringSoon(0, 0.0)
+    assert expiring_soon(snapshot.lots, 90) == ExpiringSoon(2, 100.0)
+
+
+def test_orders_in_the_last_hour_are_the_newest_60_minutes_of_the_volume() -> None:
+    minutes = pd.date_range("2026-11-27 10:00", periods=90, freq="min", tz="UTC")
+    volume = pd.DataFrame(
+        {"timestamp": minutes, "order_lines": 0, "units": 0.0, "orders": range(90)}
+    )
+    # Minutes 30..89 of the range: 30 + 31 + ... + 89.
+    assert orders_in_last_hour(volume) == sum(range(30, 90))
+    assert orders_in_last_hour(volume.iloc[:0]) == 0
+
+
+def test_the_demand_band_is_the_plotted_series_own_mean_and_deviation() -> None:
+    days = pd.date_range("2026-11-20", periods=7, freq="D")
+    # 3, 0, 5, 0, 0, 0, 6: mean 2; squared deviations 1 + 4 + 9 + 4 + 4 + 4 + 16 = 42, / 6 = 7.
+    band = demand_band(pd.DataFrame({"day": days, "units": [3.0, 0, 5, 0, 0, 0, 6]}))
+    assert band.mean == 2.0
+    assert math.isclose(band.sd, math.sqrt(7), rel_tol=1e-12)
+    # Two warehouses selling alike, 1 then 3 units each: each one's sd is sqrt(2), and the root
+    # of their summed variances 2; the plotted series (2, then 6) deviates by sqrt(8).
+    together = demand_band(pd.DataFrame({"day": days[:2], "units": [2.0, 6.0]}))
+    assert math.isclose(together.sd, math.sqrt(8), rel_tol=1e-12)
+    assert demand_band(pd.DataFrame({"day": days[:1], "units": [4.0]})) == DemandBand(4.0, 0.0)
+    assert demand_band(pd.DataFrame({"day": days[:0], "units": []})) == DemandBand(0.0, 0.0)
+
+
+def test_the_sku_detail_band_comes_from_the_demand_history_it_plots(
+    empty_engine: sa.Engine,
+) -> None:
+    build_small_inventory(empty_engine)
+    history = InventorySource(empty_engine, POLICY).sku_demand_history("A", AS_OF)
+    # A over the window 20..26 Nov: 3, 0, 2 + 3, 0, 0, 0, 4 + 2 (see the daily demand test).
+    assert history["units"].tolist() == [3.0, 0, 5, 0, 0, 0, 6]
+    band = demand_band(history)
+    assert band.mean == 2.0
+    assert math.isclose(band.sd, math.sqrt(7), rel_tol=1e-12)
 
 
 def test_summary_by_warehouse(snapshot: InventorySnapshot) -> None:

@@ -14,10 +14,12 @@ from queries.own_telemetry import (
     CALLBACK_COLUMNS,
     SAMPLE_COLUMNS,
     SOURCE_STATS_COLUMNS,
+    QueryTotals,
     active_screens,
     cache_hit_ratio,
     callback_latency,
     histogram_quantile,
+    query_totals,
     samples_frame,
     source_query_stats,
     window_increase,
@@ -130,6 +132,19 @@ def test_source_stats_count_only_what_happened_in_the_window(metrics: OwnMetrics
     assert snapshot["p95_seconds"] == pytest.approx(0.9)
     assert stats.iloc[0]["errors_per_minute"] == pytest.approx(0.5)
     assert stats.iloc[0]["p95_seconds"] == 1.0  # beyond the last finite bucket
+
+
+def test_query_totals_add_every_query_and_name_the_failing_sources(metrics: OwnMetrics) -> None:
+    earlier = metrics.samples()
+    for _ in range(4):
+        metrics.query("inventory database", "snapshot", 0.05)
+    metrics.query("inventory database", "order_volume", 0.01)
+    metrics.query("Prometheus", "service_traffic", 2.0, failed=True)
+    stats = source_query_stats(window_increase(earlier, metrics.samples()), window_seconds=120)
+    totals = query_totals(stats)
+    # 6 calls in 2 minutes, 1 of them failed.
+    assert totals == QueryTotals(6.0, 3.0, 0.5, ["Prometheus"])
+    assert query_totals(stats.iloc[:0]) == QueryTotals(0.0, 0.0, 0.0, [])
 
 
 def test_a_counter_that_went_down_counts_from_zero(metrics: OwnMetrics) -> None:

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from local_service import free_port
 from prometheus_server import (
     Family,
     PrometheusServer,
     Series,
     create_blocks,
     exposition_to_families,
-    free_port,
     merge_families,
     write_openmetrics,
 )
