@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -45,29 +46,55 @@ def value_and_carrying_cost(summary: pd.DataFrame) -> go.Figure:
         return empty_figure("No stock for this filter")
     ordered = summary.sort_values("inventory_value")
     labels = [plotly_text(str(label)) for label in ordered["label"]]
+    # (column, name, colour, pattern: the second series also reads without colour, hover)
+    series = [
+        ("inventory_value", "Stock value", theme.ACCENT, "", "stock value %{x:,.0f}"),
+        (
+            "annual_carrying_cost",
+            "Carrying cost / year",
+            theme.COST,
+            "/",
+            "carrying cost %{x:,.0f} a year",
+        ),
+    ]
     figure = go.Figure(
         [
             go.Bar(
                 y=labels,
-                x=ordered["inventory_value"],
-                name="Stock value",
+                x=ordered[column],
+                name=name,
                 orientation="h",
-                marker_color=theme.ACCENT,
-                hovertemplate="%{y}<br>stock value %{x:,.0f}<extra></extra>",
-            ),
-            go.Bar(
-                y=labels,
-                x=ordered["annual_carrying_cost"],
-                name="Carrying cost / year",
-                orientation="h",
-                marker_color=theme.COST,
-                marker_pattern_shape="/",
-                hovertemplate="%{y}<br>carrying cost %{x:,.0f} a year<extra></extra>",
-            ),
+                marker_color=colour,
+                marker_pattern_shape=pattern,
+                hovertemplate=f"%{{y}}<br>{hover}<extra></extra>",
+            )
+            for column, name, colour, pattern, hover in series
         ]
     )
     figure.update_layout(barmode="group", xaxis_tickformat="~s")
     return dark_layout(figure, height=max(300, 70 * len(ordered) + 80))
+
+
+def flagged_bars(
+    labels: list[str],
+    values: pd.Series,
+    flagged: pd.Series,
+    texts: list[str],
+    colour: str,
+    **bar: Any,
+) -> go.Bar:
+    """Horizontal bars labelled by their ``texts``: the ``flagged`` ones red with a warning
+    sign before their text (so the state also reads without colour), the others ``colour``;
+    ``bar``: more go.Bar properties (hovertemplate, customdata)."""
+    return go.Bar(
+        y=labels,
+        x=values,
+        orientation="h",
+        marker_color=[theme.ALERT if f else colour for f in flagged],
+        text=[("⚠ " if f else "") + text for text, f in zip(texts, flagged, strict=True)],
+        textposition="outside",
+        **bar,
+    )
 
 
 def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go.Figure:
@@ -82,19 +109,15 @@ def warehouse_utilisation(summary: pd.DataFrame, alert_share: float = 0.9) -> go
     rows = rows.sort_values("key", ascending=False)
     full = rows["utilisation"] >= alert_share
     figure = go.Figure(
-        go.Bar(
-            y=[
+        flagged_bars(
+            [
                 plotly_text(f"{key} · {label}")
                 for key, label in zip(rows["key"], rows["label"], strict=True)
             ],
-            x=rows["utilisation"],
-            orientation="h",
-            marker_color=[theme.ALERT if f else theme.OK for f in full],
-            text=[
-                ("⚠ " if f else "") + f"{u:.0%}"
-                for u, f in zip(rows["utilisation"], full, strict=True)
-            ],
-            textposition="outside",
+            rows["utilisation"],
+            full,
+            [f"{u:.0%}" for u in rows["utilisation"]],
+            theme.OK,
             hovertemplate="%{y}<br>%{x:.1%} of capacity<extra></extra>",
         )
     )

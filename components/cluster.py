@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 from components.charts import dark_layout, empty_figure, workload_colour
 from components.downsample import min_max_per_bucket, points_per_trace
 from components.formatting import plotly_text
-from components.tables import NUMBER, SHARE, data_grid, json_records
+from components.tables import NUMBER, SHARE, column, d3_formatter, data_grid, json_records
 
 Level = Literal["ok", "done", "warn", "alert"]
 ALERT_STATUSES = frozenset(
@@ -137,40 +137,32 @@ def workload_grid(grid_id: str) -> Component:
     return data_grid(
         grid_id,
         [
-            {"field": "namespace", "headerName": "Namespace", "minWidth": 110},
-            {"field": "workload", "headerName": "Workload", "minWidth": 160},
-            {"field": "pods", "headerName": "Pods", "valueFormatter": NUMBER},
-            {"field": "restarts", "headerName": "Restarts", "valueFormatter": NUMBER},
-            {
-                "field": "cpu_cores",
-                "headerName": "CPU cores",
-                "valueFormatter": {
-                    "function": "params.value == null ? '' : d3.format('.3f')(params.value)"
-                },
-            },
-            {"field": "cpu_request_share", "headerName": "CPU / request", "valueFormatter": SHARE},
-            {"field": "cpu_limit_share", "headerName": "CPU / limit", "valueFormatter": SHARE},
-            {"field": "cpu_throttling_ratio", "headerName": "Throttled", "valueFormatter": SHARE},
-            {
-                "field": "memory_bytes",
-                "headerName": "Memory",
-                "valueFormatter": {
-                    "function": "params.value == null ? '' : d3.format('.3s')(params.value) + 'B'"
-                },
-            },
-            {
-                "field": "memory_request_share",
-                "headerName": "Memory / request",
-                "valueFormatter": SHARE,
-            },
-            {
-                "field": "max_memory_limit_share",
-                "headerName": "Memory / limit (max)",
-                "valueFormatter": {
+            column("namespace", "Namespace", minWidth=110),
+            column("workload", "Workload", minWidth=160),
+            column("pods", "Pods", valueFormatter=NUMBER),
+            column("restarts", "Restarts", valueFormatter=NUMBER),
+            column(
+                "cpu_cores",
+                "CPU cores",
+                valueFormatter=d3_formatter(".3f"),
+            ),
+            column("cpu_request_share", "CPU / request", valueFormatter=SHARE),
+            column("cpu_limit_share", "CPU / limit", valueFormatter=SHARE),
+            column("cpu_throttling_ratio", "Throttled", valueFormatter=SHARE),
+            column(
+                "memory_bytes",
+                "Memory",
+                valueFormatter=d3_formatter(".3s", "B"),
+            ),
+            column("memory_request_share", "Memory / request", valueFormatter=SHARE),
+            column(
+                "max_memory_limit_share",
+                "Memory / limit (max)",
+                valueFormatter={
                     "function": f"params.value == null ? 'no limit' : ({oom} ? '⚠ OOM risk ' : '') + d3.format('.0%')(params.value)"
                 },
-                "cellClassRules": {"risk-high": oom},
-            },
+                cellClassRules={"risk-high": oom},
+            ),
         ],
         height="360px",
     )
@@ -191,28 +183,18 @@ def events_grid(grid_id: str) -> Component:
     return data_grid(
         grid_id,
         [
-            {
-                "field": "timestamp",
-                "headerName": "Last seen (UTC)",
-                "sort": "desc",
-                "minWidth": 200,
-            },
-            {
-                "field": "type",
-                "headerName": "Type",
-                "valueFormatter": {"function": f"({warning} ? '⚠ ' : '') + params.value"},
-                "cellClassRules": {"risk-high": warning},
-                "minWidth": 120,
-            },
-            {"field": "reason", "headerName": "Reason", "minWidth": 170},
-            {"field": "object", "headerName": "Object", "minWidth": 200},
-            {"field": "count", "headerName": "Count", "valueFormatter": NUMBER, "minWidth": 100},
-            {
-                "field": "message",
-                "headerName": "Message",
-                "minWidth": 360,
-                "tooltipField": "message",
-            },
+            column("timestamp", "Last seen (UTC)", sort="desc", minWidth=200),
+            column(
+                "type",
+                "Type",
+                valueFormatter={"function": f"({warning} ? '⚠ ' : '') + params.value"},
+                cellClassRules={"risk-high": warning},
+                minWidth=120,
+            ),
+            column("reason", "Reason", minWidth=170),
+            column("object", "Object", minWidth=200),
+            column("count", "Count", valueFormatter=NUMBER, minWidth=100),
+            column("message", "Message", minWidth=360, tooltipField="message"),
         ],
         # Tall enough for a page of rows under the headers and floating filters; narrower
         # screens scroll sideways rather than squeeze columns to a letter.

@@ -34,3 +34,13 @@ def kpi_value(text: str, raw: float | int | None, level: str = "normal") -> Comp
     symbol = {"warning": "▲ ", "alert": "⚠ "}.get(level, "")
     data: dict[str, Any] = {"data-value": "" if raw is None else repr(raw)}
     return html.Span(f"{symbol}{text}", className=f"kpi-number kpi-{level}", **data)
+
+
+def kpi_row(tiles: dict[str, str], cols: int | dict[str, int] | None = None) -> Component:
+    """Empty tiles side by side, ``{tile id: label}``: one column each unless ``cols`` says."""
+    return dmc.SimpleGrid(
+        [kpi_tile(tile_id, label) for tile_id, label in tiles.items()],
+        cols=cols or len(tiles),
+        spacing="md",
+        className="kpi-row",
+    )

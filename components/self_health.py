@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 from dash.development.base_component import Component
 
 from components import theme
-from components.charts import dark_layout, empty_figure
+from components.charts import dark_layout, empty_figure, flagged_bars
 from components.formatting import count, percent, plotly_text
-from components.tables import DECIMAL, data_grid, json_records
+from components.tables import DECIMAL, column, data_grid, json_records, number_column
 from queries.own_telemetry import SOURCE_STATS_COLUMNS
 
 MILLISECONDS = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value * 1000)"}
@@ -26,36 +26,18 @@ def source_queries_grid(grid_id: str) -> Component:
     return data_grid(
         grid_id,
         [
-            {"field": "source", "headerName": "Source", "minWidth": 160},
-            {"field": "query", "headerName": "Query", "minWidth": 180},
-            {
-                "field": "queries_per_minute",
-                "headerName": "Queries / min",
-                "valueFormatter": DECIMAL,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "errors_per_minute",
-                "headerName": "Errors / min",
-                "valueFormatter": {
-                    "function": f"({failing} ? '⚠ ' : '') + d3.format(',.2f')(params.value)"
-                },
-                "cellClassRules": {"risk-high": failing},
-                "filter": "agNumberColumnFilter",
-                "sort": "desc",
-            },
-            {
-                "field": "mean_seconds",
-                "headerName": "Mean ms",
-                "valueFormatter": MILLISECONDS,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "p95_seconds",
-                "headerName": "p95 ms",
-                "valueFormatter": MILLISECONDS,
-                "filter": "agNumberColumnFilter",
-            },
+            column("source", "Source", minWidth=160),
+            column("query", "Query", minWidth=180),
+            number_column("queries_per_minute", "Queries / min", DECIMAL),
+            number_column(
+                "errors_per_minute",
+                "Errors / min",
+                {"function": f"({failing} ? '⚠ ' : '') + d3.format(',.2f')(params.value)"},
+                cellClassRules={"risk-high": failing},
+                sort="desc",
+            ),
+            number_column("mean_seconds", "Mean ms", MILLISECONDS),
+            number_column("p95_seconds", "p95 ms", MILLISECONDS),
         ],
         height="560px",
         row_id="params.data.source + '/' + params.data.query",
@@ -75,16 +57,12 @@ def callback_latency_figure(callbacks: pd.DataFrame) -> go.Figure:
     ordered = callbacks.sort_values("p95_seconds", kind="stable")
     slow = ordered["p95_seconds"] >= SLOW_CALLBACK_SECONDS
     figure = go.Figure(
-        go.Bar(
-            y=[plotly_text(str(output)) for output in ordered["output"]],
-            x=ordered["p95_seconds"] * 1000,
-            orientation="h",
-            marker_color=[theme.ALERT if s else theme.ACCENT for s in slow],
-            text=[
-                ("⚠ " if s else "") + f"{p95 * 1000:,.0f} ms"
-                for p95, s in zip(ordered["p95_seconds"], slow, strict=True)
-            ],
-            textposition="outside",
+        flagged_bars(
+            [plotly_text(str(output)) for output in ordered["output"]],
+            ordered["p95_seconds"] * 1000,
+            slow,
+            [f"{p95 * 1000:,.0f} ms" for p95 in ordered["p95_seconds"]],
+            theme.ACCENT,
             customdata=ordered[["calls", "mean_seconds"]].to_numpy(),
             hovertemplate=(
                 "%{y}<br>p95 %{x:,.0f} ms, mean %{customdata[1]:.3f} s"

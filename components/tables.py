@@ -19,10 +19,20 @@ from queries.row_blocks import DEFAULT_BLOCK_ROWS, RowBlock
 
 GRID_THEME = theme.GRID_THEME
 
-NUMBER = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
-DECIMAL = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}
-COVER = {"function": "params.value == null ? '∞ (no demand)' : d3.format(',.1f')(params.value)"}
-SHARE = {"function": "params.value == null ? '' : d3.format('.1%')(params.value)"}
+
+def d3_formatter(spec: str, suffix: str = "", empty: str = "") -> dict[str, str]:
+    """An AG Grid valueFormatter: the value in d3-format ``spec`` followed by ``suffix``, and
+    ``empty`` for no value (both plain text, no quotes)."""
+    tail = f" + '{suffix}'" if suffix else ""
+    return {
+        "function": f"params.value == null ? '{empty}' : d3.format('{spec}')(params.value){tail}"
+    }
+
+
+NUMBER = d3_formatter(",.0f")
+DECIMAL = d3_formatter(",.2f")
+COVER = d3_formatter(",.1f", empty="∞ (no demand)")
+SHARE = d3_formatter(".1%")
 # A KPI table's value in the unit its row names (components.executive units): shares as
 # percentages, days whole, money and the rest with two decimals.
 BY_UNIT = {
@@ -49,6 +59,20 @@ LOT_COLUMNS = [
 # Blocks a server-side grid keeps: refreshing the grid asks for each again, so few, but enough to
 # page back and forth without asking.
 CACHED_BLOCKS = 4
+
+
+def column(field: str, header: str, **options: Any) -> dict[str, Any]:
+    """An AG Grid column: ``field`` under ``header``, with AG Grid's ``options`` (minWidth,
+    valueFormatter, cellClassRules, sort, pinned, ...)."""
+    return {"field": field, "headerName": header, **options}
+
+
+def number_column(
+    field: str, header: str, formatter: dict[str, str], **options: Any
+) -> dict[str, Any]:
+    """A numeric ``column``, shown by ``formatter`` (NUMBER, DECIMAL, SHARE, ...) and filtered as
+    numbers."""
+    return column(field, header, valueFormatter=formatter, filter="agNumberColumnFilter", **options)
 
 
 def data_grid(
@@ -105,66 +129,30 @@ def stockout_risk_grid(grid_id: str) -> Component:
     grid = data_grid(
         grid_id,
         [
-            {"field": "sku_code", "headerName": "SKU", "pinned": "left", "minWidth": 140},
-            {"field": "sku_name", "headerName": "Name", "minWidth": 200},
-            {"field": "category", "headerName": "Category"},
-            {"field": "warehouse_code", "headerName": "Warehouse"},
-            {
-                "field": "stockout_probability",
-                "headerName": "Stockout risk",
-                "valueFormatter": {
+            column("sku_code", "SKU", pinned="left", minWidth=140),
+            column("sku_name", "Name", minWidth=200),
+            column("category", "Category"),
+            column("warehouse_code", "Warehouse"),
+            number_column(
+                "stockout_probability",
+                "Stockout risk",
+                {
                     "function": (
                         f"params.value == null ? '' : ({at_risk} ? '⚠ ' : '') + "
                         "d3.format('.1%')(params.value)"
                     )
                 },
-                "cellClassRules": {"risk-high": at_risk},
-                "filter": "agNumberColumnFilter",
-                "sort": "desc",
-            },
-            {
-                "field": "days_of_cover",
-                "headerName": "Days of cover",
-                "valueFormatter": COVER,
-                "filter": "agNumberColumnFilter",
-            },
-            {"field": "expected_stockout_date", "headerName": "Runs out", "minWidth": 140},
-            {
-                "field": "available",
-                "headerName": "Available",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "on_order",
-                "headerName": "On order",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "mean_daily_demand",
-                "headerName": "Demand / day",
-                "valueFormatter": DECIMAL,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "reorder_point",
-                "headerName": "Reorder point",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "suggested_order_quantity",
-                "headerName": "Suggested order",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "inventory_value",
-                "headerName": "Stock value",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
+                cellClassRules={"risk-high": at_risk},
+                sort="desc",
+            ),
+            number_column("days_of_cover", "Days of cover", COVER),
+            column("expected_stockout_date", "Runs out", minWidth=140),
+            number_column("available", "Available", NUMBER),
+            number_column("on_order", "On order", NUMBER),
+            number_column("mean_daily_demand", "Demand / day", DECIMAL),
+            number_column("reorder_point", "Reorder point", NUMBER),
+            number_column("suggested_order_quantity", "Suggested order", NUMBER),
+            number_column("inventory_value", "Stock value", NUMBER),
         ],
         height="520px",
         # Rows are known by SKU and warehouse, so a click names the SKU (the drill-down).
@@ -179,35 +167,24 @@ def expiring_lots_grid(grid_id: str) -> Component:
     return data_grid(
         grid_id,
         [
-            {"field": "sku_code", "headerName": "SKU", "minWidth": 100},
-            {"field": "sku_name", "headerName": "Name", "minWidth": 160},
-            {"field": "warehouse_code", "headerName": "Warehouse"},
-            {"field": "lot_code", "headerName": "Lot"},
-            {"field": "expires_on", "headerName": "Expires", "sort": "asc"},
-            {
-                "field": "days_to_expiry",
-                "headerName": "Days left",
-                "valueFormatter": {
+            column("sku_code", "SKU", minWidth=100),
+            column("sku_name", "Name", minWidth=160),
+            column("warehouse_code", "Warehouse"),
+            column("lot_code", "Lot"),
+            column("expires_on", "Expires", sort="asc"),
+            number_column(
+                "days_to_expiry",
+                "Days left",
+                {
                     "function": (
                         f"params.value == null ? '' : {expired} ? "
                         "'expired ' + (-params.value) + ' d ago' : params.value + ' d'"
                     )
                 },
-                "cellClassRules": {"risk-high": expired},
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "quantity",
-                "headerName": "Units",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
-            {
-                "field": "value",
-                "headerName": "Value",
-                "valueFormatter": NUMBER,
-                "filter": "agNumberColumnFilter",
-            },
+                cellClassRules={"risk-high": expired},
+            ),
+            number_column("quantity", "Units", NUMBER),
+            number_column("value", "Value", NUMBER),
         ],
         height="420px",
         server_rows=True,

@@ -58,7 +58,7 @@ import hashlib
 import itertools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -576,18 +576,15 @@ class DemoCluster:
         """CPU (cores) and memory working set (bytes) per pod with a running container, per
         step (at most 1000 steps, aligned to multiples of the step), in ``namespace`` or all.
         Columns ``POD_USAGE_COLUMNS``; sorted by timestamp, namespace, pod."""
-        steps = self._window(start, end)
         rows = []
-        if steps:
-            demand = self._demand(steps[0], steps[-1])
-            for t in steps:
-                stamp = _timestamp(t)
-                for pod in self._pods_at(t, demand):
-                    running = [c for c in pod.containers if c.running]
-                    if running and namespace in (None, pod.namespace):
-                        cpu = sum(c.cpu_cores for c in running)
-                        memory = sum(c.memory_bytes for c in running)
-                        rows.append((stamp, pod.namespace, pod.name, cpu, memory))
+        for t, demand in self._steps(start, end):
+            stamp = _timestamp(t)
+            for pod in self._pods_at(t, demand):
+                running = [c for c in pod.containers if c.running]
+                if running and namespace in (None, pod.namespace):
+                    cpu = sum(c.cpu_cores for c in running)
+                    memory = sum(c.memory_bytes for c in running)
+                    rows.append((stamp, pod.namespace, pod.name, cpu, memory))
         return contract_frame(rows, POD_USAGE_COLUMNS)
 
     def container_resources(self, namespace: str | None = None) -> pd.DataFrame:
@@ -622,27 +619,21 @@ class DemoCluster:
     ) -> pd.DataFrame:
         """The order-service HPA's current and desired replicas per step (columns
         ``HPA_COLUMNS``, steps as ``pod_usage``); empty for a namespace other than "shop"."""
-        steps = self._window(start, end)
         rows = []
-        if steps and namespace in (None, "shop"):
-            demand = self._demand(steps[0], steps[-1])
-            for t in steps:
-                j = demand.index(t)
-                current, desired = int(demand.current[j]), int(demand.desired[j])
-                rows.append((_timestamp(t), "shop", "order-service", current, desired))
+        for t, demand in self._steps(start, end) if namespace in (None, "shop") else ():
+            j = demand.index(t)
+            current, desired = int(demand.current[j]), int(demand.desired[j])
+            rows.append((_timestamp(t), "shop", "order-service", current, desired))
         return contract_frame(rows, HPA_COLUMNS)
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
         """Requests/s, 5xx/s, 5xx share and p95 latency (s) of order-service and payments per
         step (columns ``SERVICE_TRAFFIC_COLUMNS``, steps as ``pod_usage``), by time, service."""
-        steps = self._window(start, end)
         rows = []
-        if steps:
-            demand = self._demand(steps[0], steps[-1])
-            for t in steps:
-                stamp = _timestamp(t)
-                for service, rate, errors, p95 in self._traffic_at(t, demand):
-                    rows.append((stamp, service, rate, rate * errors, errors, p95))
+        for t, demand in self._steps(start, end):
+            stamp = _timestamp(t)
+            for service, rate, errors, p95 in self._traffic_at(t, demand):
+                rows.append((stamp, service, rate, rate * errors, errors, p95))
         return contract_frame(rows, SERVICE_TRAFFIC_COLUMNS)
 
     # --- time and demand -----------------------------------------------------------------------
@@ -670,6 +661,15 @@ class DemoCluster:
 
     def _now(self) -> int:
         return _seconds(self.clock(), "the clock's time")
+
+    def _steps(self, start: dt.datetime, end: dt.datetime) -> Iterator[tuple[int, _Demand]]:
+        """Each step of ``_window(start, end)`` with the demand over the whole window (computed
+        once)."""
+        steps = self._window(start, end)
+        if steps:
+            demand = self._demand(steps[0], steps[-1])
+            for t in steps:
+                yield t, demand
 
     def _window(self, start: dt.datetime, end: dt.datetime) -> list[int]:
         return _steps(_seconds(start, "start"), _seconds(end, "end"))

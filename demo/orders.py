@@ -31,19 +31,14 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from demo.seed import (
-    CANCELLED_ORDER_SHARE,
-    PICKING_DELAY_MINUTES,
-    fifo_allocate,
-    move_id_sequences_past_data,
-)
+from demo import seed as demo_seed
 from queries.schema import Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
 
 # Never fill further back than this: a longer gap is a demo that was switched off, better
 # seeded anew (``invdash serve`` does) than replayed a week at a time.
 HORIZON = dt.timedelta(hours=24)
 REPLAY_LAG = dt.timedelta(days=7)
-PICKING_DELAY = dt.timedelta(minutes=PICKING_DELAY_MINUTES)
+PICKING_DELAY = dt.timedelta(minutes=demo_seed.PICKING_DELAY_MINUTES)
 # The seed writes lots off this long after midnight of their expiry date.
 EXPIRY_TIME = dt.time(0, 5)
 OPEN_STATUSES = ("open", "partially_shipped")
@@ -157,7 +152,7 @@ def _place_orders(
     new["id"] = np.arange(first_id, first_id + len(new))
     new["number"] = [f"SO{order:09d}" for order in new["id"].tolist()]
     new["ordered_at"] = _python_datetimes(pd.to_datetime(new["ordered_at"]) + REPLAY_LAG)
-    cancelled = rng.random(len(new)) < CANCELLED_ORDER_SHARE
+    cancelled = rng.random(len(new)) < demo_seed.CANCELLED_ORDER_SHARE
     new["status"] = np.where(cancelled, "cancelled", "open")
     conn.execute(
         sa.insert(SalesOrder),
@@ -166,7 +161,7 @@ def _place_orders(
             ordered_at="ordered_at", status="status",
         ),
     )  # fmt: skip
-    move_id_sequences_past_data(conn, [Base.metadata.tables[SalesOrder.__tablename__]])
+    demo_seed.move_id_sequences_past_data(conn, [Base.metadata.tables[SalesOrder.__tablename__]])
     template_lines = _rows(
         conn,
         sa.select(
@@ -244,7 +239,7 @@ def _pick(conn: Connection, moment: dt.datetime) -> tuple[int, int]:
     stock = _rows(conn, sa.select(StockLevel.sku_id, StockLevel.warehouse_id, StockLevel.on_hand))
     stock["series"] = np.arange(len(stock))
     queue = open_lines.merge(stock, on=SERIES).sort_values(["series", "ordered_at", "id"])
-    take = fifo_allocate(
+    take = demo_seed.fifo_allocate(
         queue["series"].to_numpy(np.int64),
         queue["remaining"].to_numpy(np.int64),
         stock["on_hand"].to_numpy(np.int64),
@@ -323,7 +318,7 @@ def _consume_lots(conn: Connection, shipped: pd.DataFrame) -> None:
     lots = lots.sort_values([*SERIES, "id"], kind="stable")
     series = np.asarray(lots.groupby(SERIES, sort=False).ngroup(), dtype=np.int64)
     budget = lots.groupby(SERIES, sort=False)["used"].first().to_numpy(np.int64)
-    used = fifo_allocate(series, lots["quantity"].to_numpy(np.int64), budget)
+    used = demo_seed.fifo_allocate(series, lots["quantity"].to_numpy(np.int64), budget)
     consumed = lots.assign(used=used).loc[used > 0]
     conn.execute(
         sa.update(Lot).where(Lot.id == sa.bindparam("lot")).values(quantity=sa.bindparam("left")),

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, CompileError, NoSuchModuleError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from queries.health import describe_failure
 from queries.schema import Base
+
+T = TypeVar("T")
 
 # What SQLAlchemy raises for a URL it cannot parse or has no driver for.
 UNUSABLE_URL_ERRORS = (ArgumentError, NoSuchModuleError, ImportError)
@@ -101,41 +103,42 @@ def rows_of(conn: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> pd.DataF
     )
 
 
-class day_number(FunctionElement[int]):
+class DialectSql(FunctionElement[T]):
+    """An expression of one argument whose SQL differs by dialect: a subclass's ``sql`` maps
+    each dialect's name (sqlite, postgresql) to it, ``{}`` standing for the argument."""
+
+    sql: ClassVar[dict[str, str]] = {}
+    inherit_cache = True
+
+
+@compiles(DialectSql)
+def _dialect_sql(element: DialectSql[Any], compiler: Any, **kw: Any) -> str:
+    dialect = compiler.dialect.name
+    if dialect not in element.sql:
+        raise CompileError(f"{type(element).__name__} has no SQL for {dialect}")
+    return element.sql[dialect].format(compiler.process(element.clauses, **kw))
+
+
+class day_number(DialectSql[int]):
     """Whole days since 1970-01-01 of a naive UTC timestamp, on SQLite and PostgreSQL alike."""
 
     type = sa.Integer()
     inherit_cache = True
+    sql: ClassVar[dict[str, str]] = {
+        "sqlite": "CAST(julianday(date({})) - 2440587.5 AS INTEGER)",
+        "postgresql": "(CAST({} AS DATE) - DATE '1970-01-01')",
+    }
 
 
-@compiles(day_number, "sqlite")
-def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
-    return (
-        f"CAST(julianday(date({compiler.process(element.clauses, **kw)})) - 2440587.5 AS INTEGER)"
-    )
-
-
-@compiles(day_number, "postgresql")
-def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
-    return f"(CAST({compiler.process(element.clauses, **kw)} AS DATE) - DATE '1970-01-01')"
-
-
-class minute_start(FunctionElement[str]):
+class minute_start(DialectSql[str]):
     """A naive UTC timestamp truncated to its minute, as ISO text 'YYYY-MM-DD HH:MM:00'."""
 
     type = sa.String()
     inherit_cache = True
-
-
-@compiles(minute_start, "sqlite")
-def _minute_start_sqlite(element: minute_start, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m-%d %H:%M:00', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(minute_start, "postgresql")
-def _minute_start_postgresql(element: minute_start, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char(date_trunc('minute', {column}), 'YYYY-MM-DD HH24:MI:00')"
+    sql: ClassVar[dict[str, str]] = {
+        "sqlite": "strftime('%Y-%m-%d %H:%M:00', {})",
+        "postgresql": "to_char(date_trunc('minute', {}), 'YYYY-MM-DD HH24:MI:00')",
+    }
 
 
 def among(column: Any, values: Sequence[int] | None) -> sa.ColumnElement[bool]:
@@ -143,20 +146,14 @@ def among(column: Any, values: Sequence[int] | None) -> sa.ColumnElement[bool]:
     return sa.true() if values is None else column.in_(values)
 
 
-class by_code_point(FunctionElement[str]):
+class by_code_point(DialectSql[str]):
     """A text column compared by Unicode code point (as Python compares str), whatever the
     database's collation: SQLite's BINARY compares UTF-8 bytes, PostgreSQL's "C" the bytes of
     the database encoding; in UTF-8 both orders are the code points'. For ORDER BY."""
 
     type = sa.String()
     inherit_cache = True
-
-
-@compiles(by_code_point, "sqlite")
-def _by_code_point_sqlite(element: by_code_point, compiler: Any, **kw: Any) -> str:
-    return f"{compiler.process(element.clauses, **kw)} COLLATE BINARY"
-
-
-@compiles(by_code_point, "postgresql")
-def _by_code_point_postgresql(element: by_code_point, compiler: Any, **kw: Any) -> str:
-    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
+    sql: ClassVar[dict[str, str]] = {
+        "sqlite": "{} COLLATE BINARY",
+        "postgresql": '{} COLLATE "C"',
+    }

@@ -20,23 +20,13 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from queries import telemetry
 from queries.health import Health, describe_failure
 from queries.promql import (
     DEFAULT_RESTARTS_WINDOW,
     HEALTH_QUERY,
     PromQLCatalogue,
     promql_duration,
-)
-from queries.telemetry import (
-    CONTAINER_RESOURCE_COLUMNS,
-    DEFAULT_MAX_POINTS,
-    HPA_COLUMNS,
-    POD_USAGE_COLUMNS,
-    RECENT_RESTARTS,
-    SERVICE_TRAFFIC_COLUMNS,
-    UNHEALTHY_POD_COLUMNS,
-    choose_step,
-    contract_frame,
 )
 
 
@@ -314,7 +304,7 @@ class PrometheusSource:
         catalogue: PromQLCatalogue | None = None,
         services: list[str] | None = None,
         *,
-        max_points: int = DEFAULT_MAX_POINTS,
+        max_points: int = telemetry.DEFAULT_MAX_POINTS,
         namespaces: list[str] | None = None,
     ) -> None:
         self._api = api
@@ -362,7 +352,7 @@ class PrometheusSource:
     ) -> list[dict[str, Any]]:
         """Runs query ``name`` from start to end at the step that keeps within max_points; the
         rate window is at least the step, so no sample falls between two evaluations."""
-        step = choose_step(start, end, self.max_points)
+        step = telemetry.choose_step(start, end, self.max_points)
         window = max(self.catalogue.rate_window, step)
         query = self.catalogue.render(name, window=window, **self._scoped(render))
         first = _aligned_start(start, end, step)
@@ -380,17 +370,12 @@ class PrometheusSource:
 
         Columns POD_USAGE_COLUMNS: cpu_cores is the rate of CPU seconds, memory_bytes the
         working set, each summed over the pod's containers (pod cgroup and pause excluded)."""
-        start, end = _checked_range(start, end)
-        labels = ("namespace", "pod")
-        cpu = self._range("pod_cpu_cores", start, end, namespace=namespace)
-        memory = self._range("pod_memory_bytes", start, end, namespace=namespace)
-        return _range_frame(
-            ("namespace", "pod"),
-            {
-                "cpu_cores": _range_points(cpu, labels),
-                "memory_bytes": _range_points(memory, labels),
-            },
-            POD_USAGE_COLUMNS,
+        return self._ranges_by_object(
+            (start, end),
+            namespace,
+            {"cpu_cores": "pod_cpu_cores", "memory_bytes": "pod_memory_bytes"},
+            ("pod", "pod"),
+            telemetry.POD_USAGE_COLUMNS,
         )
 
     def container_resources(
@@ -434,7 +419,7 @@ class PrometheusSource:
         for column, by_key in values.items():
             columns[column] = [by_key.get(key, math.nan) for key in keys]
         columns["last_terminated_reason"] = [reasons.get(key, "") for key in keys]
-        frame = _typed_frame(columns, CONTAINER_RESOURCE_COLUMNS)
+        frame = _typed_frame(columns, telemetry.CONTAINER_RESOURCE_COLUMNS)
         frame["cpu_request_share"] = _share(frame["cpu_cores"], frame["cpu_request_cores"])
         frame["cpu_limit_share"] = _share(frame["cpu_cores"], frame["cpu_limit_cores"])
         frame["memory_request_share"] = _share(frame["memory_bytes"], frame["memory_request_bytes"])
@@ -466,7 +451,8 @@ class PrometheusSource:
                 statuses.setdefault(_series_labels(series, pod), status or "NotReady")
         labels = ("namespace", "pod", "container")
         counts = _instant_values(
-            self._instant("container_restarts", moment, restarts_window=RECENT_RESTARTS), labels
+            self._instant("container_restarts", moment, restarts_window=telemetry.RECENT_RESTARTS),
+            labels,
         )
         last_reasons = self._last_terminated_reasons(moment, None)
         restarts: dict[tuple[str, ...], int] = {}
@@ -483,7 +469,7 @@ class PrometheusSource:
             (*key, status, restarts.get(key, 0), reasons.get(key, ""))
             for key, status in sorted(statuses.items())
         ]
-        return contract_frame(rows, UNHEALTHY_POD_COLUMNS)
+        return telemetry.contract_frame(rows, telemetry.UNHEALTHY_POD_COLUMNS)
 
     def _last_terminated_reasons(
         self, at: dt.datetime | None, namespace: str | None
@@ -501,18 +487,37 @@ class PrometheusSource:
     ) -> pd.DataFrame:
         """One row per HorizontalPodAutoscaler per step: current and desired replicas.
         Columns HPA_COLUMNS; a count missing at a step is NaN."""
-        start, end = _checked_range(start, end)
-        labels = ("namespace", "horizontalpodautoscaler")
-        current = self._range("hpa_current_replicas", start, end, namespace=namespace)
-        desired = self._range("hpa_desired_replicas", start, end, namespace=namespace)
-        return _range_frame(
-            ("namespace", "hpa"),
+        return self._ranges_by_object(
+            (start, end),
+            namespace,
             {
-                "current_replicas": _range_points(current, labels),
-                "desired_replicas": _range_points(desired, labels),
+                "current_replicas": "hpa_current_replicas",
+                "desired_replicas": "hpa_desired_replicas",
             },
-            HPA_COLUMNS,
+            ("horizontalpodautoscaler", "hpa"),
+            telemetry.HPA_COLUMNS,
         )
+
+    def _ranges_by_object(
+        self,
+        window: tuple[dt.datetime, dt.datetime],
+        namespace: str | None,
+        queries: dict[str, str],
+        label_and_column: tuple[str, str],
+        columns: list[str],
+    ) -> pd.DataFrame:
+        """Named range ``queries`` (``{column: catalogue name}``) over ``window`` in
+        ``namespace``, one row per namespaced object (its series' label, and its column in
+        ``columns``) per step."""
+        start, end = _checked_range(*window)
+        label, column = label_and_column
+        points = {
+            name: _range_points(
+                self._range(query, start, end, namespace=namespace), ("namespace", label)
+            )
+            for name, query in queries.items()
+        }
+        return _range_frame(("namespace", column), points, columns)
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
         """One row per configured service per step with requests. Columns SERVICE_TRAFFIC_COLUMNS:
@@ -521,7 +526,7 @@ class PrometheusSource:
         rates (NaN without a histogram). A service without 5xx series has error_rate 0."""
         start, end = _checked_range(start, end)
         if self.services is not None and not self.services:
-            return _typed_frame({}, SERVICE_TRAFFIC_COLUMNS)
+            return _typed_frame({}, telemetry.SERVICE_TRAFFIC_COLUMNS)
         labels = (self.catalogue.http_service_label,)
         points = {
             column: _range_points(
@@ -533,7 +538,7 @@ class PrometheusSource:
                 ("p95_latency_seconds", "service_p95_latency_seconds"),
             )
         }
-        frame = _range_frame(("service",), points, SERVICE_TRAFFIC_COLUMNS)
+        frame = _range_frame(("service",), points, telemetry.SERVICE_TRAFFIC_COLUMNS)
         frame = frame.loc[frame["request_rate"].notna()].reset_index(drop=True)
         frame["error_rate"] = frame["error_rate"].fillna(0.0)
         frame["error_share"] = _share(frame["error_rate"], frame["request_rate"])

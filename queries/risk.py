@@ -123,6 +123,23 @@ def _check(name: str, value: float, *, non_negative: bool = False) -> float:
     return value
 
 
+def _lead_time_inputs(
+    mean_daily_demand: float,
+    sd_daily_demand: float,
+    lead_time_days: float,
+    sd_lead_time_days: float,
+) -> tuple[float, float, float, float]:
+    """The demand and lead time (mean and sd of each) checked: numbers, none negative."""
+    named = {
+        "mean_daily_demand": mean_daily_demand,
+        "sd_daily_demand": sd_daily_demand,
+        "lead_time_days": lead_time_days,
+        "sd_lead_time_days": sd_lead_time_days,
+    }
+    d, sd, lt, sd_lt = (_check(name, value, non_negative=True) for name, value in named.items())
+    return d, sd, lt, sd_lt
+
+
 def _check_service_level(service_level: float) -> float:
     value = _check("service_level", service_level)
     if not 0.0 < value < 1.0:
@@ -144,10 +161,9 @@ def stockout_probability(
     standard deviations ignored. With zero spread: 1 if d*L > ip else 0.
     """
     ip = _check("inventory_position", inventory_position)
-    d = _check("mean_daily_demand", mean_daily_demand, non_negative=True)
-    sd = _check("sd_daily_demand", sd_daily_demand, non_negative=True)
-    lt = _check("lead_time_days", lead_time_days, non_negative=True)
-    sd_lt = _check("sd_lead_time_days", sd_lead_time_days, non_negative=True)
+    d, sd, lt, sd_lt = _lead_time_inputs(
+        mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days
+    )
     if distribution == "poisson":
         return float(poisson_stockout_probability(ip, d * lt))
     if distribution != "normal":
@@ -163,10 +179,9 @@ def safety_stock(
     sd_lead_time_days: float = 0.0,
 ) -> float:
     """Units held against lead-time demand variability: z(service_level) * sigma_LT."""
-    d = _check("mean_daily_demand", mean_daily_demand, non_negative=True)
-    sd = _check("sd_daily_demand", sd_daily_demand, non_negative=True)
-    lt = _check("lead_time_days", lead_time_days, non_negative=True)
-    sd_lt = _check("sd_lead_time_days", sd_lead_time_days, non_negative=True)
+    d, sd, lt, sd_lt = _lead_time_inputs(
+        mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days
+    )
     z = service_factor(_check_service_level(service_level))
     return float(z * lead_time_demand_sd(d, sd, lt, sd_lt))
 
@@ -194,10 +209,9 @@ def expected_shortage(
 ) -> float:
     """Expected units short per replenishment cycle: sigma_LT * G((ip - d*L) / sigma_LT)."""
     ip = _check("inventory_position", inventory_position)
-    d = _check("mean_daily_demand", mean_daily_demand, non_negative=True)
-    sd = _check("sd_daily_demand", sd_daily_demand, non_negative=True)
-    lt = _check("lead_time_days", lead_time_days, non_negative=True)
-    sd_lt = _check("sd_lead_time_days", sd_lead_time_days, non_negative=True)
+    d, sd, lt, sd_lt = _lead_time_inputs(
+        mean_daily_demand, sd_daily_demand, lead_time_days, sd_lead_time_days
+    )
     return float(normal_loss(ip, d * lt, lead_time_demand_sd(d, sd, lt, sd_lt)))
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import TypeEngine
 
 from queries.daily_review import (
     REVIEW_SERIES_DAYS,
@@ -45,107 +48,99 @@ FILL_CHUNK_DAYS = 31
 
 STORE = sa.MetaData()
 
-daily_demand = sa.Table(
+# Column types by the letter a table's spec gives them (``_table``).
+_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
+    "int": sa.Integer,
+    "float": sa.Float,
+    "time": sa.DateTime,
+    "name": lambda: sa.String(32),
+}
+
+
+def _table(name: str, keys: str, values: str, nullable: str = "") -> sa.Table:
+    """A store table: ``keys`` its primary key, ``values`` its NOT NULL columns, ``nullable``
+    the others, each a space-separated list of ``column:type`` (a type of _TYPES)."""
+
+    def columns(spec: str, key: bool, null: bool) -> list[sa.Column[Any]]:
+        pairs = (item.split(":") for item in spec.split())
+        return [
+            sa.Column(column, _TYPES[kind](), primary_key=key, nullable=null)
+            for column, kind in pairs
+        ]
+
+    return sa.Table(
+        name,
+        STORE,
+        *columns(keys, key=True, null=False),
+        *columns(values, key=False, null=False),
+        *columns(nullable, key=False, null=True),
+    )
+
+
+# Units ordered and shipped so far on the (not cancelled) order lines placed that day.
+daily_demand = _table(
     "invdash_daily_demand",
-    STORE,
-    sa.Column("day", sa.Integer, primary_key=True),
-    sa.Column("sku_id", sa.Integer, primary_key=True),
-    sa.Column("warehouse_id", sa.Integer, primary_key=True),
-    # Units ordered and shipped so far on the (not cancelled) order lines placed that day.
-    sa.Column("units_ordered", sa.Float, nullable=False),
-    sa.Column("units_shipped", sa.Float, nullable=False),
+    "day:int sku_id:int warehouse_id:int",
+    "units_ordered:float units_shipped:float",
 )
 
-daily_movements = sa.Table(
+# The day's movements of each SKU x warehouse: net_quantity of every kind, signed;
+# shipped_units, shipments as positive units; last_outbound_at, the latest outbound (shipment
+# or transfer out) that day, NULL without one.
+daily_movements = _table(
     "invdash_daily_movements",
-    STORE,
-    sa.Column("day", sa.Integer, primary_key=True),
-    sa.Column("sku_id", sa.Integer, primary_key=True),
-    sa.Column("warehouse_id", sa.Integer, primary_key=True),
-    sa.Column("net_quantity", sa.Float, nullable=False),  # every kind, signed
-    sa.Column("shipped_units", sa.Float, nullable=False),  # shipments, as positive units
-    # The latest outbound (shipment or transfer out) that day, NULL without one.
-    sa.Column("last_outbound_at", sa.DateTime, nullable=True),
+    "day:int sku_id:int warehouse_id:int",
+    "net_quantity:float shipped_units:float",
+    "last_outbound_at:time",
 )
 
-minute_orders = sa.Table(
-    "invdash_minute_orders",
-    STORE,
-    sa.Column("minute", sa.DateTime, primary_key=True),
-    # Cancelled orders included: they were orders when placed.
-    sa.Column("order_lines", sa.Integer, nullable=False),
-    sa.Column("units", sa.Float, nullable=False),
-    sa.Column("orders", sa.Integer, nullable=False),
+# Order lines, units and orders placed each minute; cancelled orders included: they were orders
+# when placed.
+minute_orders = _table(
+    "invdash_minute_orders", "minute:time", "order_lines:int units:float orders:int"
 )
 
 # The per SKU x warehouse sums behind the demand window as of one day, so a refresh reads one
 # row per SKU x warehouse instead of the window's days (queries.inventory.PAIR_STATS).
-window_sums = sa.Table(
+window_sums = _table(
     "invdash_window_sums",
-    STORE,
-    sa.Column("sku_id", sa.Integer, primary_key=True),
-    sa.Column("warehouse_id", sa.Integer, primary_key=True),
-    sa.Column("demand_sum", sa.Float, nullable=False),
-    sa.Column("demand_sum_squares", sa.Float, nullable=False),
-    sa.Column("units_shipped_window", sa.Float, nullable=False),
-    sa.Column("shipped_units", sa.Float, nullable=False),
-    sa.Column("weighted_movement", sa.Float, nullable=False),
-    sa.Column("last_outbound_at", sa.DateTime, nullable=True),
+    "sku_id:int warehouse_id:int",
+    "demand_sum:float demand_sum_squares:float units_shipped_window:float shipped_units:float "
+    "weighted_movement:float",
+    "last_outbound_at:time",
 )
 
 # The executive review's daily totals (queries.daily_review): movements valued at the unit costs
 # and prices of ``invdash_cost_basis`` (a change of any recomputes every day), orders placed.
-daily_movement_totals = sa.Table(
+daily_movement_totals = _table(
     "invdash_daily_movement_totals",
-    STORE,
-    sa.Column("day", sa.Integer, primary_key=True),
-    sa.Column("value_moved", sa.Float, nullable=False),
-    sa.Column("units_moved", sa.Float, nullable=False),
-    sa.Column("cogs", sa.Float, nullable=False),
-    sa.Column("revenue", sa.Float, nullable=False),
+    "day:int",
+    "value_moved:float units_moved:float cogs:float revenue:float",
 )
-
-daily_order_totals = sa.Table(
+daily_order_totals = _table(
     "invdash_daily_order_totals",
-    STORE,
-    sa.Column("day", sa.Integer, primary_key=True),
-    sa.Column("units_ordered", sa.Float, nullable=False),
-    sa.Column("units_shipped", sa.Float, nullable=False),
-    sa.Column("order_lines", sa.Integer, nullable=False),
-    sa.Column("orders", sa.Integer, nullable=False),
+    "day:int",
+    "units_ordered:float units_shipped:float order_lines:int orders:int",
 )
 
 # The review's stock-out changes per day for each series length (REVIEW_SERIES_DAYS), as of
 # the review coverage's day: the series [day - series_days, day).
-review_stockouts = sa.Table(
-    "invdash_review_stockouts",
-    STORE,
-    sa.Column("series_days", sa.Integer, primary_key=True),
-    sa.Column("day", sa.Integer, primary_key=True),
-    sa.Column("change", sa.Integer, nullable=False),
-)
+review_stockouts = _table("invdash_review_stockouts", "series_days:int day:int", "change:int")
 
 # The costs and prices the movement totals were valued at (queries.daily_review.cost_basis).
-cost_basis_table = sa.Table(
+cost_basis_table = _table(
     "invdash_cost_basis",
-    STORE,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("sku_count", sa.Integer, nullable=False),
-    sa.Column("cost_checksum", sa.Float, nullable=False),
-    sa.Column("price_checksum", sa.Float, nullable=False),
+    "name:name",
+    "sku_count:int cost_checksum:float price_checksum:float",
 )
 
-# One row per kind of roll-up: what it covers and when it was computed.
-coverage = sa.Table(
+# One row per kind of roll-up: what it covers (days [first_day, end_day), minutes before
+# end_minute, both ends exclusive) and when it was computed.
+coverage = _table(
     "invdash_rollup_coverage",
-    STORE,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("first_day", sa.Integer, nullable=True),
-    sa.Column("end_day", sa.Integer, nullable=True),  # exclusive
-    sa.Column("end_minute", sa.DateTime, nullable=True),  # exclusive
-    sa.Column("window_days", sa.Integer, nullable=True),
-    sa.Column("dead_stock_days", sa.Integer, nullable=True),
-    sa.Column("computed_at", sa.DateTime, nullable=False),
+    "name:name",
+    "computed_at:time",
+    "first_day:int end_day:int end_minute:time window_days:int dead_stock_days:int",
 )
 
 DAILY, MINUTES, WINDOW = "daily", "minutes", "window"
@@ -314,12 +309,25 @@ def _age(age: dt.timedelta) -> str:
 # --- Aggregates read from the inventory database --------------------------------------------
 
 
+def _per_pair_and_day(
+    moment: InstrumentedAttribute[dt.datetime],
+    sku: InstrumentedAttribute[int],
+    warehouse: InstrumentedAttribute[int],
+    *figures: sa.ColumnElement[Any],
+) -> Rows:
+    """``figures`` per SKU x warehouse x UTC day of ``moment`` (columns day, the SKU's and the
+    warehouse's, then the figures)."""
+    return sa.select(day_number(moment).label("day"), sku, warehouse, *figures).group_by(
+        sa.literal_column("day"), sku, warehouse
+    )
+
+
 def demand_by_day(first: int, end: int) -> Rows:
     """Per SKU x warehouse x day in [first, end): units ordered and shipped on the not
     cancelled order lines placed that day."""
     return (
-        sa.select(
-            day_number(SalesOrder.ordered_at).label("day"),
+        _per_pair_and_day(
+            SalesOrder.ordered_at,
             SalesOrderLine.sku_id,
             SalesOrder.warehouse_id,
             sa.func.sum(SalesOrderLine.quantity).label("units_ordered"),
@@ -331,27 +339,21 @@ def demand_by_day(first: int, end: int) -> Rows:
             SalesOrder.ordered_at < midnight(end),
             SalesOrder.status != "cancelled",
         )
-        .group_by(sa.literal_column("day"), SalesOrderLine.sku_id, SalesOrder.warehouse_id)
     )
 
 
 def movements_by_day(first: int, end: int) -> Rows:
     """Per SKU x warehouse x day in [first, end): net quantity, shipped units, latest outbound."""
     outbound = sa.and_(StockMovement.quantity < 0, StockMovement.kind.in_(OUTBOUND_KINDS))
-    return (
-        sa.select(
-            day_number(StockMovement.moved_at).label("day"),
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
-            sa.func.sum(StockMovement.quantity).label("net_quantity"),
-            sa.func.sum(
-                sa.case((StockMovement.kind == "shipment", -StockMovement.quantity), else_=0)
-            ).label("shipped_units"),
-            sa.func.max(sa.case((outbound, StockMovement.moved_at))).label("last_outbound_at"),
-        )
-        .where(StockMovement.moved_at >= midnight(first), StockMovement.moved_at < midnight(end))
-        .group_by(sa.literal_column("day"), StockMovement.sku_id, StockMovement.warehouse_id)
-    )
+    shipped = sa.case((StockMovement.kind == "shipment", -StockMovement.quantity), else_=0)
+    return _per_pair_and_day(
+        StockMovement.moved_at,
+        StockMovement.sku_id,
+        StockMovement.warehouse_id,
+        sa.func.sum(StockMovement.quantity).label("net_quantity"),
+        sa.func.sum(shipped).label("shipped_units"),
+        sa.func.max(sa.case((outbound, StockMovement.moved_at))).label("last_outbound_at"),
+    ).where(StockMovement.moved_at >= midnight(first), StockMovement.moved_at < midnight(end))
 
 
 def orders_by_minute(start: dt.datetime, end: dt.datetime, into: str | None = None) -> Rows:

@@ -53,6 +53,24 @@ def inventory_kpis(positions: pd.DataFrame) -> InventoryKpis:
     )
 
 
+# The columns of a summary_by row that are sums over its positions.
+GROUP_SUMS = [
+    "inventory_value",
+    "annual_carrying_cost",
+    "daily_carrying_cost",
+    "excess_units",
+    "excess_value",
+    "excess_carrying_cost",
+    "dead_stock_value",
+    "skus_at_risk",
+    "on_hand",
+    "units_ordered",
+    "units_shipped",
+    "cogs_window",
+    "avg_value_window",
+]
+
+
 def summary_by(
     positions: pd.DataFrame,
     lots: pd.DataFrame,
@@ -76,23 +94,11 @@ def summary_by(
     key = "warehouse_code" if dimension == "warehouse" else "category"
     frame = positions.assign(
         avg_value_window=positions["avg_on_hand_window"] * positions["unit_cost"],
-        at_risk_rows=positions["at_risk"].astype("int64"),
+        skus_at_risk=positions["at_risk"].astype("int64"),
+        units_ordered=positions["units_ordered_window"],
+        units_shipped=positions["units_shipped_window"],
     )
-    grouped = frame.groupby(key, sort=False).agg(
-        inventory_value=("inventory_value", "sum"),
-        annual_carrying_cost=("annual_carrying_cost", "sum"),
-        daily_carrying_cost=("daily_carrying_cost", "sum"),
-        excess_units=("excess_units", "sum"),
-        excess_value=("excess_value", "sum"),
-        excess_carrying_cost=("excess_carrying_cost", "sum"),
-        dead_stock_value=("dead_stock_value", "sum"),
-        skus_at_risk=("at_risk_rows", "sum"),
-        on_hand=("on_hand", "sum"),
-        units_ordered=("units_ordered_window", "sum"),
-        units_shipped=("units_shipped_window", "sum"),
-        cogs_window=("cogs_window", "sum"),
-        avg_value_window=("avg_value_window", "sum"),
-    )
+    grouped = frame.groupby(key, sort=False)[GROUP_SUMS].sum()
     ordered = grouped["units_ordered"]
     grouped["fill_rate"] = (grouped["units_shipped"] / ordered).where(ordered > 0)
     annual_cogs = grouped["cogs_window"] * 365.0 / demand_window_days

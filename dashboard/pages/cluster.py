@@ -7,6 +7,7 @@ Kubernetes panels, and each panel says how fresh its data is.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dash_mantine_components as dmc
@@ -18,7 +19,7 @@ from components.panels import Freshness, freshness_line, panel
 from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
-from dashboard.outputs import by_id
+from dashboard.outputs import by_id, panel_outputs, panel_values
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
 from dashboard.urlstate import ViewState
@@ -44,6 +45,14 @@ def _slot(name: str) -> Component:
     )
 
 
+def _source_panel(name: str, title: str, content: Component) -> Component:
+    """Panel ``cl-{name}-panel``: its source's badge and freshness (``_slot``) above
+    ``content``, in the body ``cl-{name}-body`` that greys when the data is stale."""
+    return html.Div(
+        panel(title, html.Div([_slot(name), content]), f"cl-{name}-panel"), id=f"cl-{name}-body"
+    )
+
+
 def layout(context: DashboardContext, view: ViewState) -> Component:
     graph: Any = {"displayModeBar": False}
     return html.Div(
@@ -59,21 +68,11 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             dmc.Modal(
                 id="pod-modal", size="80%", title="Pod detail", children=html.Div(id="pod-detail")
             ),
-            html.Div(
-                panel(
-                    "Pod health",
-                    html.Div([_slot("pods"), html.Div(id="cl-pod-tiles", className="pod-grid")]),
-                    "cl-pods-panel",
-                ),
-                id="cl-pods-body",
-            ),
-            html.Div(
-                panel(
-                    "Workloads: usage against requests and limits",
-                    html.Div([_slot("workloads"), cluster.workload_grid("cl-workload-grid")]),
-                    "cl-workloads-panel",
-                ),
-                id="cl-workloads-body",
+            _source_panel("pods", "Pod health", html.Div(id="cl-pod-tiles", className="pod-grid")),
+            _source_panel(
+                "workloads",
+                "Workloads: usage against requests and limits",
+                cluster.workload_grid("cl-workload-grid"),
             ),
             html.Div(
                 dmc.SimpleGrid(
@@ -101,26 +100,13 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             ),
             dmc.SimpleGrid(
                 [
-                    html.Div(
-                        panel(
-                            "Recent warnings and rollouts",
-                            html.Div([_slot("events"), cluster.events_grid("cl-events-grid")]),
-                            "cl-events-panel",
-                        ),
-                        id="cl-events-body",
+                    _source_panel(
+                        "events",
+                        "Recent warnings and rollouts",
+                        cluster.events_grid("cl-events-grid"),
                     ),
-                    html.Div(
-                        panel(
-                            "Nodes",
-                            html.Div(
-                                [
-                                    _slot("nodes"),
-                                    html.Div(id="cl-node-tiles", className="node-grid"),
-                                ]
-                            ),
-                            "cl-nodes-panel",
-                        ),
-                        id="cl-nodes-body",
+                    _source_panel(
+                        "nodes", "Nodes", html.Div(id="cl-node-tiles", className="node-grid")
                     ),
                 ],
                 cols={"base": 1, "xl": 2},
@@ -131,19 +117,48 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
     )
 
 
-def _status(context: DashboardContext, name: str, fetched: Fetched[Any]) -> tuple[Component, str]:
-    """The freshness line and the body class ("stale" greys the last good data)."""
+def _status(
+    context: DashboardContext, panel: str, name: str, fetched: Fetched[Any], badge: Component
+) -> dict[str, object]:
+    """The values of ``panel_outputs(panel)``: the freshness line of source ``name``'s entry,
+    the body class ("stale" greys the last good data) and the badge."""
     line = freshness_line(
         Freshness(name, fetched.fetched_at, fetched.error, fetched.error_since),
         context.settings.refresh_seconds,
     )
-    return line, "panel-body stale" if fetched.error and fetched.value is not None else "panel-body"
+    stale = bool(fetched.error) and fetched.value is not None
+    body = "panel-body stale" if stale else "panel-body"
+    return panel_values(panel, freshness=line, body=body, badge=badge)
 
 
 def _options(values: list[str], chosen: str) -> list[dict[str, str]]:
     """ "all", the values, and the chosen one even when the data no longer has it."""
     shown = values if chosen == EVERY or chosen in values else [*values, chosen]
     return FILTER_ALL + [{"value": value, "label": value} for value in shown]
+
+
+# What each refresh fills: the Kubernetes API's panels and the scope's choices, and
+# Prometheus's.
+POD_OUTPUTS = by_id(
+    Output("cl-pod-tiles", "children"),
+    *panel_outputs("cl-pods"),
+    Output("cl-events-grid", "rowData"),
+    *panel_outputs("cl-events"),
+    Output("cl-node-tiles", "children"),
+    *panel_outputs("cl-nodes"),
+    Output("cl-namespace", "data"),
+    Output("cl-workload", "data"),
+)
+METRICS_OUTPUTS = by_id(
+    Output("cl-workload-grid", "rowData"),
+    *panel_outputs("cl-workloads"),
+    Output("cl-cpu", "figure"),
+    Output("cl-memory", "figure"),
+    *panel_outputs("cl-usage"),
+    *panel_outputs("cl-memory", "badge"),
+)
+# A refresh of the scope: the tick, the namespace and the workload in, outputs by id out.
+Refresh = Callable[[int | None, str | None, str | None], dict[str, Any]]
 
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
@@ -154,34 +169,28 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     keep_in_url(app, {"cl-namespace": "namespace", "cl-workload": "workload"})
     metrics_name = metrics.name if metrics else "Prometheus"
 
-    @app.callback(
-        output=by_id(
-            Output("cl-pod-tiles", "children"),
-            Output("cl-pods-freshness", "children"),
-            Output("cl-pods-body", "className"),
-            Output("cl-pods-badge", "children"),
-            Output("cl-events-grid", "rowData"),
-            Output("cl-events-freshness", "children"),
-            Output("cl-events-body", "className"),
-            Output("cl-events-badge", "children"),
-            Output("cl-node-tiles", "children"),
-            Output("cl-nodes-freshness", "children"),
-            Output("cl-nodes-body", "className"),
-            Output("cl-nodes-badge", "children"),
-            Output("cl-namespace", "data"),
-            Output("cl-workload", "data"),
-        ),
-        inputs={
-            "_": TICK,
-            "namespace": Input("cl-namespace", "value"),
-            "workload": Input("cl-workload", "value"),
-        },
-        running=while_refreshing("cluster-pods"),
-    )
+    # A source is a demo or not for the app's lifetime.
+    cluster_badge = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
+    metrics_badge = cluster.demo_badge(bool(metrics and metrics.is_demo))
+    # Both refreshes follow the tick and the namespace and workload chosen.
+    scope_inputs = {
+        "_": TICK,
+        "namespace": Input("cl-namespace", "value"),
+        "workload": Input("cl-workload", "value"),
+    }
+
+    def scoped(name: str, outputs: dict[str, Output]) -> Callable[[Refresh], Refresh]:
+        """A refresh of ``outputs`` (its ``while_refreshing`` name ``name``) on the scope."""
+        callback: Callable[[Refresh], Refresh] = app.callback(
+            output=outputs, inputs=scope_inputs, running=while_refreshing(name)
+        )
+        return callback
+
+    @scoped("cluster-pods", POD_OUTPUTS)
     def refresh_cluster(
         _: int | None, namespace: str | None, workload: str | None
     ) -> dict[str, Any]:
-        demo = cluster.demo_badge(bool(cluster_source and cluster_source.is_demo))
+        demo = cluster_badge
         since = dt.datetime.now(dt.UTC) - EVENT_HISTORY
         pod_data = fetches.fetch_pods(context)
         events = fetches.fetch_cluster_events(context, since)
@@ -189,28 +198,19 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         scope = Scope.of(namespace, workload)
         all_pods = pod_data.value if pod_data.value is not None else empty_frame(POD_HEALTH_COLUMNS)
         namespaces, workloads = choices(all_pods, scope.namespace)
-        pods_line, pods_body = _status(context, cluster_name, pod_data)
-        events_line, events_body = _status(context, cluster_name, events)
-        nodes_line, nodes_body = _status(context, cluster_name, nodes)
         return {
             "cl-pod-tiles": cluster.pod_tiles(scope.pods(pod_data.value))
             if pod_data.value is not None
             else [],
-            "cl-pods-freshness": pods_line,
-            "cl-pods-body": pods_body,
-            "cl-pods-badge": demo,
+            **_status(context, "cl-pods", cluster_name, pod_data, demo),
             "cl-events-grid": cluster.event_rows(
                 notable_events(scope.events(events.value, all_pods))
             )
             if events.value is not None
             else [],
-            "cl-events-freshness": events_line,
-            "cl-events-body": events_body,
-            "cl-events-badge": demo,
+            **_status(context, "cl-events", cluster_name, events, demo),
             "cl-node-tiles": cluster.node_tiles(nodes.value) if nodes.value is not None else [],
-            "cl-nodes-freshness": nodes_line,
-            "cl-nodes-body": nodes_body,
-            "cl-nodes-badge": demo,
+            **_status(context, "cl-nodes", cluster_name, nodes, demo),
             "cl-namespace": _options(namespaces, scope.namespace),
             "cl-workload": _options(workloads, scope.workload),
         }
@@ -242,31 +242,11 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         row = {str(k): v for k, v in match.iloc[0].to_dict().items()}
         return True, cluster.pod_detail(row, containers, mine)
 
-    @app.callback(
-        output=by_id(
-            Output("cl-workload-grid", "rowData"),
-            Output("cl-workloads-freshness", "children"),
-            Output("cl-workloads-body", "className"),
-            Output("cl-workloads-badge", "children"),
-            Output("cl-cpu", "figure"),
-            Output("cl-memory", "figure"),
-            Output("cl-usage-body", "className"),
-            Output("cl-usage-badge", "children"),
-            Output("cl-usage-freshness", "children"),
-            Output("cl-memory-badge", "children"),
-        ),
-        inputs={
-            "_": TICK,
-            "namespace": Input("cl-namespace", "value"),
-            "workload": Input("cl-workload", "value"),
-        },
-        running=while_refreshing("cluster-metrics"),
-    )
+    @scoped("cluster-metrics", METRICS_OUTPUTS)
     def refresh_metrics(
         _: int | None, namespace: str | None, workload: str | None
     ) -> dict[str, Any]:
-        scope = Scope.of(namespace, workload)
-        demo = cluster.demo_badge(bool(metrics and metrics.is_demo))
+        scope, demo = Scope.of(namespace, workload), metrics_badge
         end = dt.datetime.now(dt.UTC)
         resources = fetches.fetch_container_resources(context)
         usage = fetches.fetch_recent_usage(context, end - window, end)
@@ -285,17 +265,11 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             memory = cluster.usage_figure(series, "memory_bytes", "working set", ".3s")
         else:
             cpu = memory = charts.empty_figure(f"{metrics_name}: {usage.error}")
-        line, body = _status(context, metrics_name, resources)
-        usage_line, usage_body = _status(context, metrics_name, usage)
         return {
             "cl-workload-grid": rows,
-            "cl-workloads-freshness": line,
-            "cl-workloads-body": body,
-            "cl-workloads-badge": demo,
+            **_status(context, "cl-workloads", metrics_name, resources, demo),
             "cl-cpu": cpu,
             "cl-memory": memory,
-            "cl-usage-body": usage_body,
-            "cl-usage-badge": demo,
-            "cl-usage-freshness": usage_line,
-            "cl-memory-badge": demo,
+            **_status(context, "cl-usage", metrics_name, usage, demo),
+            **panel_values("cl-memory", badge=demo),
         }

@@ -139,21 +139,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         {"exec-period": lambda view: choice_value(PERIODS, view.filter("period", "week"), "week")},
     )
 
-    @app.callback(
-        Output("exec-abc-grid", "exportDataAsCsv"),
-        Input("exec-abc-export", "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def export_abc(_: int | None) -> bool:
+    def export(_: int | None) -> bool:
+        """A click on a grid's export button: the grid writes its rows as CSV in the browser."""
         return True
 
-    @app.callback(
-        Output("exec-kpi-grid", "exportDataAsCsv"),
-        Input("exec-kpi-export", "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def export_kpis(_: int | None) -> bool:
-        return True
+    for grid in ("exec-abc", "exec-kpi"):
+        app.callback(
+            Output(f"{grid}-grid", "exportDataAsCsv"),
+            Input(f"{grid}-export", "n_clicks"),
+            prevent_initial_call=True,
+        )(export)
 
     @app.callback(
         Output("exec-cards", "children"),

@@ -22,12 +22,12 @@ from dash.development.base_component import Component
 
 from components import charts, tables
 from components.formatting import count, money, percent
-from components.kpi import kpi_tile, kpi_value
+from components.kpi import kpi_row, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from components.sku_detail import sku_detail
 from dashboard import fetches
 from dashboard.context import DashboardContext
-from dashboard.outputs import by_id
+from dashboard.outputs import by_id, kpi_outputs, kpi_values
 from dashboard.settings import Settings
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import FILTER_ALL, keep_in_url, url_select
@@ -113,16 +113,14 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
             ),
             html.Div(
                 [
-                    dmc.SimpleGrid(
-                        [
-                            kpi_tile("inv-kpi-value", "Inventory value"),
-                            kpi_tile("inv-kpi-carrying", "Carrying cost / year"),
-                            kpi_tile("inv-kpi-risk", "SKUs at stockout risk"),
-                            kpi_tile("inv-kpi-fill", "Fill rate"),
-                        ],
+                    kpi_row(
+                        {
+                            "inv-kpi-value": "Inventory value",
+                            "inv-kpi-carrying": "Carrying cost / year",
+                            "inv-kpi-risk": "SKUs at stockout risk",
+                            "inv-kpi-fill": "Fill rate",
+                        },
                         cols={"base": 1, "sm": 2, "lg": 4},
-                        spacing="md",
-                        className="kpi-row",
                     ),
                     dmc.Modal(
                         id="sku-modal",
@@ -379,8 +377,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         output=by_id(
             Output("inv-freshness", "children"),
             Output("inv-body", "className"),
-            *(Output(f"{tile}-value", "children") for tile in tiles),
-            *(Output(f"{tile}-hint", "children") for tile in tiles),
+            *kpi_outputs(*tiles),
             Output("inv-grid-view", "data"),
             Output("inv-by-warehouse", "figure"),
             Output("inv-by-category", "figure"),
@@ -431,8 +428,11 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         return {
             "inv-freshness": freshness_line(freshness, context.settings.refresh_seconds),
             "inv-body": "inv-body stale" if freshness.stale else "inv-body",
-            **{f"{tile}-value": value for tile, value in zip(tiles, view.kpi_values, strict=True)},
-            **{f"{tile}-hint": hint for tile, hint in zip(tiles, view.kpi_hints, strict=True)},
+            **{
+                key: value
+                for tile, number, hint in zip(tiles, view.kpi_values, view.kpi_hints, strict=True)
+                for key, value in kpi_values(tile, number, hint).items()
+            },
             "inv-grid-view": grid_view(fetched_at, warehouse or ALL, category or ALL),
             "inv-by-warehouse": view.by_warehouse,
             "inv-by-category": view.by_category,

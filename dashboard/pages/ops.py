@@ -17,12 +17,12 @@ from dash.development.base_component import Component
 from components import cluster, ops
 from components.charts import empty_figure
 from components.formatting import count, money
-from components.kpi import kpi_tile, kpi_value
+from components.kpi import kpi_row, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
-from dashboard.outputs import by_id
+from dashboard.outputs import by_id, kpi_outputs, kpi_values
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.urlstate import ViewState, effective_view, parse_view
 from queries.inventory import InventorySnapshot
@@ -38,6 +38,8 @@ from queries.scope import Scope
 
 # The expiring-lots tile counts the lots expiring within this many days (inclusive).
 EXPIRING_TILE_DAYS = 30
+# The tiles the inventory snapshot fills (the others: orders, pods).
+STOCK_TILES = ("ops-kpi-value", "ops-kpi-risk", "ops-kpi-expiring")
 
 
 def layout(context: DashboardContext, view: ViewState) -> Component:
@@ -51,17 +53,14 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 ],
                 className="page-toolbar",
             ),
-            dmc.SimpleGrid(
-                [
-                    kpi_tile("ops-kpi-value", "Inventory value"),
-                    kpi_tile("ops-kpi-risk", "SKUs at risk"),
-                    kpi_tile("ops-kpi-expiring", f"Lots expiring ≤ {EXPIRING_TILE_DAYS} d"),
-                    kpi_tile("ops-kpi-orders", "Orders, last hour"),
-                    kpi_tile("ops-kpi-pods", "Unhealthy pods"),
-                ],
-                cols=5,
-                spacing="md",
-                className="kpi-row",
+            kpi_row(
+                {
+                    "ops-kpi-value": "Inventory value",
+                    "ops-kpi-risk": "SKUs at risk",
+                    "ops-kpi-expiring": f"Lots expiring ≤ {EXPIRING_TILE_DAYS} d",
+                    "ops-kpi-orders": "Orders, last hour",
+                    "ops-kpi-pods": "Unhealthy pods",
+                }
             ),
             dmc.SimpleGrid(
                 [
@@ -109,12 +108,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         output=by_id(
             Output("ops-scope", "children"),
             Output("ops-freshness", "children"),
-            Output("ops-kpi-value-value", "children"),
-            Output("ops-kpi-value-hint", "children"),
-            Output("ops-kpi-risk-value", "children"),
-            Output("ops-kpi-risk-hint", "children"),
-            Output("ops-kpi-expiring-value", "children"),
-            Output("ops-kpi-expiring-hint", "children"),
+            *kpi_outputs(*STOCK_TILES),
             Output("ops-risks", "children"),
         ),
         inputs={
@@ -152,12 +146,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             na = kpi_value("n/a", None)
             message = "No inventory data" if snapshot is None else "Inventory figures failed"
             tiles = {
-                "ops-kpi-value-value": na,
-                "ops-kpi-value-hint": "",
-                "ops-kpi-risk-value": na,
-                "ops-kpi-risk-hint": "",
-                "ops-kpi-expiring-value": na,
-                "ops-kpi-expiring-hint": "",
+                **{key: v for tile in STOCK_TILES for key, v in kpi_values(tile, na, "").items()},
                 "ops-risks": html.Div(message, className="empty-note"),
             }
         return {"ops-scope": scope, "ops-freshness": line, **tiles}
@@ -169,16 +158,21 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         soon = expiring_soon(lots, EXPIRING_TILE_DAYS)
         at_risk = kpis.skus_at_risk
         return {
-            "ops-kpi-value-value": kpi_value(money(kpis.inventory_value), kpis.inventory_value),
-            "ops-kpi-value-hint": f"{count(kpis.sku_count)} SKUs",
-            "ops-kpi-risk-value": kpi_value(
-                count(at_risk), at_risk, "alert" if at_risk else "normal"
+            **kpi_values(
+                "ops-kpi-value",
+                kpi_value(money(kpis.inventory_value), kpis.inventory_value),
+                f"{count(kpis.sku_count)} SKUs",
             ),
-            "ops-kpi-risk-hint": f"of {count(kpis.sku_count)}",
-            "ops-kpi-expiring-value": kpi_value(
-                count(soon.lots), soon.lots, "warning" if soon.lots else "normal"
+            **kpi_values(
+                "ops-kpi-risk",
+                kpi_value(count(at_risk), at_risk, "alert" if at_risk else "normal"),
+                f"of {count(kpis.sku_count)}",
             ),
-            "ops-kpi-expiring-hint": f"worth {money(soon.value)}",
+            **kpi_values(
+                "ops-kpi-expiring",
+                kpi_value(count(soon.lots), soon.lots, "warning" if soon.lots else "normal"),
+                f"worth {money(soon.value)}",
+            ),
             "ops-risks": ops.risk_list(top_stockout_risks(positions), limit=6),
         }
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import dash_mantine_components as dmc
 import pandas as pd
 from dash import Dash, Output, dcc, html
 from dash.development.base_component import Component
@@ -23,11 +22,11 @@ from prometheus_client.metrics_core import Metric
 
 from components import self_health
 from components.formatting import count
-from components.kpi import kpi_tile, kpi_value
+from components.kpi import kpi_row, kpi_value
 from components.panels import panel
 from dashboard.context import DashboardContext
 from dashboard.metrics import collect
-from dashboard.outputs import by_id
+from dashboard.outputs import by_id, kpi_outputs, kpi_values
 from dashboard.screens import screen_window_seconds
 from dashboard.ticks import TICK, while_refreshing
 from queries.own_telemetry import (
@@ -85,16 +84,13 @@ def layout(context: DashboardContext) -> Component:
         html.Div(
             [
                 html.Div(id="self-health-window", className="self-health-window"),
-                dmc.SimpleGrid(
-                    [
-                        kpi_tile("self-health-screens", "Active screens"),
-                        kpi_tile("self-health-hits", "Cache hit ratio"),
-                        kpi_tile("self-health-queries", "Source queries / min"),
-                        kpi_tile("self-health-errors", "Source errors / min"),
-                    ],
-                    cols=4,
-                    spacing="md",
-                    className="kpi-row",
+                kpi_row(
+                    {
+                        "self-health-screens": "Active screens",
+                        "self-health-hits": "Cache hit ratio",
+                        "self-health-queries": "Source queries / min",
+                        "self-health-errors": "Source errors / min",
+                    }
                 ),
                 html.H4("Source queries", className="panel-subtitle"),
                 self_health.source_queries_grid("self-health-sources"),
@@ -113,14 +109,12 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
     @app.callback(
         output=by_id(
             Output("self-health-window", "children"),
-            Output("self-health-screens-value", "children"),
-            Output("self-health-screens-hint", "children"),
-            Output("self-health-hits-value", "children"),
-            Output("self-health-hits-hint", "children"),
-            Output("self-health-queries-value", "children"),
-            Output("self-health-queries-hint", "children"),
-            Output("self-health-errors-value", "children"),
-            Output("self-health-errors-hint", "children"),
+            *kpi_outputs(
+                "self-health-screens",
+                "self-health-hits",
+                "self-health-queries",
+                "self-health-errors",
+            ),
             Output("self-health-sources", "rowData"),
             Output("self-health-callbacks", "figure"),
         ),
@@ -138,20 +132,30 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         failing = totals.failing_sources
         return {
             "self-health-window": f"this replica, last {seconds / 60:.1f} min",
-            "self-health-screens-value": kpi_value(screens_text, screens),
-            "self-health-screens-hint": f"browsers that refreshed in the last {screen_window:g} s",
-            "self-health-hits-value": kpi_value(hits_text, hit_ratio),
-            "self-health-hits-hint": self_health.hit_ratio_hint(cache),
-            "self-health-queries-value": kpi_value(f"{per_minute:,.1f}", per_minute),
-            "self-health-queries-hint": (
-                f"{count(totals.calls)} calls to {count(len(sources))} queries"
+            **kpi_values(
+                "self-health-screens",
+                kpi_value(screens_text, screens),
+                f"browsers that refreshed in the last {screen_window:g} s",
             ),
-            "self-health-errors-value": kpi_value(
-                f"{errors_per_minute:,.1f}",
-                errors_per_minute,
-                "alert" if errors_per_minute > 0 else "normal",
+            **kpi_values(
+                "self-health-hits",
+                kpi_value(hits_text, hit_ratio),
+                self_health.hit_ratio_hint(cache),
             ),
-            "self-health-errors-hint": ", ".join(failing) if failing else "no source failed",
+            **kpi_values(
+                "self-health-queries",
+                kpi_value(f"{per_minute:,.1f}", per_minute),
+                f"{count(totals.calls)} calls to {count(len(sources))} queries",
+            ),
+            **kpi_values(
+                "self-health-errors",
+                kpi_value(
+                    f"{errors_per_minute:,.1f}",
+                    errors_per_minute,
+                    "alert" if errors_per_minute > 0 else "normal",
+                ),
+                ", ".join(failing) if failing else "no source failed",
+            ),
             "self-health-sources": self_health.source_query_rows(sources),
             "self-health-callbacks": self_health.callback_latency_figure(
                 callback_latency(increase)

@@ -10,39 +10,25 @@ import datetime as dt
 import math
 from typing import Any
 
-import dash_mantine_components as dmc
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
 from components import cluster, sre
 from components.formatting import count
-from components.kpi import kpi_tile, kpi_value
+from components.kpi import kpi_row, kpi_value
 from components.panels import Freshness, freshness_line, panel
 from dashboard import fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
-from dashboard.outputs import by_id
+from dashboard.outputs import by_id, kpi_outputs, kpi_values
 from dashboard.pages import self_health
 from dashboard.ticks import TICK, while_refreshing
 from dashboard.url_sync import choice_value, keep_in_url, url_choice
 from dashboard.urlstate import RANGES, ViewState, custom_range, parse_view, range_text, with_filter
-from queries.correlation import (
-    lagged_correlation,
-    orders_and_traffic,
-    orders_at_risk,
-    orders_per_thousand_requests,
-    total_orders_at_risk,
-)
+from queries import correlation, telemetry
 from queries.inventory import ORDER_VOLUME_COLUMNS
 from queries.scope import Scope
-from queries.telemetry import (
-    EVENT_COLUMNS,
-    HPA_COLUMNS,
-    POD_USAGE_COLUMNS,
-    SERVICE_TRAFFIC_COLUMNS,
-    empty_frame,
-)
 from queries.workloads import notable_events, workload_usage_series
 
 NEAR_CLICK = dt.timedelta(minutes=5)
@@ -64,16 +50,13 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 ],
                 className="page-toolbar",
             ),
-            dmc.SimpleGrid(
-                [
-                    kpi_tile("sre-kpi-ratio", "Orders per 1,000 requests"),
-                    kpi_tile("sre-kpi-correlation", "Orders vs requests"),
-                    kpi_tile("sre-kpi-risk", "Orders at risk in error bursts"),
-                    kpi_tile("sre-kpi-events", "Warnings in window"),
-                ],
-                cols=4,
-                spacing="md",
-                className="kpi-row",
+            kpi_row(
+                {
+                    "sre-kpi-ratio": "Orders per 1,000 requests",
+                    "sre-kpi-correlation": "Orders vs requests",
+                    "sre-kpi-risk": "Orders at risk in error bursts",
+                    "sre-kpi-events": "Warnings in window",
+                }
             ),
             panel(
                 "One time axis",
@@ -100,7 +83,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
 
 
 def _frame_or_empty(fetched: Fetched[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    return fetched.value if fetched.value is not None else empty_frame(columns)
+    return fetched.value if fetched.value is not None else telemetry.empty_frame(columns)
 
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
@@ -117,14 +100,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             Output("sre-figure", "figure"),
             Output("sre-freshness", "children"),
             Output("sre-badge", "children"),
-            Output("sre-kpi-ratio-value", "children"),
-            Output("sre-kpi-ratio-hint", "children"),
-            Output("sre-kpi-correlation-value", "children"),
-            Output("sre-kpi-correlation-hint", "children"),
-            Output("sre-kpi-risk-value", "children"),
-            Output("sre-kpi-risk-hint", "children"),
-            Output("sre-kpi-events-value", "children"),
-            Output("sre-kpi-events-hint", "children"),
+            *kpi_outputs("sre-kpi-ratio", "sre-kpi-correlation", "sre-kpi-risk", "sre-kpi-events"),
             Output("sre-range-note", "children"),
         ),
         inputs={"_": TICK, "search": Input("url", "search")},
@@ -146,21 +122,22 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         def build() -> dict[str, Any]:
             pod_frame = fetches.last_pods(context)
 
-            combined = orders_and_traffic(
+            combined = correlation.orders_and_traffic(
                 _frame_or_empty(orders, ORDER_VOLUME_COLUMNS),
-                _frame_or_empty(traffic, SERVICE_TRAFFIC_COLUMNS),
+                _frame_or_empty(traffic, telemetry.SERVICE_TRAFFIC_COLUMNS),
                 settings.service_names,
             )
             scope = Scope.of(view.filter("namespace"), view.filter("workload"))
-            in_range = _frame_or_empty(events, EVENT_COLUMNS)
+            in_range = _frame_or_empty(events, telemetry.EVENT_COLUMNS)
             in_range = in_range[in_range["timestamp"] <= pd.Timestamp(end)]
             notable = notable_events(scope.events(in_range, pod_frame))
             figure = sre.shared_axis_figure(
                 combined,
                 workload_usage_series(
-                    pod_frame, scope.by_pod(_frame_or_empty(usage, POD_USAGE_COLUMNS), pod_frame)
+                    pod_frame,
+                    scope.by_pod(_frame_or_empty(usage, telemetry.POD_USAGE_COLUMNS), pod_frame),
                 ),
-                scope.hpas(_frame_or_empty(hpa, HPA_COLUMNS)),
+                scope.hpas(_frame_or_empty(hpa, telemetry.HPA_COLUMNS)),
                 notable,
                 (start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
             )
@@ -181,10 +158,10 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                     (cluster_source.name if cluster_source else "Kubernetes API", events),
                 )
             ]
-            ratio = orders_per_thousand_requests(combined)
-            lag = lagged_correlation(combined)
-            bursts = orders_at_risk(combined)
-            at_risk = total_orders_at_risk(combined)
+            ratio = correlation.orders_per_thousand_requests(combined)
+            lag = correlation.lagged_correlation(combined)
+            bursts = correlation.orders_at_risk(combined)
+            at_risk = correlation.total_orders_at_risk(combined)
             warnings = int((notable["type"] == "Warning").sum())
             demo = bool(metrics and metrics.is_demo) or bool(
                 cluster_source and cluster_source.is_demo
@@ -194,32 +171,41 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 "sre-figure": figure,
                 "sre-freshness": lines,
                 "sre-badge": cluster.demo_badge(demo),
-                "sre-kpi-ratio-value": kpi_value(
-                    "n/a" if math.isnan(ratio) else f"{ratio:.2f}",
-                    None if math.isnan(ratio) else ratio,
+                **kpi_values(
+                    "sre-kpi-ratio",
+                    kpi_value(
+                        "n/a" if math.isnan(ratio) else f"{ratio:.2f}",
+                        None if math.isnan(ratio) else ratio,
+                    ),
+                    _range_words(view),
                 ),
-                "sre-kpi-ratio-hint": _range_words(view),
-                "sre-kpi-correlation-value": kpi_value(
-                    "n/a"
-                    if math.isnan(lag.correlation_at_zero)
-                    else f"r = {lag.correlation_at_zero:.2f}",
-                    None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
+                **kpi_values(
+                    "sre-kpi-correlation",
+                    kpi_value(
+                        "n/a"
+                        if math.isnan(lag.correlation_at_zero)
+                        else f"r = {lag.correlation_at_zero:.2f}",
+                        None if math.isnan(lag.correlation_at_zero) else lag.correlation_at_zero,
+                    ),
+                    "not enough data"
+                    if math.isnan(lag.best_correlation)
+                    else f"best r = {lag.best_correlation:.2f} with orders "
+                    f"{_lag_words(lag.best_lag)}",
                 ),
-                "sre-kpi-correlation-hint": "not enough data"
-                if math.isnan(lag.best_correlation)
-                else f"best r = {lag.best_correlation:.2f} with orders {_lag_words(lag.best_lag)}",
-                "sre-kpi-risk-value": kpi_value(
-                    f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"
+                **kpi_values(
+                    "sre-kpi-risk",
+                    kpi_value(f"{at_risk:.1f}", at_risk, "alert" if at_risk >= 1 else "normal"),
+                    f"{count(len(bursts))} error bursts above 2% errors",
                 ),
-                "sre-kpi-risk-hint": f"{count(len(bursts))} error bursts above 2% errors",
-                "sre-kpi-events-value": kpi_value(
-                    count(warnings), warnings, "warning" if warnings else "normal"
-                ),
-                "sre-kpi-events-hint": f"{count(len(notable))} rollout, scaling and warning events"
-                + (
-                    " (the API server keeps events about 1 h)"
-                    if end - start > EVENT_HORIZON
-                    else ""
+                **kpi_values(
+                    "sre-kpi-events",
+                    kpi_value(count(warnings), warnings, "warning" if warnings else "normal"),
+                    f"{count(len(notable))} rollout, scaling and warning events"
+                    + (
+                        " (the API server keeps events about 1 h)"
+                        if end - start > EVENT_HORIZON
+                        else ""
+                    ),
                 ),
             }
 
