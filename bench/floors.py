@@ -2,11 +2,13 @@
 the same numbers, on the same database in the same run.
 
 The hand-written SQL lives in ``bench/floor_sql/<layout>/`` as one file per query
-(``<query>.<dialect>.sql``, or ``<query>.sql`` when one text serves both), with named parameters
-(``PARAMETERS`` lists them). ``raw`` reads the schema's own tables. When invdash reads other
-tables (roll-ups it keeps itself), write a layout that reads those same tables and run with
-``--floor-layout NAME``: a floor must read what the implementation reads, and it is checked to
-return invdash's numbers (``FloorMismatch`` otherwise), or the ratio would mean nothing.
+(``<query>.<dialect>.sql``, or ``<query>.sql`` when one text serves both, the lines of one
+dialect alone between ``-- if <dialect>`` and ``-- end if``), with named parameters
+(``bench/floor_sql/README.md`` lists them). ``raw`` reads the schema's own tables. When invdash
+reads other tables (roll-ups it keeps itself), write a layout that reads those same tables and
+run with ``--floor-layout NAME``: a floor must read what the implementation reads, and it is
+checked to return invdash's numbers (``FloorMismatch`` otherwise), or the ratio would mean
+nothing.
 
 invdash's side is always its public source methods, cold: no cache, each call a new query.
 What is compared is what the database computes (sums, counts, dates); invdash's per-row
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +69,30 @@ def statement_timed_out(error: sa.exc.DBAPIError) -> bool:
     return "statement timeout" in text or "interrupted" in text
 
 
+DIALECTS = ("postgresql", "sqlite")
+# A floor file's lines for one dialect alone: from "-- if <dialect>" to the next marker.
+_DIALECT_MARKER = re.compile(r"--\s*(?:if\s+(?P<dialect>\w+)|end\s+if)")
+
+
+def dialect_statement(path: Path, dialect: str) -> str:
+    """The statement of a floor SQL file for ``dialect``: its lines outside ``-- if`` blocks and
+    those of the ``-- if <dialect>`` blocks, comment lines left out (they may name parameters,
+    ":start", which are not bound, so not sent)."""
+    kept: list[str] = []
+    only: str | None = None  # the dialect of the block the line is in, None outside blocks
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        marker = _DIALECT_MARKER.fullmatch(line.strip())
+        if marker is not None:
+            only = marker["dialect"]
+            if only is not None and only not in DIALECTS:
+                raise ValueError(f"{path}:{number}: no dialect {only!r} (one of {DIALECTS})")
+        elif not line.lstrip().startswith("--") and only in (None, dialect):
+            kept.append(line)
+    if only is not None:
+        raise ValueError(f"{path}: the -- if {only} block has no -- end if")
+    return "\n".join(kept)
+
+
 class FloorSql:
     """The floor statements of one layout for one dialect."""
 
@@ -79,9 +106,7 @@ class FloorSql:
         for name in (f"{query}.{self.dialect}.sql", f"{query}.sql"):
             path = self.directory / name
             if path.is_file():
-                # Comment lines may name parameters (":start"): not bound, so not sent.
-                lines = path.read_text().splitlines()
-                return sa.text("\n".join(li for li in lines if not li.lstrip().startswith("--")))
+                return sa.text(dialect_statement(path, self.dialect))
         raise FileNotFoundError(f"no floor SQL for {query} ({self.dialect}) in {self.directory}")
 
     def rows(self, conn: sa.Connection, query: str, **params: Any) -> list[Any]:

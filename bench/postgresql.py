@@ -67,7 +67,8 @@ def _bin_dir() -> Path:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that no one listens on (for a server the bench starts)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -118,7 +119,7 @@ def start_server(base_dir: Path) -> PostgreSQLServer:
     last = ""
     # Another process can take the free port between probing and binding it: try a few.
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         # Durability off, as in the tests: the seeded databases can be made again, and the
         # benchmark measures reading them. Memory settings stay PostgreSQL's defaults.
         options = (

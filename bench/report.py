@@ -57,6 +57,19 @@ def _label(figures: DatabaseFigures) -> str:
     return f"{figures.database.backend} `{figures.database.scale}`"
 
 
+def _table_head(header: str) -> list[str]:
+    """A Markdown table's header row ("| a | b |") and the rule under it."""
+    return [header, "|" + "---|" * (header.count("|") - 1)]
+
+
+def _section(title: str, prose: list[str], header: str) -> list[str]:
+    """A section's heading, its prose (if any) and the head of its table."""
+    lines = [f"## {title}", ""]
+    if prose:
+        lines += [*prose, ""]
+    return lines + _table_head(header)
+
+
 def _header(results: Results) -> list[str]:
     machine = results.machine
     return [
@@ -68,8 +81,7 @@ def _header(results: Results) -> list[str]:
         "against targets. Code: `bench/` (`bench/run.py` runs it all; the floor SQL is in",
         "`bench/floor_sql/`).",
         "",
-        "| run | |",
-        "|---|---|",
+        *_table_head("| run | |"),
         f"| command | `{results.command}` ({results.mode.name} run) |",
         f"| date | {results.started:%Y-%m-%d %H:%M} UTC, {results.elapsed_seconds / 60:.1f} min |",
         f"| machine | {machine.cores} cores (nproc), {machine.memory_gib:.1f} GiB memory, {machine.cpu_model} |",
@@ -81,12 +93,7 @@ def _header(results: Results) -> list[str]:
 
 
 def _targets(results: Results) -> list[str]:
-    lines = [
-        "## Against the targets",
-        "",
-        "| figure | target | measured | |",
-        "|---|---|---|---|",
-    ]
+    lines = _section("Against the targets", [], "| figure | target | measured | |")
     for figures in results.databases:
         if figures.database.scale != results.scale:
             continue
@@ -197,18 +204,17 @@ def _targets(results: Results) -> list[str]:
 
 
 def _data(results: Results) -> list[str]:
-    lines = [
-        "## Data",
-        "",
-        "Seeded databases are cached between runs (keyed by backend, scale, random seed and a hash",
-        "of `demo/seed.py` and `queries/schema.py`) and never written to: each run reads its own",
-        "copy, brought up to now with the demo's own orders (`continue_orders`), so the last hour",
-        "has orders in it as on a served demo. A cache seeded more than 23 hours earlier is seeded",
-        "anew. A seed time appears only when this run seeded.",
-        "",
+    lines = _section(
+        "Data",
+        [
+            "Seeded databases are cached between runs (keyed by backend, scale, random seed and a hash",
+            "of `demo/seed.py` and `queries/schema.py`) and never written to: each run reads its own",
+            "copy, brought up to now with the demo's own orders (`continue_orders`), so the last hour",
+            "has orders in it as on a served demo. A cache seeded more than 23 hours earlier is seeded",
+            "anew. A seed time appears only when this run seeded.",
+        ],
         "| database | order lines | stock movements | SKU x warehouse | seeded in this run | copy | caught up to now |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    )
     for figures in results.databases:
         db = figures.database
         seeded = (
@@ -226,20 +232,19 @@ def _data(results: Results) -> list[str]:
 
 
 def _floors(results: Results) -> list[str]:
-    lines = [
-        "## Query floor",
-        "",
-        "invdash's public source methods, cold (no cache), against the best hand-written SQL for",
-        "the same numbers (`bench/floor_sql/raw/`), on the same database, alternately; the",
-        "fastest of the run's repeats of each (other work on a shared machine only adds time).",
-        "Before timing, the floor's rows are checked against invdash's (every sum, count and date",
-        "the database computes, relative tolerance 1e-9): a floor that returned other numbers",
-        "would stop the run. invdash's time includes what it does on top (SQLAlchemy, pandas, the",
-        "per-row stockout and EOQ mathematics); `period_review` is checked through `daily_series`.",
-        "",
+    lines = _section(
+        "Query floor",
+        [
+            "invdash's public source methods, cold (no cache), against the best hand-written SQL for",
+            "the same numbers (`bench/floor_sql/raw/`), on the same database, alternately; the",
+            "fastest of the run's repeats of each (other work on a shared machine only adds time).",
+            "Before timing, the floor's rows are checked against invdash's (every sum, count and date",
+            "the database computes, relative tolerance 1e-9): a floor that returned other numbers",
+            "would stop the run. invdash's time includes what it does on top (SQLAlchemy, pandas, the",
+            "per-row stockout and EOQ mathematics); `period_review` is checked through `daily_series`.",
+        ],
         "| database | query | rows | invdash | floor SQL | invdash / floor |",
-        "|---|---|---|---|---|---|",
-    ]
+    )
     for figures in results.databases:
         for floor in figures.floors:
             lines.append(
@@ -254,8 +259,9 @@ def _floors(results: Results) -> list[str]:
         "The snapshot, the page view and the cache (`bench/inventory_bench.py`, in a process of",
         "its own so that its peak RSS is the snapshot's):",
         "",
-        "| database | snapshot (3 queries) | page view from snapshot | cached refresh / snapshot | peak RSS |",
-        "|---|---|---|---|---|",
+        *_table_head(
+            "| database | snapshot (3 queries) | page view from snapshot | cached refresh / snapshot | peak RSS |"
+        ),
     ]
     for figures in results.databases:
         s = figures.snapshot
@@ -281,28 +287,27 @@ def _equal_refresh(r: RollupFigures) -> str:
 
 
 def _rollups(results: Results) -> list[str]:
-    lines = [
-        "## Roll-ups",
-        "",
-        "`invdash rollup` on each copy, its store in the same database (as the embedded demo",
-        "keeps it): a first run fills the whole history, a later one recomputes the trailing",
-        "14 days and the minutes since. Then a snapshot reads the demand window's sums per SKU x",
-        "warehouse from the store and only today's movements from the inventory tables; before",
-        "timing, its positions are checked against the live ones (relative tolerance 1e-9).",
-        "The week review (/exec) reads its days' totals and stock-outs from the store and only",
-        "today's stock and movements live; its daily series is checked against the live one too.",
-        "",
-        f"A refresh is a snapshot of the same source after {REFRESH_MINUTES} min of the demo's",
-        "orders: it patches the last snapshot with the SKUs that changed (checked against a",
-        "whole read). The demo replays last week's orders, so a larger company has more orders",
-        "a minute: the new orders column says how many each refresh followed. On PostgreSQL a",
-        f"refresh is also timed after about {EQUAL_REFRESH_ORDERS} new orders, however many",
-        "minutes of the last week's mean rate bring them (the orders it followed in brackets):",
-        "the same changes, on each scale's history and SKUs.",
-        "",
+    lines = _section(
+        "Roll-ups",
+        [
+            "`invdash rollup` on each copy, its store in the same database (as the embedded demo",
+            "keeps it): a first run fills the whole history, a later one recomputes the trailing",
+            "14 days and the minutes since. Then a snapshot reads the demand window's sums per SKU x",
+            "warehouse from the store and only today's movements from the inventory tables; before",
+            "timing, its positions are checked against the live ones (relative tolerance 1e-9).",
+            "The week review (/exec) reads its days' totals and stock-outs from the store and only",
+            "today's stock and movements live; its daily series is checked against the live one too.",
+            "",
+            f"A refresh is a snapshot of the same source after {REFRESH_MINUTES} min of the demo's",
+            "orders: it patches the last snapshot with the SKUs that changed (checked against a",
+            "whole read). The demo replays last week's orders, so a larger company has more orders",
+            "a minute: the new orders column says how many each refresh followed. On PostgreSQL a",
+            f"refresh is also timed after about {EQUAL_REFRESH_ORDERS} new orders, however many",
+            "minutes of the last week's mean rate bring them (the orders it followed in brackets):",
+            "the same changes, on each scale's history and SKUs.",
+        ],
         "| database | first fill | trailing run | snapshot, live | snapshot, roll-ups | roll-ups / live | positions, roll-ups / raw floor | refresh, roll-ups | new orders a refresh | refresh after equal orders | week review, live | week review, roll-ups |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    )
     for figures in results.databases:
         r = figures.rollups
         if r is None:
@@ -323,28 +328,27 @@ def _screens(results: Results) -> list[str]:
     if not results.phases:
         return []
     database = next(f for f in results.databases if f.database.backend == "sqlite")
-    lines = [
-        "## Wall screens",
-        "",
-        f"`invdash serve` (gunicorn, its default {results.workers} workers x 4 threads, no Redis, "
-        f"refresh every 10 s, demo telemetry) on the {_label(database)} copy; a load generator",
-        "(httpx, asyncio, `bench/screens.py`) on 127.0.0.1 in the same machine acts as N screens.",
-        "Each screen, every 10 s from a random start, posts the refresh callbacks of /ops, /, /exec",
-        "and /sre and the status strip, built from the app's /_dash-dependencies, with its own",
-        "cookie, a connection per callback; like the page's gate, it skips a tick while its previous",
-        "one is unanswered. Each tick also posts the trivial callback: the /exec CSV export button's",
-        "(`exec-abc-grid.exportDataAsCsv`, returns True, no source): the cheapest server-side",
-        "callback the app has, so no hook was added. Latencies of answered requests (200); errors",
-        "are any other status or no answer within 60 s. Each number of screens runs on a server",
-        "started for it (an overloaded server would still be answering the last phase's requests)",
-        "and warmed first by one screen for two refresh intervals, not counted: the figures are of",
-        "warm callbacks (a cold one waits for its source queries: the query floor's figures).",
-        "Source queries per interval: the server's /metrics read after the last answer, less its",
-        "reading at the phase's start, over the refresh intervals between the two readings.",
-        "",
+    lines = _section(
+        "Wall screens",
+        [
+            f"`invdash serve` (gunicorn, its default {results.workers} workers x 4 threads, no Redis, "
+            f"refresh every 10 s, demo telemetry) on the {_label(database)} copy; a load generator",
+            "(httpx, asyncio, `bench/screens.py`) on 127.0.0.1 in the same machine acts as N screens.",
+            "Each screen, every 10 s from a random start, posts the refresh callbacks of /ops, /, /exec",
+            "and /sre and the status strip, built from the app's /_dash-dependencies, with its own",
+            "cookie, a connection per callback; like the page's gate, it skips a tick while its previous",
+            "one is unanswered. Each tick also posts the trivial callback: the /exec CSV export button's",
+            "(`exec-abc-grid.exportDataAsCsv`, returns True, no source): the cheapest server-side",
+            "callback the app has, so no hook was added. Latencies of answered requests (200); errors",
+            "are any other status or no answer within 60 s. Each number of screens runs on a server",
+            "started for it (an overloaded server would still be answering the last phase's requests)",
+            "and warmed first by one screen for two refresh intervals, not counted: the figures are of",
+            "warm callbacks (a cold one waits for its source queries: the query floor's figures).",
+            "Source queries per interval: the server's /metrics read after the last answer, less its",
+            "reading at the phase's start, over the refresh intervals between the two readings.",
+        ],
         "| screens | seconds of ticks | until the last answer | ticks (skipped) | requests | errors | source queries / interval |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    )
     for phase in results.phases:
         load = phase.load
         lines.append(
@@ -357,10 +361,8 @@ def _screens(results: Results) -> list[str]:
         'a percentile past the share answered reads "> 60 s"):',
         "",
     ]
-    header = (
-        "| callback | " + " | ".join(f"{p.load.screens} screens" for p in results.phases) + " |"
-    )
-    lines += [header, "|---|" + "---|" * len(results.phases)]
+    screens = " | ".join(f"{p.load.screens} screens" for p in results.phases)
+    lines += _table_head(f"| callback | {screens} |")
     for name in CALLBACKS:
         cells = []
         for phase in results.phases:
@@ -376,12 +378,7 @@ def _screens(results: Results) -> list[str]:
         "Source queries per refresh interval, from /metrics (`invdash_source_queries_total`):",
         "",
     ]
-    lines += [
-        "| source: query | "
-        + " | ".join(f"{p.load.screens} screens" for p in results.phases)
-        + " |"
-    ]
-    lines += ["|---|" + "---|" * len(results.phases)]
+    lines += _table_head(f"| source: query | {screens} |")
     for key in queries:
         cells = [f"{phase.queries[key] / phase.intervals:.2f}" for phase in results.phases]
         lines.append(f"| {key[0]}: {key[1]} | " + " | ".join(cells) + " |")
@@ -410,15 +407,14 @@ def _screens(results: Results) -> list[str]:
 def _payloads(results: Results) -> list[str]:
     if not results.payloads:
         return []
-    lines = [
-        "## Payload",
-        "",
-        "One response of each callback, before the load (bytes of the JSON body; points per trace",
-        "is the longest data array of each trace of each figure; grid rows are AG Grid rowData).",
-        "",
+    lines = _section(
+        "Payload",
+        [
+            "One response of each callback, before the load (bytes of the JSON body; points per trace",
+            "is the longest data array of each trace of each figure; grid rows are AG Grid rowData).",
+        ],
         "| callback | bytes | figure traces | points per trace | grid rows |",
-        "|---|---|---|---|---|",
-    ]
+    )
     for p in results.payloads:
         points = ", ".join(f"{n:,}" for n in p.points_per_trace) if p.points_per_trace else "-"
         lines.append(
@@ -435,17 +431,18 @@ def _memory(results: Results) -> list[str]:
     errors = soak.load.errors() if soak.load else 0
     requests = len(soak.load.requests) if soak.load else 0
     return [
-        "## Memory",
-        "",
-        "RSS of every gunicorn process (master and workers, VmRSS from /proc, every 5 s) while 10",
-        f"screens refresh for {_duration(soak.seconds)} ({requests:,} requests, {errors} errors), on a",
-        "server started for it.",
-        "Growth: the mean total of the last 30 s against that of the 30 s after the first",
-        f"{_duration(soak.warm_seconds)}. Workers are recycled after 5,000 +/- 500 requests",
-        "(gunicorn_conf), which a long soak reaches: a recycled worker starts small again.",
-        "",
-        "| total after warm-up | total at the end | growth | peak total | processes seen |",
-        "|---|---|---|---|---|",
+        *_section(
+            "Memory",
+            [
+                "RSS of every gunicorn process (master and workers, VmRSS from /proc, every 5 s) while 10",
+                f"screens refresh for {_duration(soak.seconds)} ({requests:,} requests, {errors} errors), on a",
+                "server started for it.",
+                "Growth: the mean total of the last 30 s against that of the 30 s after the first",
+                f"{_duration(soak.warm_seconds)}. Workers are recycled after 5,000 +/- 500 requests",
+                "(gunicorn_conf), which a long soak reaches: a recycled worker starts small again.",
+            ],
+            "| total after warm-up | total at the end | growth | peak total | processes seen |",
+        ),
         f"| {soak.warm_bytes / MIB:,.0f} MiB | {soak.end_bytes / MIB:,.0f} MiB | {soak.growth:+.1%} | "
         f"{soak.peak_bytes / MIB:,.0f} MiB | {soak.processes_seen} |",
         "",
@@ -459,17 +456,18 @@ def _browser(results: Results) -> list[str]:
     ops = ", ".join(f"{ms:,.0f}" for ms in browser.ops_ms)
     trivial = ", ".join(f"{ms:,.0f}" for ms in browser.trivial_ms)
     return [
-        "## Browser",
-        "",
-        "Headless Chromium (Debian's chromium and chromedriver, `bench/browser.py`) on the idle",
-        "server after the soak: milliseconds from navigation start until every panel of /ops has",
-        "rendered (five tiles with numbers, the risk list, a drawn trace in the orders chart, pod",
-        "tiles, the status strip), against the app's 404 page (`/bench-no-such-page`: the shell",
-        "and one callback, the router's, whose note names the unknown page). One unmeasured load",
-        "of each first, then alternately; medians.",
-        "",
-        "| page | median | runs (ms) |",
-        "|---|---|---|",
+        *_section(
+            "Browser",
+            [
+                "Headless Chromium (Debian's chromium and chromedriver, `bench/browser.py`) on the idle",
+                "server after the soak: milliseconds from navigation start until every panel of /ops has",
+                "rendered (five tiles with numbers, the risk list, a drawn trace in the orders chart, pod",
+                "tiles, the status strip), against the app's 404 page (`/bench-no-such-page`: the shell",
+                "and one callback, the router's, whose note names the unknown page). One unmeasured load",
+                "of each first, then alternately; medians.",
+            ],
+            "| page | median | runs (ms) |",
+        ),
         f"| /ops, every panel | {browser.ops_median_ms:,.0f} ms | {ops} |",
         f"| 404 page | {browser.trivial_median_ms:,.0f} ms | {trivial} |",
         "",
@@ -477,15 +475,14 @@ def _browser(results: Results) -> list[str]:
 
 
 def _demo_orders(results: Results) -> list[str]:
-    lines = [
-        "## The demo carrying on",
-        "",
-        "Last in the run, on each copy (`demo.orders.continue_orders`, what `invdash serve`",
-        "runs once a minute for the embedded demo): an hour's catch-up, then one minute's round.",
-        "",
+    lines = _section(
+        "The demo carrying on",
+        [
+            "Last in the run, on each copy (`demo.orders.continue_orders`, what `invdash serve`",
+            "runs once a minute for the embedded demo): an hour's catch-up, then one minute's round.",
+        ],
         "| database | an hour caught up | against the snapshot | a minute's round | share of the minute |",
-        "|---|---|---|---|---|",
-    ]
+    )
     for figures in results.databases:
         demo = figures.demo_orders
         if demo is None:

@@ -24,7 +24,6 @@ import math
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,7 +42,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.postgresql import BenchUnavailable
+from bench.postgresql import BenchUnavailable, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UPDATE_PATH = "/_dash-update-component"
@@ -73,13 +72,6 @@ VALUES: dict[str, Any] = {
 
 
 # --- The server -----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str, timeout: float = 30) -> bytes:
@@ -131,7 +123,7 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str]) -
     """``invdash serve`` with gunicorn's default workers and threads (INVDASH_WORKERS and
     INVDASH_THREADS are removed from the environment), the demo cluster for telemetry, and
     the default refresh interval; returned once /healthz answers and every worker is up."""
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()

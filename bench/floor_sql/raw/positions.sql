@@ -1,4 +1,6 @@
 -- One row per SKU x warehouse stock level: the database's part of InventorySource.stock_positions.
+-- On SQLite, days are the date text of the stored timestamps (SQLite keeps them as ISO text),
+-- which groups like day_number without computing a Julian day per order line.
 WITH daily AS (
     SELECT l.sku_id, o.warehouse_id,
            SUM(l.quantity) AS ordered, SUM(l.quantity_shipped) AS shipped
@@ -6,7 +8,11 @@ WITH daily AS (
     JOIN sales_order_lines AS l ON l.sales_order_id = o.id
     WHERE o.ordered_at >= :window_start AND o.ordered_at < :window_end
       AND o.status <> 'cancelled'
+-- if postgresql
     GROUP BY l.sku_id, o.warehouse_id, CAST(o.ordered_at AS date)
+-- if sqlite
+    GROUP BY l.sku_id, o.warehouse_id, substr(o.ordered_at, 1, 10)
+-- end if
 ), demand AS (
     SELECT sku_id, warehouse_id, SUM(ordered) AS demand_sum,
            SUM(ordered * ordered) AS demand_sum_squares, SUM(shipped) AS shipped_sum
@@ -20,7 +26,12 @@ WITH daily AS (
     WHERE p.status = 'open'
     GROUP BY pl.sku_id, p.warehouse_id
 ), shelf AS (
+-- if postgresql
     SELECT sku_id, MIN(expires_on - CAST(received_at AS date)) AS shelf_life_days
+-- if sqlite
+    SELECT sku_id,
+           MIN(julianday(expires_on) - julianday(substr(received_at, 1, 10))) AS shelf_life_days
+-- end if
     FROM lots
     GROUP BY sku_id
 ), moves AS (
@@ -29,7 +40,11 @@ WITH daily AS (
                      AND moved_at < :window_end THEN -quantity ELSE 0 END) AS shipped_units,
            SUM(CASE WHEN moved_at < :window_start THEN 0
                     WHEN moved_at >= :window_end THEN quantity * :window_days
+-- if postgresql
                     ELSE quantity * (CAST(moved_at AS date) - CAST(:window_start AS date))
+-- if sqlite
+                    ELSE quantity * CAST(julianday(moved_at) - :window_start_jd AS INTEGER)
+-- end if
                END) AS weighted_movement,
            MAX(CASE WHEN quantity < 0 AND kind IN ('shipment', 'transfer')
                      AND moved_at >= :dead_start AND moved_at <= :as_of

@@ -5,6 +5,21 @@ WITH demanded AS (
     FROM sales_orders AS o
     JOIN sales_order_lines AS l ON l.sales_order_id = o.id
     WHERE o.ordered_at >= :first_ts AND o.ordered_at < :today_ts AND o.status <> 'cancelled'
+-- if postgresql
+), moved AS (
+    -- The window's movements per pair and day, from one range read of the window; kept for the
+    -- demanded pairs by a hash join (not a lookup per pair in the (sku, warehouse, time) index).
+    SELECT m.sku_id, m.warehouse_id,
+           LEAST(CAST(m.moved_at AS date) - DATE '1970-01-01', :today_day) AS day,
+           SUM(m.quantity) AS quantity
+    FROM stock_movements AS m
+    WHERE m.moved_at >= :first1_ts
+    GROUP BY m.sku_id, m.warehouse_id, 3
+), points AS (
+    SELECT mv.sku_id, mv.warehouse_id, mv.day, mv.quantity
+    FROM moved AS mv
+    JOIN demanded AS d ON d.sku_id = mv.sku_id AND d.warehouse_id = mv.warehouse_id
+-- if sqlite
 ), points AS (
     SELECT m.sku_id, m.warehouse_id,
            CASE WHEN m.moved_at >= :today_ts THEN :today_day ELSE CAST(julianday(m.moved_at) - 2440587.5 AS INTEGER) END AS day,
@@ -13,6 +28,7 @@ WITH demanded AS (
     JOIN stock_movements AS m ON m.sku_id = d.sku_id AND m.warehouse_id = d.warehouse_id
     WHERE m.moved_at >= :first1_ts
     GROUP BY m.sku_id, m.warehouse_id, 3
+-- end if
     UNION ALL
     SELECT sku_id, warehouse_id, :first_day, 0 FROM demanded
 ), runs AS (

@@ -1,9 +1,0 @@
--- InventorySource.expiring_lots: lots with stock expiring before :until (a date).
-SELECT k.code AS sku_code, w.code AS warehouse_code, l.lot_code, l.quantity, k.unit_cost,
-       l.quantity * k.unit_cost AS value,
-       CAST(julianday(l.expires_on) - julianday(:today) AS INTEGER) AS days_to_expiry
-FROM lots AS l
-JOIN skus AS k ON k.id = l.sku_id
-JOIN warehouses AS w ON w.id = l.warehouse_id
-WHERE l.quantity > 0 AND l.expires_on < :until
-ORDER BY l.expires_on, k.code, w.code, l.lot_code
