@@ -16,20 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from queries import schema
 from queries.inventory import InventoryPolicy
-from queries.schema import (
-    Base,
-    Lot,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    SalesOrder,
-    SalesOrderLine,
-    Sku,
-    StockLevel,
-    StockMovement,
-    Supplier,
-    Warehouse,
-)
 
 AS_OF = dt.datetime(2026, 11, 27, 12, 0)
 Moment = TypeVar("Moment", dt.date, dt.datetime)
@@ -52,9 +40,9 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
     def at(day: int, hour: int = 10) -> dt.datetime:
         return moved(dt.datetime(2026, 11, day, hour, 0))
 
-    Base.metadata.create_all(engine)
+    schema.Base.metadata.create_all(engine)
     with Session(engine) as session:
-        supplier = Supplier(
+        supplier = schema.Supplier(
             id=1,
             code="S1",
             name="Acme",
@@ -62,11 +50,13 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             lead_time_sd_days=Decimal(1),
             order_cost=Decimal(50),
         )
-        wh1 = Warehouse(
+        wh1 = schema.Warehouse(
             id=1, code="WH1", name=WAREHOUSE_1_NAME, region="North", capacity_units=Decimal(1000)
         )
-        wh2 = Warehouse(id=2, code="WH2", name="South", region="South", capacity_units=Decimal(200))
-        sku_a = Sku(
+        wh2 = schema.Warehouse(
+            id=2, code="WH2", name="South", region="South", capacity_units=Decimal(200)
+        )
+        sku_a = schema.Sku(
             id=1,
             code="A",
             name=SKU_A_NAME,
@@ -75,7 +65,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             unit_price=Decimal(15),
             supplier_id=1,
         )
-        sku_b = Sku(
+        sku_b = schema.Sku(
             id=2,
             code="B",
             name="Saline",
@@ -103,22 +93,30 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             (2, 2, at(25, 18), "shipment", -1, None),
         ]
         session.add_all(
-            StockMovement(
+            schema.StockMovement(
                 sku_id=s, warehouse_id=w, moved_at=t, kind=k, quantity=Decimal(q), reason=r
             )
             for s, w, t, k, q, r in movements
         )
         session.add_all(
             [
-                StockLevel(sku_id=1, warehouse_id=1, on_hand=Decimal(6), reserved=Decimal(6)),
-                StockLevel(sku_id=2, warehouse_id=1, on_hand=Decimal(50), reserved=Decimal(0)),
-                StockLevel(sku_id=1, warehouse_id=2, on_hand=Decimal(0), reserved=Decimal(0)),
-                StockLevel(sku_id=2, warehouse_id=2, on_hand=Decimal(5), reserved=Decimal(0)),
+                schema.StockLevel(
+                    sku_id=1, warehouse_id=1, on_hand=Decimal(6), reserved=Decimal(6)
+                ),
+                schema.StockLevel(
+                    sku_id=2, warehouse_id=1, on_hand=Decimal(50), reserved=Decimal(0)
+                ),
+                schema.StockLevel(
+                    sku_id=1, warehouse_id=2, on_hand=Decimal(0), reserved=Decimal(0)
+                ),
+                schema.StockLevel(
+                    sku_id=2, warehouse_id=2, on_hand=Decimal(5), reserved=Decimal(0)
+                ),
             ]
         )
         session.add_all(
             [
-                Lot(
+                schema.Lot(
                     sku_id=2,
                     warehouse_id=1,
                     lot_code="L1",
@@ -126,7 +124,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                     received_at=moved(dt.datetime(2026, 8, 1)),
                     expires_on=moved(dt.date(2026, 12, 10)),
                 ),
-                Lot(
+                schema.Lot(
                     sku_id=2,
                     warehouse_id=1,
                     lot_code="L2",
@@ -134,7 +132,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                     received_at=moved(dt.datetime(2026, 8, 1)),
                     expires_on=moved(dt.date(2027, 2, 10)),
                 ),
-                Lot(
+                schema.Lot(
                     sku_id=2,
                     warehouse_id=2,
                     lot_code="L3",
@@ -142,7 +140,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                     received_at=moved(dt.datetime(2026, 11, 10)),
                     expires_on=moved(dt.date(2026, 11, 20)),
                 ),
-                Lot(
+                schema.Lot(
                     sku_id=2,
                     warehouse_id=2,
                     lot_code="L4",
@@ -154,7 +152,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
         )
         session.add_all(
             [
-                PurchaseOrder(
+                schema.PurchaseOrder(
                     id=1,
                     number="PO1",
                     supplier_id=1,
@@ -163,7 +161,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                     expected_on=moved(dt.date(2026, 11, 29)),
                     status="open",
                 ),
-                PurchaseOrder(
+                schema.PurchaseOrder(
                     id=2,
                     number="PO2",
                     supplier_id=1,
@@ -172,13 +170,13 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
                     expected_on=moved(dt.date(2026, 11, 5)),
                     status="received",
                 ),
-                PurchaseOrderLine(
+                schema.PurchaseOrderLine(
                     purchase_order_id=1,
                     sku_id=1,
                     quantity_ordered=Decimal(10),
                     quantity_received=Decimal(0),
                 ),
-                PurchaseOrderLine(
+                schema.PurchaseOrderLine(
                     purchase_order_id=2,
                     sku_id=1,
                     quantity_ordered=Decimal(20),
@@ -199,13 +197,13 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             ("SO9", 1, at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
         ]
         for number, warehouse, ordered_at, status, lines in orders:
-            order = SalesOrder(
+            order = schema.SalesOrder(
                 number=number, warehouse_id=warehouse, ordered_at=ordered_at, status=status
             )
             session.add(order)
             session.flush()
             session.add_all(
-                SalesOrderLine(
+                schema.SalesOrderLine(
                     sales_order_id=order.id,
                     line_number=i,
                     sku_id=sku,
