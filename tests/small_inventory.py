@@ -8,6 +8,7 @@ same inventory with every date moved to end today, since the app's clock is the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -98,89 +99,55 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             )
             for s, w, t, k, q, r in movements
         )
+        # (sku, warehouse, on_hand, reserved)
+        stock_levels = [(1, 1, 6, 6), (2, 1, 50, 0), (1, 2, 0, 0), (2, 2, 5, 0)]
         session.add_all(
-            [
-                schema.StockLevel(
-                    sku_id=1, warehouse_id=1, on_hand=Decimal(6), reserved=Decimal(6)
-                ),
-                schema.StockLevel(
-                    sku_id=2, warehouse_id=1, on_hand=Decimal(50), reserved=Decimal(0)
-                ),
-                schema.StockLevel(
-                    sku_id=1, warehouse_id=2, on_hand=Decimal(0), reserved=Decimal(0)
-                ),
-                schema.StockLevel(
-                    sku_id=2, warehouse_id=2, on_hand=Decimal(5), reserved=Decimal(0)
-                ),
-            ]
+            schema.StockLevel(
+                sku_id=s, warehouse_id=w, on_hand=Decimal(on_hand), reserved=Decimal(reserved)
+            )
+            for s, w, on_hand, reserved in stock_levels
         )
+        # (sku, warehouse, lot_code, quantity, received_at, expires_on)
+        lots = [
+            (2, 1, "L1", 30, dt.datetime(2026, 8, 1), dt.date(2026, 12, 10)),
+            (2, 1, "L2", 20, dt.datetime(2026, 8, 1), dt.date(2027, 2, 10)),
+            (2, 2, "L3", 5, dt.datetime(2026, 11, 10), dt.date(2026, 11, 20)),
+            (2, 2, "L4", 0, dt.datetime(2026, 11, 10), dt.date(2026, 11, 30)),
+        ]
         session.add_all(
-            [
-                schema.Lot(
-                    sku_id=2,
-                    warehouse_id=1,
-                    lot_code="L1",
-                    quantity=Decimal(30),
-                    received_at=moved(dt.datetime(2026, 8, 1)),
-                    expires_on=moved(dt.date(2026, 12, 10)),
-                ),
-                schema.Lot(
-                    sku_id=2,
-                    warehouse_id=1,
-                    lot_code="L2",
-                    quantity=Decimal(20),
-                    received_at=moved(dt.datetime(2026, 8, 1)),
-                    expires_on=moved(dt.date(2027, 2, 10)),
-                ),
-                schema.Lot(
-                    sku_id=2,
-                    warehouse_id=2,
-                    lot_code="L3",
-                    quantity=Decimal(5),
-                    received_at=moved(dt.datetime(2026, 11, 10)),
-                    expires_on=moved(dt.date(2026, 11, 20)),
-                ),
-                schema.Lot(
-                    sku_id=2,
-                    warehouse_id=2,
-                    lot_code="L4",
-                    quantity=Decimal(0),
-                    received_at=moved(dt.datetime(2026, 11, 10)),
-                    expires_on=moved(dt.date(2026, 11, 30)),
-                ),
-            ]
+            schema.Lot(
+                sku_id=s,
+                warehouse_id=w,
+                lot_code=code,
+                quantity=Decimal(q),
+                received_at=moved(received_at),
+                expires_on=moved(expires_on),
+            )
+            for s, w, code, q, received_at, expires_on in lots
         )
+        purchase_order_columns = "id number supplier_id warehouse_id ordered_at expected_on status"
+        purchase_orders = [
+            (1, "PO1", 1, 1, at(25), moved(dt.date(2026, 11, 29)), "open"),
+            (2, "PO2", 1, 1, at(1), moved(dt.date(2026, 11, 5)), "received"),
+        ]
+        # (purchase order, sku, quantity ordered, quantity received)
+        purchase_order_lines = [(1, 1, 10, 0), (2, 1, 20, 20)]
         session.add_all(
             [
-                schema.PurchaseOrder(
-                    id=1,
-                    number="PO1",
-                    supplier_id=1,
-                    warehouse_id=1,
-                    ordered_at=at(25),
-                    expected_on=moved(dt.date(2026, 11, 29)),
-                    status="open",
+                *(
+                    schema.PurchaseOrder(
+                        **dict(zip(purchase_order_columns.split(), row, strict=True))
+                    )
+                    for row in purchase_orders
                 ),
-                schema.PurchaseOrder(
-                    id=2,
-                    number="PO2",
-                    supplier_id=1,
-                    warehouse_id=1,
-                    ordered_at=at(1),
-                    expected_on=moved(dt.date(2026, 11, 5)),
-                    status="received",
-                ),
-                schema.PurchaseOrderLine(
-                    purchase_order_id=1,
-                    sku_id=1,
-                    quantity_ordered=Decimal(10),
-                    quantity_received=Decimal(0),
-                ),
-                schema.PurchaseOrderLine(
-                    purchase_order_id=2,
-                    sku_id=1,
-                    quantity_ordered=Decimal(20),
-                    quantity_received=Decimal(20),
+                *(
+                    schema.PurchaseOrderLine(
+                        purchase_order_id=po,
+                        sku_id=s,
+                        quantity_ordered=Decimal(ordered),
+                        quantity_received=Decimal(received),
+                    )
+                    for po, s, ordered, received in purchase_order_lines
                 ),
             ]
         )
@@ -197,22 +164,34 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             ("SO9", 1, at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
         ]
         for number, warehouse, ordered_at, status, lines in orders:
-            order = schema.SalesOrder(
-                number=number, warehouse_id=warehouse, ordered_at=ordered_at, status=status
-            )
-            session.add(order)
-            session.flush()
-            session.add_all(
-                schema.SalesOrderLine(
-                    sales_order_id=order.id,
-                    line_number=i,
-                    sku_id=sku,
-                    quantity=Decimal(q),
-                    quantity_shipped=Decimal(shipped),
-                )
-                for i, (sku, q, shipped) in enumerate(lines, start=1)
-            )
+            add_sales_order(session, number, warehouse, ordered_at, status, lines)
         session.commit()
+
+
+def add_sales_order(
+    session: Session,
+    number: str,
+    warehouse_id: int,
+    ordered_at: dt.datetime,
+    status: str,
+    lines: Iterable[tuple[int, int, int]],
+) -> None:
+    """Add a sales order and its ``lines`` of (sku, quantity, shipped), numbered from 1."""
+    order = schema.SalesOrder(
+        number=number, warehouse_id=warehouse_id, ordered_at=ordered_at, status=status
+    )
+    session.add(order)
+    session.flush()
+    session.add_all(
+        schema.SalesOrderLine(
+            sales_order_id=order.id,
+            line_number=i,
+            sku_id=sku,
+            quantity=Decimal(q),
+            quantity_shipped=Decimal(shipped),
+        )
+        for i, (sku, q, shipped) in enumerate(lines, start=1)
+    )
 
 
 def small_inventory_file(directory: Path) -> str:
