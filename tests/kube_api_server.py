@@ -27,11 +27,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from local_service import LocalService
 
 JsonObject = dict[str, Any]
 
@@ -197,7 +197,19 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-class KubeApiServer:
+def _objects(resource: str) -> property:
+    """A property of KubeApiServer: a copy of the ``resource`` objects it serves, replaceable."""
+
+    def get(server: KubeApiServer) -> list[JsonObject]:
+        return server._get(resource)
+
+    def set_(server: KubeApiServer, objects: Iterable[JsonObject]) -> None:
+        server._set(resource, objects)
+
+    return property(get, set_)
+
+
+class KubeApiServer(LocalService):
     """The API server, as a context manager: ``with KubeApiServer(pods=[...]) as server:``.
 
     ``url`` is its base URL once entered. Objects can be replaced while it runs (``pods``,
@@ -226,29 +238,9 @@ class KubeApiServer:
         with self._state.lock:
             return copy.deepcopy(self._state.objects[resource])
 
-    @property
-    def pods(self) -> list[JsonObject]:
-        return self._get("pods")
-
-    @pods.setter
-    def pods(self, objects: Iterable[JsonObject]) -> None:
-        self._set("pods", objects)
-
-    @property
-    def events(self) -> list[JsonObject]:
-        return self._get("events")
-
-    @events.setter
-    def events(self, objects: Iterable[JsonObject]) -> None:
-        self._set("events", objects)
-
-    @property
-    def nodes(self) -> list[JsonObject]:
-        return self._get("nodes")
-
-    @nodes.setter
-    def nodes(self, objects: Iterable[JsonObject]) -> None:
-        self._set("nodes", objects)
+    pods = _objects("pods")
+    events = _objects("events")
+    nodes = _objects("nodes")
 
     @property
     def url(self) -> str:
@@ -267,12 +259,7 @@ class KubeApiServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._state.stopping.set()
         if self._server is not None:
             self._server.shutdown()
