@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from dashboard.settings import Settings, load_settings
 from queries import schema
 from queries.inventory import InventoryPolicy
 
@@ -192,6 +193,13 @@ def add_sales_order(
         )
         for i, (sku, q, shipped) in enumerate(lines, start=1)
     )
+
+
+def small_inventory_settings(url: str, **settings: object) -> Settings:
+    """Build the inventory as of now at ``url``: the app's settings on it, with POLICY's demand
+    window and ``settings``."""
+    build_small_inventory(sa.create_engine(url), as_of=dt.datetime.now(dt.UTC))
+    return load_settings(database_url=url, demand_window_days=POLICY.demand_window_days, **settings)
 
 
 def small_inventory_file(directory: Path) -> str:
