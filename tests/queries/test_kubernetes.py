@@ -12,7 +12,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -849,35 +849,37 @@ def test_forbidden_pods_name_verb_resource_and_the_service_account_from_the_refu
     assert describe_failure(raised.value) == f"KubernetesAccessError: {FORBIDDEN_PODS}"
 
 
+def refusal_messages(source: KubernetesSource, ask: Callable[[], object]) -> tuple[str, str]:
+    """What the source's health check says, and the KubernetesAccessError ``ask`` raises."""
+    health = source.check_health()
+    with pytest.raises(KubernetesAccessError) as raised:
+        ask()
+    return health.message, str(raised.value)
+
+
 def test_forbidden_names_the_configured_service_account() -> None:
     with KubeApiServer() as server:
         server.forbid("/api/v1/nodes", user="system:serviceaccount:other:someone")
         source = source_for(server, service_account="system:serviceaccount:monitoring:reader")
-        health = source.check_health()
-        with pytest.raises(KubernetesAccessError) as raised:
-            source.nodes()
+        messages = refusal_messages(source, source.nodes)
     expected = (
         'forbidden: service account "reader" in "monitoring" cannot list nodes at the cluster '
         "scope (grant get/list/watch on nodes)"
     )
-    assert health.message == expected
-    assert str(raised.value) == expected
+    assert messages == (expected, expected)
 
 
 def test_forbidden_events_in_a_namespace_name_the_namespace() -> None:
     with KubeApiServer(pods=[make_pod()]) as server:
         server.forbid("/api/v1/namespaces/shop/events", user=SERVICE_ACCOUNT_USER)
         source = source_for(server, namespaces=["shop"], service_account="invdash")
-        health = source.check_health()
+        messages = refusal_messages(source, lambda: source.events(NOW - dt.timedelta(hours=1)))
         assert len(source.pod_health()) == 1  # pods are allowed
-        with pytest.raises(KubernetesAccessError) as raised:
-            source.events(NOW - dt.timedelta(hours=1))
     expected = (
         'forbidden: service account "invdash" cannot list events in namespace "shop" '
         '(grant get/list/watch on events in "shop")'
     )
-    assert health.message == expected
-    assert str(raised.value) == expected
+    assert messages == (expected, expected)
 
 
 def test_forbidden_names_a_person_when_the_refused_user_is_not_a_service_account() -> None:
