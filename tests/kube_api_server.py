@@ -89,6 +89,33 @@ def status_object(
     return body
 
 
+def ready_pod(name: str, image: str, labels: dict[str, str] | None = None) -> JsonObject:
+    """A Pod in namespace shop, running and ready: one container, "api", running ``image``."""
+    metadata: JsonObject = {"name": name, "namespace": "shop", "uid": f"u-{name}"}
+    if labels is not None:
+        metadata["labels"] = labels
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"containers": [{"name": "api", "image": image}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": "api",
+                    "image": image,
+                    "imageID": "",
+                    "ready": True,
+                    "restartCount": 0,
+                    "state": {"running": {}},
+                }
+            ],
+        },
+    }
+
+
 def forbidden_message(user: str, verb: str, resource: str, namespace: str | None) -> str:
     """The API server's wording when RBAC denies ``user`` a request."""
     scope = "at the cluster scope" if namespace is None else f'in the namespace "{namespace}"'
