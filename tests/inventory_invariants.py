@@ -28,33 +28,51 @@ def scalar(engine: sa.Engine, query: sa.Select[Any]) -> Any:
         return conn.execute(query).scalar_one()
 
 
-def same_stock_level(per_series: sa.Subquery) -> sa.ColumnElement[bool]:
-    """Join condition of a subquery with sku_id and warehouse_id columns to its stock level."""
-    return sa.and_(
-        per_series.c.sku_id == StockLevel.sku_id,
-        per_series.c.warehouse_id == StockLevel.warehouse_id,
+def per_series_sum(
+    sku_id: Any, warehouse_id: Any, value: Any, label: str, *, join: Any = None, where: Any = None
+) -> sa.Subquery:
+    """The sum of ``value`` (as ``label``) per sku_id x warehouse_id, over the rows of ``value``'s
+    table (joined ``join``, an (entity, on clause) pair) that meet ``where``."""
+    query = sa.select(sku_id, warehouse_id, sa.func.sum(value).label(label))
+    if join is not None:
+        query = query.join(*join)
+    if where is not None:
+        query = query.where(where)
+    return query.group_by(sku_id, warehouse_id).subquery()
+
+
+def stock_levels_with(
+    engine: sa.Engine, per_series: sa.Subquery, *columns: Any, join: Any = None
+) -> pd.DataFrame:
+    """``columns`` of every stock level (joined ``join``, an (entity, on clause) pair), outer-
+    joined to ``per_series`` (a subquery with sku_id and warehouse_id columns) by its series."""
+    query = sa.select(*columns).select_from(StockLevel)
+    if join is not None:
+        query = query.join(*join)
+    return frame(
+        engine,
+        query.outerjoin(
+            per_series,
+            sa.and_(
+                per_series.c.sku_id == StockLevel.sku_id,
+                per_series.c.warehouse_id == StockLevel.warehouse_id,
+            ),
+        ),
     )
 
 
 def stock_with_movement_totals(engine: sa.Engine) -> pd.DataFrame:
     """Every stock level with the sum of its series' movements (``total``, NaN without any)."""
-    totals = (
-        sa.select(
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
-            sa.func.sum(StockMovement.quantity).label("total"),
-        )
-        .group_by(StockMovement.sku_id, StockMovement.warehouse_id)
-        .subquery()
+    totals = per_series_sum(
+        StockMovement.sku_id, StockMovement.warehouse_id, StockMovement.quantity, "total"
     )
-    levels = frame(
+    levels = stock_levels_with(
         engine,
-        sa.select(StockLevel.sku_id, StockLevel.warehouse_id, StockLevel.on_hand, totals.c.total)
-        .select_from(StockLevel)
-        .outerjoin(
-            totals,
-            same_stock_level(totals),
-        ),
+        totals,
+        StockLevel.sku_id,
+        StockLevel.warehouse_id,
+        StockLevel.on_hand,
+        totals.c.total,
     )
     assert scalar(engine, sa.select(sa.func.count()).select_from(totals)) == len(levels), (
         "movements of a SKU x warehouse without a stock level"
@@ -81,20 +99,14 @@ def assert_stock_never_negative(engine: sa.Engine) -> None:
 
 
 def assert_pharmacy_lots_add_up_to_on_hand(engine: sa.Engine) -> None:
-    lots = (
-        sa.select(Lot.sku_id, Lot.warehouse_id, sa.func.sum(Lot.quantity).label("in_lots"))
-        .group_by(Lot.sku_id, Lot.warehouse_id)
-        .subquery()
-    )
-    levels = frame(
+    lots = per_series_sum(Lot.sku_id, Lot.warehouse_id, Lot.quantity, "in_lots")
+    levels = stock_levels_with(
         engine,
-        sa.select(Sku.category, StockLevel.on_hand, lots.c.in_lots)
-        .select_from(StockLevel)
-        .join(Sku, Sku.id == StockLevel.sku_id)
-        .outerjoin(
-            lots,
-            same_stock_level(lots),
-        ),
+        lots,
+        Sku.category,
+        StockLevel.on_hand,
+        lots.c.in_lots,
+        join=(Sku, Sku.id == StockLevel.sku_id),
     )
     pharmacy = levels[levels["category"] == "Pharmacy"]
     assert len(pharmacy) > 0
@@ -134,25 +146,16 @@ def assert_status_follows_shipped_quantities(engine: sa.Engine) -> None:
 
 def stock_with_open_quantity(engine: sa.Engine) -> pd.DataFrame:
     """Every stock level with ``open``: the unshipped quantity of its orders not cancelled."""
-    unshipped = (
-        sa.select(
-            SalesOrderLine.sku_id,
-            SalesOrder.warehouse_id,
-            sa.func.sum(SalesOrderLine.quantity - SalesOrderLine.quantity_shipped).label("open"),
-        )
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(SalesOrder.status != "cancelled")
-        .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id)
-        .subquery()
+    unshipped = per_series_sum(
+        SalesOrderLine.sku_id,
+        SalesOrder.warehouse_id,
+        SalesOrderLine.quantity - SalesOrderLine.quantity_shipped,
+        "open",
+        join=(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id),
+        where=SalesOrder.status != "cancelled",
     )
-    levels = frame(
-        engine,
-        sa.select(StockLevel.on_hand, StockLevel.reserved, unshipped.c.open)
-        .select_from(StockLevel)
-        .outerjoin(
-            unshipped,
-            same_stock_level(unshipped),
-        ),
+    levels = stock_levels_with(
+        engine, unshipped, StockLevel.on_hand, StockLevel.reserved, unshipped.c.open
     )
     levels["open"] = levels["open"].fillna(0.0)
     return levels

@@ -27,11 +27,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from local_service import LocalService
 
 JsonObject = dict[str, Any]
 
@@ -87,6 +87,33 @@ def status_object(
     if details is not None:
         body["details"] = details
     return body
+
+
+def ready_pod(name: str, image: str, labels: dict[str, str] | None = None) -> JsonObject:
+    """A Pod in namespace shop, running and ready: one container, "api", running ``image``."""
+    metadata: JsonObject = {"name": name, "namespace": "shop", "uid": f"u-{name}"}
+    if labels is not None:
+        metadata["labels"] = labels
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"containers": [{"name": "api", "image": image}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": "api",
+                    "image": image,
+                    "imageID": "",
+                    "ready": True,
+                    "restartCount": 0,
+                    "state": {"running": {}},
+                }
+            ],
+        },
+    }
 
 
 def forbidden_message(user: str, verb: str, resource: str, namespace: str | None) -> str:
@@ -197,7 +224,19 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-class KubeApiServer:
+def _objects(resource: str) -> property:
+    """A property of KubeApiServer: a copy of the ``resource`` objects it serves, replaceable."""
+
+    def get(server: KubeApiServer) -> list[JsonObject]:
+        return server._get(resource)
+
+    def set_(server: KubeApiServer, objects: Iterable[JsonObject]) -> None:
+        server._set(resource, objects)
+
+    return property(get, set_)
+
+
+class KubeApiServer(LocalService):
     """The API server, as a context manager: ``with KubeApiServer(pods=[...]) as server:``.
 
     ``url`` is its base URL once entered. Objects can be replaced while it runs (``pods``,
@@ -226,29 +265,9 @@ class KubeApiServer:
         with self._state.lock:
             return copy.deepcopy(self._state.objects[resource])
 
-    @property
-    def pods(self) -> list[JsonObject]:
-        return self._get("pods")
-
-    @pods.setter
-    def pods(self, objects: Iterable[JsonObject]) -> None:
-        self._set("pods", objects)
-
-    @property
-    def events(self) -> list[JsonObject]:
-        return self._get("events")
-
-    @events.setter
-    def events(self, objects: Iterable[JsonObject]) -> None:
-        self._set("events", objects)
-
-    @property
-    def nodes(self) -> list[JsonObject]:
-        return self._get("nodes")
-
-    @nodes.setter
-    def nodes(self, objects: Iterable[JsonObject]) -> None:
-        self._set("nodes", objects)
+    pods = _objects("pods")
+    events = _objects("events")
+    nodes = _objects("nodes")
 
     @property
     def url(self) -> str:
@@ -267,12 +286,7 @@ class KubeApiServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._state.stopping.set()
         if self._server is not None:
             self._server.shutdown()

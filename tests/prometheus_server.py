@@ -18,7 +18,6 @@ import math
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_service import LocalService, end_process, free_port, log_tail
+from local_service import ProcessService, answers_in_time, free_port
 
 PROMETHEUS_INSTALL_HINT = (
     "run the tests through `bash scripts/test.sh` as root (it installs them), "
@@ -244,22 +243,16 @@ def create_blocks(openmetrics_file: Path, blocks_dir: Path) -> Path:
     return blocks_dir
 
 
-class PrometheusServer(LocalService):
+class PrometheusServer(ProcessService):
     """``prometheus`` serving a copy of ``blocks_dir`` on 127.0.0.1, ready when constructed."""
 
     def __init__(self, blocks_dir: Path, *, start_timeout: float = START_TIMEOUT_SECONDS) -> None:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            raise FileNotFoundError(f"prometheus not found on PATH: {PROMETHEUS_INSTALL_HINT}")
-        self.base_dir = Path(tempfile.mkdtemp(prefix="invdash-prometheus-"))
+        super().__init__("prometheus", PROMETHEUS_INSTALL_HINT, "prometheus")
         self.data_dir = self.base_dir / "data"
         shutil.copytree(blocks_dir, self.data_dir)
         config = self.base_dir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n", encoding="utf-8")
-        self._binary = binary
         self._config = config
-        self.log_path = self.base_dir / "prometheus.log"
-        self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         started = time.monotonic()
         try:
@@ -307,28 +300,17 @@ class PrometheusServer(LocalService):
 
     def _wait_ready(self, timeout: float) -> bool:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                ready = f"{self.url}/-/ready"  # always http://127.0.0.1
-                with urllib.request.urlopen(ready, timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        return False
 
-    def log_tail(self, lines: int = 30) -> str:
-        return log_tail(self.log_path, lines)
+        def ready() -> bool:
+            url = f"{self.url}/-/ready"  # always http://127.0.0.1
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+                return bool(response.status == 200)
 
-    def _end_process(self) -> None:
-        end_process(self.process)
-        self.process = None
+        return answers_in_time(
+            self.process, ready, timeout, not_yet=(urllib.error.URLError, OSError), pause=0.05
+        )
 
     def stop(self) -> None:
         """End the server and remove its data directory (the original blocks are untouched)."""
         self._end_process()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        self._remove_files()

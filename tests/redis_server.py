@@ -7,14 +7,10 @@ as a replica sees them). Use it as a context manager to stop it at the end.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import redis
-from local_service import LocalService, end_process, free_port, log_tail
+from local_service import ProcessService, answers_in_time, free_port
 
 REDIS_INSTALL_HINT = (
     "run the tests through `bash scripts/test.sh` as root (it installs it), "
@@ -23,15 +19,9 @@ REDIS_INSTALL_HINT = (
 START_TIMEOUT_SECONDS = 10.0
 
 
-class RedisServer(LocalService):
+class RedisServer(ProcessService):
     def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise FileNotFoundError(f"redis-server not found on PATH: {REDIS_INSTALL_HINT}")
-        self._binary = binary
-        self.base_dir = Path(tempfile.mkdtemp(prefix="invdash-redis-"))
-        self.log_path = self.base_dir / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__("redis-server", REDIS_INSTALL_HINT, "redis")
         self.port = 0
         try:
             # Another process can take the free port between probing and binding it: try a few.
@@ -65,26 +55,23 @@ class RedisServer(LocalService):
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
         try:
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    if client.ping():
-                        return True
-                except redis.RedisError:
-                    time.sleep(0.02)
+            if answers_in_time(
+                self.process,
+                lambda: bool(client.ping()),
+                START_TIMEOUT_SECONDS,
+                not_yet=(redis.RedisError,),
+                pause=0.02,
+            ):
+                return True
         finally:
             client.close()
         self.stop()
         return False
 
     def stop(self) -> None:
-        end_process(self.process)
-        self.process = None
+        self._end_process()
 
     def close(self) -> None:
         self.stop()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def log_tail(self) -> str:
-        return log_tail(self.log_path)
+        self._remove_files()

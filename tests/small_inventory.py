@@ -8,6 +8,7 @@ same inventory with every date moved to end today, since the app's clock is the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -16,20 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from dashboard.settings import Settings, load_settings
+from queries import schema
 from queries.inventory import InventoryPolicy
-from queries.schema import (
-    Base,
-    Lot,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    SalesOrder,
-    SalesOrderLine,
-    Sku,
-    StockLevel,
-    StockMovement,
-    Supplier,
-    Warehouse,
-)
 
 AS_OF = dt.datetime(2026, 11, 27, 12, 0)
 Moment = TypeVar("Moment", dt.date, dt.datetime)
@@ -52,9 +42,9 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
     def at(day: int, hour: int = 10) -> dt.datetime:
         return moved(dt.datetime(2026, 11, day, hour, 0))
 
-    Base.metadata.create_all(engine)
+    schema.Base.metadata.create_all(engine)
     with Session(engine) as session:
-        supplier = Supplier(
+        supplier = schema.Supplier(
             id=1,
             code="S1",
             name="Acme",
@@ -62,11 +52,13 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             lead_time_sd_days=Decimal(1),
             order_cost=Decimal(50),
         )
-        wh1 = Warehouse(
+        wh1 = schema.Warehouse(
             id=1, code="WH1", name=WAREHOUSE_1_NAME, region="North", capacity_units=Decimal(1000)
         )
-        wh2 = Warehouse(id=2, code="WH2", name="South", region="South", capacity_units=Decimal(200))
-        sku_a = Sku(
+        wh2 = schema.Warehouse(
+            id=2, code="WH2", name="South", region="South", capacity_units=Decimal(200)
+        )
+        sku_a = schema.Sku(
             id=1,
             code="A",
             name=SKU_A_NAME,
@@ -75,7 +67,7 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             unit_price=Decimal(15),
             supplier_id=1,
         )
-        sku_b = Sku(
+        sku_b = schema.Sku(
             id=2,
             code="B",
             name="Saline",
@@ -103,86 +95,60 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             (2, 2, at(25, 18), "shipment", -1, None),
         ]
         session.add_all(
-            StockMovement(
+            schema.StockMovement(
                 sku_id=s, warehouse_id=w, moved_at=t, kind=k, quantity=Decimal(q), reason=r
             )
             for s, w, t, k, q, r in movements
         )
+        # (sku, warehouse, on_hand, reserved)
+        stock_levels = [(1, 1, 6, 6), (2, 1, 50, 0), (1, 2, 0, 0), (2, 2, 5, 0)]
         session.add_all(
-            [
-                StockLevel(sku_id=1, warehouse_id=1, on_hand=Decimal(6), reserved=Decimal(6)),
-                StockLevel(sku_id=2, warehouse_id=1, on_hand=Decimal(50), reserved=Decimal(0)),
-                StockLevel(sku_id=1, warehouse_id=2, on_hand=Decimal(0), reserved=Decimal(0)),
-                StockLevel(sku_id=2, warehouse_id=2, on_hand=Decimal(5), reserved=Decimal(0)),
-            ]
+            schema.StockLevel(
+                sku_id=s, warehouse_id=w, on_hand=Decimal(on_hand), reserved=Decimal(reserved)
+            )
+            for s, w, on_hand, reserved in stock_levels
         )
+        # (sku, warehouse, lot_code, quantity, received_at, expires_on)
+        lots = [
+            (2, 1, "L1", 30, dt.datetime(2026, 8, 1), dt.date(2026, 12, 10)),
+            (2, 1, "L2", 20, dt.datetime(2026, 8, 1), dt.date(2027, 2, 10)),
+            (2, 2, "L3", 5, dt.datetime(2026, 11, 10), dt.date(2026, 11, 20)),
+            (2, 2, "L4", 0, dt.datetime(2026, 11, 10), dt.date(2026, 11, 30)),
+        ]
         session.add_all(
-            [
-                Lot(
-                    sku_id=2,
-                    warehouse_id=1,
-                    lot_code="L1",
-                    quantity=Decimal(30),
-                    received_at=moved(dt.datetime(2026, 8, 1)),
-                    expires_on=moved(dt.date(2026, 12, 10)),
-                ),
-                Lot(
-                    sku_id=2,
-                    warehouse_id=1,
-                    lot_code="L2",
-                    quantity=Decimal(20),
-                    received_at=moved(dt.datetime(2026, 8, 1)),
-                    expires_on=moved(dt.date(2027, 2, 10)),
-                ),
-                Lot(
-                    sku_id=2,
-                    warehouse_id=2,
-                    lot_code="L3",
-                    quantity=Decimal(5),
-                    received_at=moved(dt.datetime(2026, 11, 10)),
-                    expires_on=moved(dt.date(2026, 11, 20)),
-                ),
-                Lot(
-                    sku_id=2,
-                    warehouse_id=2,
-                    lot_code="L4",
-                    quantity=Decimal(0),
-                    received_at=moved(dt.datetime(2026, 11, 10)),
-                    expires_on=moved(dt.date(2026, 11, 30)),
-                ),
-            ]
+            schema.Lot(
+                sku_id=s,
+                warehouse_id=w,
+                lot_code=code,
+                quantity=Decimal(q),
+                received_at=moved(received_at),
+                expires_on=moved(expires_on),
+            )
+            for s, w, code, q, received_at, expires_on in lots
         )
+        purchase_order_columns = "id number supplier_id warehouse_id ordered_at expected_on status"
+        purchase_orders = [
+            (1, "PO1", 1, 1, at(25), moved(dt.date(2026, 11, 29)), "open"),
+            (2, "PO2", 1, 1, at(1), moved(dt.date(2026, 11, 5)), "received"),
+        ]
+        # (purchase order, sku, quantity ordered, quantity received)
+        purchase_order_lines = [(1, 1, 10, 0), (2, 1, 20, 20)]
         session.add_all(
             [
-                PurchaseOrder(
-                    id=1,
-                    number="PO1",
-                    supplier_id=1,
-                    warehouse_id=1,
-                    ordered_at=at(25),
-                    expected_on=moved(dt.date(2026, 11, 29)),
-                    status="open",
+                *(
+                    schema.PurchaseOrder(
+                        **dict(zip(purchase_order_columns.split(), row, strict=True))
+                    )
+                    for row in purchase_orders
                 ),
-                PurchaseOrder(
-                    id=2,
-                    number="PO2",
-                    supplier_id=1,
-                    warehouse_id=1,
-                    ordered_at=at(1),
-                    expected_on=moved(dt.date(2026, 11, 5)),
-                    status="received",
-                ),
-                PurchaseOrderLine(
-                    purchase_order_id=1,
-                    sku_id=1,
-                    quantity_ordered=Decimal(10),
-                    quantity_received=Decimal(0),
-                ),
-                PurchaseOrderLine(
-                    purchase_order_id=2,
-                    sku_id=1,
-                    quantity_ordered=Decimal(20),
-                    quantity_received=Decimal(20),
+                *(
+                    schema.PurchaseOrderLine(
+                        purchase_order_id=po,
+                        sku_id=s,
+                        quantity_ordered=Decimal(ordered),
+                        quantity_received=Decimal(received),
+                    )
+                    for po, s, ordered, received in purchase_order_lines
                 ),
             ]
         )
@@ -199,22 +165,41 @@ def build_small_inventory(engine: Engine, as_of: dt.datetime = AS_OF) -> None:
             ("SO9", 1, at(27, 8), "shipped", [(1, 2, 2)]),  # today: after the window
         ]
         for number, warehouse, ordered_at, status, lines in orders:
-            order = SalesOrder(
-                number=number, warehouse_id=warehouse, ordered_at=ordered_at, status=status
-            )
-            session.add(order)
-            session.flush()
-            session.add_all(
-                SalesOrderLine(
-                    sales_order_id=order.id,
-                    line_number=i,
-                    sku_id=sku,
-                    quantity=Decimal(q),
-                    quantity_shipped=Decimal(shipped),
-                )
-                for i, (sku, q, shipped) in enumerate(lines, start=1)
-            )
+            add_sales_order(session, number, warehouse, ordered_at, status, lines)
         session.commit()
+
+
+def add_sales_order(
+    session: Session,
+    number: str,
+    warehouse_id: int,
+    ordered_at: dt.datetime,
+    status: str,
+    lines: Iterable[tuple[int, int, int]],
+) -> None:
+    """Add a sales order and its ``lines`` of (sku, quantity, shipped), numbered from 1."""
+    order = schema.SalesOrder(
+        number=number, warehouse_id=warehouse_id, ordered_at=ordered_at, status=status
+    )
+    session.add(order)
+    session.flush()
+    session.add_all(
+        schema.SalesOrderLine(
+            sales_order_id=order.id,
+            line_number=i,
+            sku_id=sku,
+            quantity=Decimal(q),
+            quantity_shipped=Decimal(shipped),
+        )
+        for i, (sku, q, shipped) in enumerate(lines, start=1)
+    )
+
+
+def small_inventory_settings(url: str, **settings: object) -> Settings:
+    """Build the inventory as of now at ``url``: the app's settings on it, with POLICY's demand
+    window and ``settings``."""
+    build_small_inventory(sa.create_engine(url), as_of=dt.datetime.now(dt.UTC))
+    return load_settings(database_url=url, demand_window_days=POLICY.demand_window_days, **settings)
 
 
 def small_inventory_file(directory: Path) -> str:

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from at_once import at_once
 from clock import Clock
 from flask import Flask
 from flask_caching import Cache
@@ -47,15 +48,7 @@ def test_concurrent_requests_wait_for_the_one_load(shared: SharedCache) -> None:
         time.sleep(0.3)
         return "done"
 
-    results: list[str | None] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(shared.fetch("slow", slow).value))
-        for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once([lambda: shared.fetch("slow", slow).value] * 8)
     assert loads == 1
     assert results == ["done"] * 8
 

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -272,17 +273,29 @@ def test_check_lists_the_demo_cluster_when_no_cluster_is_configured(
     assert lines[1].startswith("ok    demo cluster: ")
 
 
-def _orders_after(url: str, moment: dt.datetime) -> int:
+FIRST_ORDER = "SELECT MIN(ordered_at) FROM sales_orders"
+LAST_ORDER = "SELECT MAX(ordered_at) FROM sales_orders"
+
+
+def _scalar(url: str, sql: str, **params: Any) -> Any:
+    """The one value ``sql`` answers on the database at ``url``."""
     with sa.create_engine(url).connect() as conn:
-        return int(
-            conn.execute(
-                sa.text("SELECT COUNT(*) FROM sales_orders WHERE ordered_at > :moment"),
-                {"moment": moment},
-            ).scalar_one()
-        )
+        return conn.execute(sa.text(sql), params).scalar_one()
 
 
-def _embedded_demo_seeded(data_home: Path, hours_ago: float) -> tuple[str, dt.datetime]:
+def _orders_after(url: str, moment: dt.datetime) -> int:
+    return int(
+        _scalar(url, "SELECT COUNT(*) FROM sales_orders WHERE ordered_at > :moment", moment=moment)
+    )
+
+
+def _embedded_demo_seeded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hours_ago: float
+) -> tuple[Path, str, dt.datetime]:
+    """The embedded demo database (no INVDASH_DATABASE_URL, XDG_DATA_HOME ``tmp_path/data``),
+    seeded to end ``hours_ago``: the data home, the database's URL and the seed's end."""
+    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
+    data_home = tmp_path / "data"
     database = data_home / "invdash" / "invdash.sqlite3"
     database.parent.mkdir(parents=True)
     url = f"sqlite:///{database}"
@@ -290,17 +303,14 @@ def _embedded_demo_seeded(data_home: Path, hours_ago: float) -> tuple[str, dt.da
         tzinfo=None, second=0, microsecond=0
     )
     seed_database(sa.create_engine(url), scale="demo", now=seeded_at)
-    return url, seeded_at
+    return data_home, url, seeded_at
 
 
 def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_server(
     serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
-    data_home = tmp_path / "data"
-    url, seeded_at = _embedded_demo_seeded(data_home, hours_ago=3)
-    with sa.create_engine(url).connect() as conn:
-        first_order = conn.exec_driver_sql("SELECT MIN(ordered_at) FROM sales_orders").scalar()
+    data_home, url, seeded_at = _embedded_demo_seeded(tmp_path, monkeypatch, hours_ago=3)
+    first_order = _scalar(url, FIRST_ORDER)
 
     _, process = serve({"XDG_DATA_HOME": str(data_home)})
     deadline = time.monotonic() + 60
@@ -308,10 +318,7 @@ def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_s
         time.sleep(0.5)
     # Three hours of orders came after the seed's, and the seeded history was kept, not redone.
     assert _orders_after(url, seeded_at) > 0
-    with sa.create_engine(url).connect() as conn:
-        assert (
-            conn.exec_driver_sql("SELECT MIN(ordered_at) FROM sales_orders").scalar() == first_order
-        )
+    assert _scalar(url, FIRST_ORDER) == first_order
 
     process.terminate()
     output = process.communicate(timeout=30)[0].decode()
@@ -323,13 +330,10 @@ def test_serve_carries_the_embedded_demo_on_to_now_and_stops_doing_so_with_the_s
 def test_serve_seeds_the_embedded_demo_anew_when_its_orders_ended_over_a_day_ago(
     serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("INVDASH_DATABASE_URL", raising=False)
-    data_home = tmp_path / "data"
-    url, _ = _embedded_demo_seeded(data_home, hours_ago=30)
+    data_home, url, _ = _embedded_demo_seeded(tmp_path, monkeypatch, hours_ago=30)
 
     serve({"XDG_DATA_HOME": str(data_home)})
-    with sa.create_engine(url).connect() as conn:
-        newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
+    newest = _scalar(url, LAST_ORDER)
     age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - pd.Timestamp(newest).to_pydatetime()
     # The demo's nights are quiet (HOURLY_PROFILE): after midnight UTC its newest order can be
     # an hour or more old. Six hours is still far from the 30 of the ended demo.
@@ -359,8 +363,7 @@ def test_serve_never_reseeds_a_database_of_yours(serve: Serve, tmp_path: Path) -
     long_ago = dt.datetime(2025, 1, 1)
     seed_database(sa.create_engine(url), scale="demo", now=long_ago)
     serve({"INVDASH_DATABASE_URL": url})
-    with sa.create_engine(url).connect() as conn:
-        newest = conn.exec_driver_sql("SELECT MAX(ordered_at) FROM sales_orders").scalar()
+    newest = _scalar(url, LAST_ORDER)
     assert pd.Timestamp(newest) <= pd.Timestamp(long_ago)
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from local_service import free_port
 from small_inventory import build_small_inventory
@@ -35,10 +36,12 @@ print(json.dumps({
 """
 
 
-def import_conf(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``python *args`` in the repository, its environment's INVDASH_ and PROMETHEUS_ variables
+    replaced by ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("INVDASH_", "PROMETHEUS_"))}
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         env={**clean, **env},
         cwd=REPO_ROOT,
         capture_output=True,
@@ -46,6 +49,32 @@ def import_conf(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def import_conf(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_python(["-c", code], **env)
+
+
+@pytest.fixture
+def small_inventory_url(sqlite_url: str) -> str:
+    build_small_inventory(sa.create_engine(sqlite_url))
+    return sqlite_url
+
+
+def run_master_hooks(
+    code: str, database_url: str, metrics_dir: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (calling the master's hooks) on ``database_url`` with telemetry off, metrics
+    in ``metrics_dir``; it must succeed."""
+    result = import_conf(
+        code,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        INVDASH_DATABASE_URL=database_url,
+        INVDASH_TELEMETRY="off",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_image_defaults_listen_everywhere_on_8050_with_gthread_workers() -> None:
@@ -109,9 +138,8 @@ def test_a_metrics_port_is_a_second_listener_and_may_not_be_the_dashboards() -> 
 
 
 def test_master_start_empties_the_metrics_directory_and_a_dead_worker_loses_its_live_gauges(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, small_inventory_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_4242.db").write_bytes(b"from a previous master")
@@ -125,21 +153,14 @@ open(conf._metrics_dir / "counter_4343.db", "wb").close()
 conf.child_exit(None, types.SimpleNamespace(pid=4343))
 conf.on_exit(None)
 """
-    result = import_conf(
-        code,
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        INVDASH_DATABASE_URL=sqlite_url,
-        INVDASH_TELEMETRY="off",
-    )
-    assert result.returncode == 0, result.stderr
+    run_master_hooks(code, small_inventory_url, metrics_dir)
     # The dead worker's counts still count; its live gauge does not.
     assert sorted(path.name for path in metrics_dir.iterdir()) == ["counter_4343.db"]
 
 
 def test_master_start_makes_a_fresh_cache_directory_for_the_workers_and_exit_removes_it(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, small_inventory_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
     inherited = tmp_path / "inherited"
     inherited.mkdir()
     code = """
@@ -150,14 +171,9 @@ made = os.environ["INVDASH_CACHE_DIR"]
 print(json.dumps({"made": made, "was_a_directory": os.path.isdir(made)}))
 conf.on_exit(None)
 """
-    result = import_conf(
-        code,
-        INVDASH_CACHE_DIR=str(inherited),
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        INVDASH_DATABASE_URL=sqlite_url,
-        INVDASH_TELEMETRY="off",
+    result = run_master_hooks(
+        code, small_inventory_url, tmp_path / "metrics", INVDASH_CACHE_DIR=str(inherited)
     )
-    assert result.returncode == 0, result.stderr
     made = json.loads(result.stdout)
     assert made["was_a_directory"]
     assert Path(made["made"]).name.startswith("invdash-cache-")
@@ -166,20 +182,16 @@ conf.on_exit(None)
     assert inherited.is_dir()
 
 
-def test_a_bad_setting_stops_the_master_before_it_forks_with_one_line(sqlite_url: str) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("INVDASH_", "PROMETHEUS_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf",
-         "dashboard.wsgi:server"],
-        env={**clean, "INVDASH_DATABASE_URL": sqlite_url, "INVDASH_REFRESH_SECONDS": "0",
-             "INVDASH_HOST": "127.0.0.1", "INVDASH_PORT": str(free_port())},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+def test_a_bad_setting_stops_the_master_before_it_forks_with_one_line(
+    small_inventory_url: str,
+) -> None:
+    result = run_python(
+        ["-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf", "dashboard.wsgi:server"],
+        INVDASH_DATABASE_URL=small_inventory_url,
+        INVDASH_REFRESH_SECONDS="0",
+        INVDASH_HOST="127.0.0.1",
+        INVDASH_PORT=str(free_port()),
+    )
     assert result.returncode == 2
     naming = [line for line in result.stderr.splitlines() if "INVDASH_REFRESH_SECONDS" in line]
     assert naming == [

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from at_once import at_once
 from clock import Clock
 from dash_requests import UPDATE_PATH, callback_request
 from redis_server import RedisServer
@@ -65,15 +66,12 @@ def test_processes_sharing_redis_run_a_query_once_while_the_others_wait(
         time.sleep(0.3)
         return "orders"
 
-    results: list[str | None] = []
-    threads = [
-        threading.Thread(target=lambda c=cache: results.append(c.fetch("orders:60", slow).value))
-        for cache in itertools.islice(itertools.cycle(caches), 12)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(
+        [
+            lambda c=cache: c.fetch("orders:60", slow).value
+            for cache in itertools.islice(itertools.cycle(caches), 12)
+        ]
+    )
     assert loads == 1
     assert results == ["orders"] * 12
     assert sum(cache.loads["orders:60"] for cache in caches) == 1

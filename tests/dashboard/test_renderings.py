@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import pytest
+from at_once import at_once
 
 from dashboard.cache import Fetched
 from dashboard.context import Renderings, stamp
@@ -23,15 +23,7 @@ def test_screens_asking_at_once_for_the_same_view_share_one_build() -> None:
         time.sleep(0.2)
         return ("figure",)
 
-    answers: list[tuple[str, ...]] = []
-    threads = [
-        threading.Thread(target=lambda: answers.append(renderings.get("sre", ("1h",), build)))
-        for _ in range(10)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once([lambda: renderings.get("sre", ("1h",), build)] * 10)
     assert len(builds) == 1
     assert renderings.builds == 1
     assert answers == [("figure",)] * 10

@@ -15,6 +15,7 @@ between the intervals in which some request started and ended, and all intervals
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from at_once import at_once
 from dash_requests import UPDATE_PATH, callback_request
 from local_service import free_port
 from prometheus_client.parser import text_string_to_metric_families
@@ -209,11 +211,7 @@ def run_screens(instances: list[Instance], seconds: float, screens: int = SCREEN
                 with traffic.guard:
                     traffic.requests.append((index, callback, started, time.time()))
 
-    threads = [threading.Thread(target=screen, args=(n,)) for n in range(screens)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once([functools.partial(screen, n) for n in range(screens)])
     return traffic
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import threading
 
 import pytest
+from at_once import at_once
 from flask.testing import FlaskClient
 from small_inventory import small_inventory_file
 
@@ -101,13 +101,5 @@ def test_a_fresh_worker_serves_scripts_asked_for_at_once_before_any_page(
         "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.v4_4_1m1.min.js",
         "/_dash-component-suites/dash_mantine_components/dash_mantine_components.v2_8_1m1.js",
     ] * 4
-    statuses: list[int] = []
-    threads = [
-        threading.Thread(target=lambda path=path: statuses.append(client.get(path).status_code))
-        for path in paths
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once([lambda path=path: client.get(path).status_code for path in paths])
     assert statuses == [200] * len(paths)

@@ -23,17 +23,8 @@ from demo.cluster import (
     DemoCluster,
 )
 from demo.seed import Scale, seed_database
+from queries import telemetry
 from queries.inventory import InventorySource
-from queries.telemetry import (
-    CONTAINER_RESOURCE_COLUMNS,
-    EVENT_COLUMNS,
-    HPA_COLUMNS,
-    NODE_COLUMNS,
-    POD_HEALTH_COLUMNS,
-    POD_USAGE_COLUMNS,
-    SERVICE_TRAFFIC_COLUMNS,
-    UNHEALTHY_POD_COLUMNS,
-)
 from queries.workloads import guess_workload, workload_resources
 
 HOUR = dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC)
@@ -127,7 +118,7 @@ USAGE_DTYPES = {
     "memory_bytes": "float64",
 }  # fmt: skip
 RESOURCE_DTYPES = {
-    **dict.fromkeys(CONTAINER_RESOURCE_COLUMNS, "float64"),
+    **dict.fromkeys(telemetry.CONTAINER_RESOURCE_COLUMNS, "float64"),
     "namespace": STRING, "pod": STRING, "container": STRING, "restarts_window": "int64",
     "last_terminated_reason": STRING,
 }  # fmt: skip
@@ -145,24 +136,32 @@ UNHEALTHY_DTYPES = {
 }  # fmt: skip
 
 QUERIES: dict[str, tuple[Callable[[DemoCluster], pd.DataFrame], list[str], dict[str, str]]] = {
-    "pod_health": (lambda d: d.pod_health(), POD_HEALTH_COLUMNS, POD_DTYPES),
-    "events": (lambda d: d.events(at(0)), EVENT_COLUMNS, EVENT_DTYPES),
-    "nodes": (lambda d: d.nodes(), NODE_COLUMNS, NODE_DTYPES),
-    "pod_usage": (lambda d: d.pod_usage(None, at(0), at(30)), POD_USAGE_COLUMNS, USAGE_DTYPES),
+    "pod_health": (lambda d: d.pod_health(), telemetry.POD_HEALTH_COLUMNS, POD_DTYPES),
+    "events": (lambda d: d.events(at(0)), telemetry.EVENT_COLUMNS, EVENT_DTYPES),
+    "nodes": (lambda d: d.nodes(), telemetry.NODE_COLUMNS, NODE_DTYPES),
+    "pod_usage": (
+        lambda d: d.pod_usage(None, at(0), at(30)),
+        telemetry.POD_USAGE_COLUMNS,
+        USAGE_DTYPES,
+    ),
     "container_resources": (
         lambda d: d.container_resources(),
-        CONTAINER_RESOURCE_COLUMNS,
+        telemetry.CONTAINER_RESOURCE_COLUMNS,
         RESOURCE_DTYPES,
     ),
-    "hpa_replicas": (lambda d: d.hpa_replicas(None, at(0), at(30)), HPA_COLUMNS, HPA_DTYPES),
+    "hpa_replicas": (
+        lambda d: d.hpa_replicas(None, at(0), at(30)),
+        telemetry.HPA_COLUMNS,
+        HPA_DTYPES,
+    ),
     "service_traffic": (
         lambda d: d.service_traffic(at(0), at(30)),
-        SERVICE_TRAFFIC_COLUMNS,
+        telemetry.SERVICE_TRAFFIC_COLUMNS,
         TRAFFIC_DTYPES,
     ),
     "unhealthy_pods_at": (
         lambda d: d.unhealthy_pods_at(at(19, 30)),
-        UNHEALTHY_POD_COLUMNS,
+        telemetry.UNHEALTHY_POD_COLUMNS,
         UNHEALTHY_DTYPES,
     ),
 }

@@ -29,22 +29,8 @@ from inventory_invariants import (
 from postgresql_database import BACKENDS, engine_for
 
 from demo.seed import SCALES, DatabaseNotEmptyError, Scale, SeedReport, seed_database
+from queries import schema
 from queries.database import create_inventory_engine, day_number
-from queries.schema import (
-    ADJUSTMENT_REASONS,
-    TABLES,
-    Base,
-    Lot,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    SalesOrder,
-    SalesOrderLine,
-    Sku,
-    StockLevel,
-    StockMovement,
-    Supplier,
-    Warehouse,
-)
 
 NOW = dt.datetime(2026, 11, 27, 12, 34)
 TODAY = NOW.date()
@@ -72,7 +58,7 @@ def seeded(
 def table_digests(engine: sa.Engine) -> dict[str, str]:
     digests = {}
     with engine.connect() as conn:
-        for table in TABLES:
+        for table in schema.TABLES:
             rows = conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
             digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
     return digests
@@ -80,11 +66,11 @@ def table_digests(engine: sa.Engine) -> dict[str, str]:
 
 def daily_units_ordered(engine: sa.Engine) -> pd.Series:
     """Units ordered (cancelled orders excluded) per whole day before today, by date."""
-    day = day_number(SalesOrder.ordered_at).label("day")
+    day = day_number(schema.SalesOrder.ordered_at).label("day")
     query = (
-        sa.select(day, sa.func.sum(SalesOrderLine.quantity).label("units"))
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(SalesOrder.status != "cancelled")
+        sa.select(day, sa.func.sum(schema.SalesOrderLine.quantity).label("units"))
+        .join(schema.SalesOrder, schema.SalesOrder.id == schema.SalesOrderLine.sales_order_id)
+        .where(schema.SalesOrder.status != "cancelled")
         .group_by(sa.literal_column("day"))
     )
     units = frame(engine, query).set_index("day")["units"]
@@ -109,11 +95,11 @@ def test_stock_never_goes_negative_at_any_moment_of_the_history(seeded: Seeded) 
 
 def test_quantities_are_whole_units(seeded: Seeded) -> None:
     for column in (
-        StockMovement.quantity,
-        StockLevel.on_hand,
-        Lot.quantity,
-        SalesOrderLine.quantity,
-        PurchaseOrderLine.quantity_ordered,
+        schema.StockMovement.quantity,
+        schema.StockLevel.on_hand,
+        schema.Lot.quantity,
+        schema.SalesOrderLine.quantity,
+        schema.PurchaseOrderLine.quantity_ordered,
     ):
         values = frame(seeded.engine, sa.select(column.label("value")))["value"]
         assert (values == values.round()).all(), column
@@ -125,7 +111,10 @@ def test_pharmacy_lots_add_up_to_on_hand_and_other_categories_have_none(seeded: 
 
 def test_lot_codes_are_unique_and_shelf_lives_are_60_to_720_days(seeded: Seeded) -> None:
     lots = frame(
-        seeded.engine, sa.select(Lot.sku_id, Lot.lot_code, Lot.received_at, Lot.expires_on)
+        seeded.engine,
+        sa.select(
+            schema.Lot.sku_id, schema.Lot.lot_code, schema.Lot.received_at, schema.Lot.expires_on
+        ),
     )
     assert not lots.duplicated(["sku_id", "lot_code"]).any()
     shelf_life = (pd.to_datetime(lots["expires_on"]) - lots["received_at"].dt.normalize()).dt.days
@@ -151,37 +140,39 @@ def test_the_same_seed_and_now_give_identical_rows_and_another_seed_differs(
 def test_refuses_a_database_holding_rows_names_the_table_and_leaves_it_alone(
     empty_engine: sa.Engine,
 ) -> None:
-    Base.metadata.create_all(empty_engine)
+    schema.Base.metadata.create_all(empty_engine)
     with empty_engine.begin() as conn:
         conn.execute(
-            sa.insert(Warehouse).values(
+            sa.insert(schema.Warehouse).values(
                 id=1, code="OLD", name="Old", region="North", capacity_units=10
             )
         )
     with pytest.raises(DatabaseNotEmptyError, match=r"'warehouses'.*--force") as refused:
         seed_database(empty_engine, SMALL, now=NOW)
     assert refused.value.table == "warehouses"
-    assert scalar(empty_engine, sa.select(Warehouse.code)) == "OLD"
+    assert scalar(empty_engine, sa.select(schema.Warehouse.code)) == "OLD"
 
 
 def test_force_replaces_every_table_and_the_report_counts_the_rows(empty_engine: sa.Engine) -> None:
-    Base.metadata.create_all(empty_engine)
+    schema.Base.metadata.create_all(empty_engine)
     with empty_engine.begin() as conn:
         conn.execute(
-            sa.insert(Warehouse).values(
+            sa.insert(schema.Warehouse).values(
                 id=1, code="OLD", name="Old", region="North", capacity_units=10
             )
         )
     report = seed_database(empty_engine, SMALL, now=NOW, force=True)
-    codes = frame(empty_engine, sa.select(Warehouse.code).order_by(Warehouse.id))["code"].tolist()
+    codes = frame(empty_engine, sa.select(schema.Warehouse.code).order_by(schema.Warehouse.id))[
+        "code"
+    ].tolist()
     assert codes == ["WH1", "WH2", "WH3"]
-    for table in TABLES:
+    for table in schema.TABLES:
         count = scalar(empty_engine, sa.select(sa.func.count()).select_from(table))
         assert report.row_counts[table.name] == count > 0, table.name
 
 
 def test_empty_tables_are_seeded_without_force(empty_engine: sa.Engine) -> None:
-    Base.metadata.create_all(empty_engine)
+    schema.Base.metadata.create_all(empty_engine)
     report = seed_database(empty_engine, SMALL, now=NOW)
     assert report.row_counts["skus"] == SMALL.skus
 
@@ -202,7 +193,7 @@ def test_scales_are_demo_m_and_l() -> None:
 def test_new_rows_get_ids_after_the_seeded_ones(seeded: Seeded) -> None:
     with seeded.engine.connect() as conn, conn.begin() as transaction:
         result = conn.execute(
-            sa.insert(StockMovement).values(
+            sa.insert(schema.StockMovement).values(
                 sku_id=1, warehouse_id=1, moved_at=NOW, kind="adjustment", quantity=0
             )
         )
@@ -250,7 +241,12 @@ def test_seeding_through_the_dashboard_engine_ignores_its_statement_timeout(
 
 
 def test_catalogue_has_six_categories_and_prices_above_costs(seeded: Seeded) -> None:
-    skus = frame(seeded.engine, sa.select(Sku.category, Sku.name, Sku.unit_cost, Sku.unit_price))
+    skus = frame(
+        seeded.engine,
+        sa.select(
+            schema.Sku.category, schema.Sku.name, schema.Sku.unit_cost, schema.Sku.unit_price
+        ),
+    )
     assert set(skus["category"]) == {
         "Pharmacy", "Electronics", "Grocery", "Apparel", "Home", "Tools",
     }  # fmt: skip
@@ -262,7 +258,11 @@ def test_catalogue_has_six_categories_and_prices_above_costs(seeded: Seeded) -> 
 def test_suppliers_lead_times_are_two_to_thirty_days(seeded: Seeded) -> None:
     suppliers = frame(
         seeded.engine,
-        sa.select(Supplier.lead_time_mean_days, Supplier.lead_time_sd_days, Supplier.order_cost),
+        sa.select(
+            schema.Supplier.lead_time_mean_days,
+            schema.Supplier.lead_time_sd_days,
+            schema.Supplier.order_cost,
+        ),
     )
     assert 20 <= len(suppliers) <= 40
     assert suppliers["lead_time_mean_days"].between(2, 30).all()
@@ -274,12 +274,12 @@ def test_one_warehouse_is_nearly_full_and_the_others_are_not(seeded: Seeded) -> 
     use = frame(
         seeded.engine,
         sa.select(
-            Warehouse.code,
-            Warehouse.capacity_units,
-            sa.func.sum(StockLevel.on_hand).label("on_hand"),
+            schema.Warehouse.code,
+            schema.Warehouse.capacity_units,
+            sa.func.sum(schema.StockLevel.on_hand).label("on_hand"),
         )
-        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
-        .group_by(Warehouse.code, Warehouse.capacity_units),
+        .join(schema.StockLevel, schema.StockLevel.warehouse_id == schema.Warehouse.id)
+        .group_by(schema.Warehouse.code, schema.Warehouse.capacity_units),
     )
     utilisation = (use["on_hand"] / use["capacity_units"]).sort_values()
     assert sorted(use["code"]) == [f"WH{i}" for i in range(1, 6)]
@@ -291,7 +291,7 @@ def test_one_warehouse_is_nearly_full_and_the_others_are_not(seeded: Seeded) -> 
 
 
 def test_orders_arrive_up_to_now_and_none_after(seeded: Seeded) -> None:
-    times = frame(seeded.engine, sa.select(SalesOrder.ordered_at))["ordered_at"]
+    times = frame(seeded.engine, sa.select(schema.SalesOrder.ordered_at))["ordered_at"]
     assert times.max() <= NOW
     assert (times > NOW - dt.timedelta(hours=1)).sum() >= 5
     assert times.min() < dt.datetime(2026, 8, 1)
@@ -299,7 +299,7 @@ def test_orders_arrive_up_to_now_and_none_after(seeded: Seeded) -> None:
 
 
 def test_orders_are_busier_in_daytime_than_at_night(seeded: Seeded) -> None:
-    hours = frame(seeded.engine, sa.select(SalesOrder.ordered_at))["ordered_at"].dt.hour
+    hours = frame(seeded.engine, sa.select(schema.SalesOrder.ordered_at))["ordered_at"].dt.hour
     assert (hours.between(9, 17)).sum() > 4 * (hours.between(0, 5)).sum()
 
 
@@ -307,11 +307,11 @@ def test_order_lines_are_numbered_from_one_for_distinct_skus(seeded: Seeded) -> 
     lines = frame(
         seeded.engine,
         sa.select(
-            SalesOrderLine.sales_order_id,
-            SalesOrderLine.line_number,
-            SalesOrderLine.sku_id,
-            SalesOrderLine.quantity,
-            SalesOrderLine.quantity_shipped,
+            schema.SalesOrderLine.sales_order_id,
+            schema.SalesOrderLine.line_number,
+            schema.SalesOrderLine.sku_id,
+            schema.SalesOrderLine.quantity,
+            schema.SalesOrderLine.quantity_shipped,
         ),
     )
     per_order = lines.groupby("sales_order_id").agg(
@@ -351,18 +351,18 @@ def test_one_shipment_movement_per_sku_warehouse_and_day_never_after_now(seeded:
     shipments = frame(
         seeded.engine,
         sa.select(
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
-            StockMovement.moved_at,
-            StockMovement.quantity,
-        ).where(StockMovement.kind == "shipment"),
+            schema.StockMovement.sku_id,
+            schema.StockMovement.warehouse_id,
+            schema.StockMovement.moved_at,
+            schema.StockMovement.quantity,
+        ).where(schema.StockMovement.kind == "shipment"),
     )
     assert (shipments["quantity"] < 0).all()
     assert shipments["moved_at"].max() <= NOW
     day = shipments["moved_at"].dt.normalize()
     assert not shipments.assign(day=day).duplicated(["sku_id", "warehouse_id", "day"]).any()
     shipped = frame(
-        seeded.engine, sa.select(sa.func.sum(SalesOrderLine.quantity_shipped).label("units"))
+        seeded.engine, sa.select(sa.func.sum(schema.SalesOrderLine.quantity_shipped).label("units"))
     )
     assert -shipments["quantity"].sum() == shipped["units"].iloc[0]
 
@@ -385,16 +385,16 @@ def test_a_holiday_peak_of_a_few_days_stands_out(seeded: Seeded) -> None:
 
 
 def test_many_series_are_intermittent_slow_movers(seeded: Seeded) -> None:
-    day = day_number(SalesOrder.ordered_at)
+    day = day_number(schema.SalesOrder.ordered_at)
     active = frame(
         seeded.engine,
         sa.select(
-            SalesOrderLine.sku_id,
-            SalesOrder.warehouse_id,
+            schema.SalesOrderLine.sku_id,
+            schema.SalesOrder.warehouse_id,
             sa.func.count(sa.distinct(day)).label("days"),
         )
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id),
+        .join(schema.SalesOrder, schema.SalesOrder.id == schema.SalesOrderLine.sales_order_id)
+        .group_by(schema.SalesOrderLine.sku_id, schema.SalesOrder.warehouse_id),
     )
     days_with_orders = active["days"].reindex(range(DEMO.skus * DEMO.warehouses), fill_value=0)
     assert (days_with_orders < 0.2 * DEMO.days).mean() > 0.25
@@ -404,15 +404,17 @@ def test_many_series_are_intermittent_slow_movers(seeded: Seeded) -> None:
 def test_at_least_five_series_ran_out_in_the_last_56_days_while_their_supplier_was_late(
     seeded: Seeded,
 ) -> None:
-    day = day_number(StockMovement.moved_at).label("day")
+    day = day_number(schema.StockMovement.moved_at).label("day")
     movements = frame(
         seeded.engine,
         sa.select(
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
+            schema.StockMovement.sku_id,
+            schema.StockMovement.warehouse_id,
             day,
-            sa.func.sum(StockMovement.quantity).label("quantity"),
-        ).group_by(StockMovement.sku_id, StockMovement.warehouse_id, sa.literal_column("day")),
+            sa.func.sum(schema.StockMovement.quantity).label("quantity"),
+        ).group_by(
+            schema.StockMovement.sku_id, schema.StockMovement.warehouse_id, sa.literal_column("day")
+        ),
     )
     days = range(TODAY_NUMBER - DEMO.days + 1, TODAY_NUMBER + 1)
     end_of_day = (
@@ -423,18 +425,20 @@ def test_at_least_five_series_ran_out_in_the_last_56_days_while_their_supplier_w
         .fillna(0.0)
         .cumsum()
     )
-    order_day = day_number(SalesOrder.ordered_at).label("day")
+    order_day = day_number(schema.SalesOrder.ordered_at).label("day")
     ordered = frame(
         seeded.engine,
         sa.select(
-            SalesOrderLine.sku_id,
-            SalesOrder.warehouse_id,
+            schema.SalesOrderLine.sku_id,
+            schema.SalesOrder.warehouse_id,
             order_day,
-            sa.func.sum(SalesOrderLine.quantity).label("units"),
+            sa.func.sum(schema.SalesOrderLine.quantity).label("units"),
         )
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
-        .where(SalesOrder.status != "cancelled")
-        .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day")),
+        .join(schema.SalesOrder, schema.SalesOrder.id == schema.SalesOrderLine.sales_order_id)
+        .where(schema.SalesOrder.status != "cancelled")
+        .group_by(
+            schema.SalesOrderLine.sku_id, schema.SalesOrder.warehouse_id, sa.literal_column("day")
+        ),
     ).pivot_table(index="day", columns=["sku_id", "warehouse_id"], values="units", aggfunc="sum")
     ordered = ordered.reindex(index=days, columns=end_of_day.columns).fillna(0.0)
     recent = end_of_day.index > TODAY_NUMBER - 56
@@ -457,29 +461,32 @@ def overdue_purchase_lines(engine: sa.Engine) -> pd.DataFrame:
     """
     arrivals = (
         sa.select(
-            StockMovement.reference,
-            StockMovement.sku_id,
-            sa.func.max(day_number(StockMovement.moved_at)).label("arrived_day"),
+            schema.StockMovement.reference,
+            schema.StockMovement.sku_id,
+            sa.func.max(day_number(schema.StockMovement.moved_at)).label("arrived_day"),
         )
-        .where(StockMovement.kind == "receipt")
-        .group_by(StockMovement.reference, StockMovement.sku_id)
+        .where(schema.StockMovement.kind == "receipt")
+        .group_by(schema.StockMovement.reference, schema.StockMovement.sku_id)
         .subquery()
     )
     lines = frame(
         engine,
         sa.select(
-            PurchaseOrderLine.sku_id,
-            PurchaseOrder.warehouse_id,
-            PurchaseOrder.status,
-            PurchaseOrder.expected_on,
+            schema.PurchaseOrderLine.sku_id,
+            schema.PurchaseOrder.warehouse_id,
+            schema.PurchaseOrder.status,
+            schema.PurchaseOrder.expected_on,
             arrivals.c.arrived_day,
         )
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .join(
+            schema.PurchaseOrder,
+            schema.PurchaseOrder.id == schema.PurchaseOrderLine.purchase_order_id,
+        )
         .outerjoin(
             arrivals,
             sa.and_(
-                arrivals.c.reference == PurchaseOrder.number,
-                arrivals.c.sku_id == PurchaseOrderLine.sku_id,
+                arrivals.c.reference == schema.PurchaseOrder.number,
+                arrivals.c.sku_id == schema.PurchaseOrderLine.sku_id,
             ),
         ),
     )
@@ -497,13 +504,16 @@ def test_open_purchase_orders_exist_some_late_some_partly_received(seeded: Seede
     lines = frame(
         seeded.engine,
         sa.select(
-            PurchaseOrder.number,
-            PurchaseOrder.status,
-            PurchaseOrder.ordered_at,
-            PurchaseOrder.expected_on,
-            PurchaseOrderLine.quantity_ordered,
-            PurchaseOrderLine.quantity_received,
-        ).join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id),
+            schema.PurchaseOrder.number,
+            schema.PurchaseOrder.status,
+            schema.PurchaseOrder.ordered_at,
+            schema.PurchaseOrder.expected_on,
+            schema.PurchaseOrderLine.quantity_ordered,
+            schema.PurchaseOrderLine.quantity_received,
+        ).join(
+            schema.PurchaseOrder,
+            schema.PurchaseOrder.id == schema.PurchaseOrderLine.purchase_order_id,
+        ),
     )
     received = lines[lines["status"] == "received"]
     assert (received["quantity_received"] == received["quantity_ordered"]).all()
@@ -524,22 +534,25 @@ def test_receipts_book_exactly_what_purchase_lines_received(seeded: Seeded) -> N
     receipts = frame(
         seeded.engine,
         sa.select(
-            StockMovement.reference,
-            StockMovement.sku_id,
-            sa.func.sum(StockMovement.quantity).label("received"),
+            schema.StockMovement.reference,
+            schema.StockMovement.sku_id,
+            sa.func.sum(schema.StockMovement.quantity).label("received"),
         )
-        .where(StockMovement.kind == "receipt", StockMovement.reference != "OPENING")
-        .group_by(StockMovement.reference, StockMovement.sku_id),
+        .where(schema.StockMovement.kind == "receipt", schema.StockMovement.reference != "OPENING")
+        .group_by(schema.StockMovement.reference, schema.StockMovement.sku_id),
     )
     lines = frame(
         seeded.engine,
         sa.select(
-            PurchaseOrder.number.label("reference"),
-            PurchaseOrderLine.sku_id,
-            PurchaseOrderLine.quantity_received.label("received"),
+            schema.PurchaseOrder.number.label("reference"),
+            schema.PurchaseOrderLine.sku_id,
+            schema.PurchaseOrderLine.quantity_received.label("received"),
         )
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .where(PurchaseOrderLine.quantity_received > 0),
+        .join(
+            schema.PurchaseOrder,
+            schema.PurchaseOrder.id == schema.PurchaseOrderLine.purchase_order_id,
+        )
+        .where(schema.PurchaseOrderLine.quantity_received > 0),
     )
     key = ["reference", "sku_id"]
     pd.testing.assert_frame_equal(
@@ -551,9 +564,9 @@ def test_receipts_book_exactly_what_purchase_lines_received(seeded: Seeded) -> N
 def test_history_opens_with_an_opening_receipt_for_every_stocked_series(seeded: Seeded) -> None:
     opening = frame(
         seeded.engine,
-        sa.select(StockMovement.kind, StockMovement.moved_at, StockMovement.quantity).where(
-            StockMovement.reference == "OPENING"
-        ),
+        sa.select(
+            schema.StockMovement.kind, schema.StockMovement.moved_at, schema.StockMovement.quantity
+        ).where(schema.StockMovement.reference == "OPENING"),
     )
     assert len(opening) > 0.9 * DEMO.skus * DEMO.warehouses
     assert (opening["kind"] == "receipt").all()
@@ -564,11 +577,11 @@ def test_history_opens_with_an_opening_receipt_for_every_stocked_series(seeded: 
 def test_adjustments_include_shrinkage_damage_cycle_counts_and_expiry(seeded: Seeded) -> None:
     adjustments = frame(
         seeded.engine,
-        sa.select(StockMovement.reason, StockMovement.quantity).where(
-            StockMovement.kind == "adjustment"
+        sa.select(schema.StockMovement.reason, schema.StockMovement.quantity).where(
+            schema.StockMovement.kind == "adjustment"
         ),
     )
-    assert set(adjustments["reason"]) == set(ADJUSTMENT_REASONS)
+    assert set(adjustments["reason"]) == set(schema.ADJUSTMENT_REASONS)
     by_reason = adjustments.groupby("reason")["quantity"]
     assert (by_reason.max()[["shrinkage", "damage", "expiry"]] < 0).all()
     assert by_reason.min()["cycle_count"] < 0 < by_reason.max()["cycle_count"]
@@ -579,12 +592,12 @@ def test_transfers_are_pairs_that_move_stock_between_two_warehouses(seeded: Seed
     transfers = frame(
         seeded.engine,
         sa.select(
-            StockMovement.reference,
-            StockMovement.sku_id,
-            StockMovement.warehouse_id,
-            StockMovement.moved_at,
-            StockMovement.quantity,
-        ).where(StockMovement.kind == "transfer"),
+            schema.StockMovement.reference,
+            schema.StockMovement.sku_id,
+            schema.StockMovement.warehouse_id,
+            schema.StockMovement.moved_at,
+            schema.StockMovement.quantity,
+        ).where(schema.StockMovement.kind == "transfer"),
     )
     pairs = transfers.groupby("reference").agg(
         rows=("quantity", "size"),
@@ -604,7 +617,10 @@ def test_transfers_are_pairs_that_move_stock_between_two_warehouses(seeded: Seed
 def test_pharmacy_lots_expire_within_30_60_and_90_days_and_expired_stock_is_written_off(
     seeded: Seeded,
 ) -> None:
-    stocked = frame(seeded.engine, sa.select(Lot.expires_on, Lot.quantity).where(Lot.quantity > 0))
+    stocked = frame(
+        seeded.engine,
+        sa.select(schema.Lot.expires_on, schema.Lot.quantity).where(schema.Lot.quantity > 0),
+    )
     days_left = (pd.to_datetime(stocked["expires_on"]) - pd.Timestamp(TODAY)).dt.days
     assert (days_left > 0).all()  # nothing expired is still on the shelf
     assert (days_left <= 30).sum() >= 3
@@ -612,12 +628,15 @@ def test_pharmacy_lots_expire_within_30_60_and_90_days_and_expired_stock_is_writ
     assert days_left.between(61, 90).sum() >= 3
     written_off = frame(
         seeded.engine,
-        sa.select(StockMovement.reference, StockMovement.moved_at).where(
-            StockMovement.reason == "expiry"
+        sa.select(schema.StockMovement.reference, schema.StockMovement.moved_at).where(
+            schema.StockMovement.reason == "expiry"
         ),
     )
     expired = frame(
-        seeded.engine, sa.select(Lot.lot_code.label("reference"), Lot.expires_on, Lot.quantity)
+        seeded.engine,
+        sa.select(
+            schema.Lot.lot_code.label("reference"), schema.Lot.expires_on, schema.Lot.quantity
+        ),
     ).merge(written_off, on="reference")
     assert len(expired) > 0
     assert (expired["moved_at"].dt.date == expired["expires_on"]).all()

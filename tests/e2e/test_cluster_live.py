@@ -4,14 +4,12 @@ scrapes. Then each source fails in turn and only its own panels go stale."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import kubernetes
 import pytest
-import sqlalchemy as sa
 from dash.testing.composite import DashComposite
 from kube_api_server import KubeApiServer, load_fixture_objects
 from prometheus_server import (
@@ -21,10 +19,9 @@ from prometheus_server import (
     merge_families,
     write_openmetrics,
 )
-from small_inventory import POLICY, build_small_inventory
+from small_inventory import small_inventory_settings
 
 from dashboard.app import create_app
-from dashboard.settings import load_settings
 from dashboard.sources import Sources, inventory_source
 from queries.kubernetes import KubernetesSource
 from queries.prometheus import PrometheusSource, prometheus_connect
@@ -71,13 +68,7 @@ def test_live_cluster_page_shows_recorded_statuses_and_usage_then_goes_stale_per
     recorded_prometheus: PrometheusServer,
     sqlite_url: str,
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    settings = load_settings(
-        database_url=sqlite_url,
-        telemetry="live",
-        refresh_seconds=2,
-        demand_window_days=POLICY.demand_window_days,
-    )
+    settings = small_inventory_settings(sqlite_url, telemetry="live", refresh_seconds=2)
     objects = load_fixture_objects(fixtures_dir)
     with KubeApiServer(
         pods=objects["nri-k8s-1.34_podlist.yaml"],

@@ -7,15 +7,14 @@ import os
 import shutil
 from pathlib import Path
 
-import sqlalchemy as sa
 from dash.testing.composite import DashComposite
 from screen_actions import wait_until_settled
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
-from small_inventory import POLICY, build_small_inventory
+from small_inventory import small_inventory_settings
 
 from dashboard.app import create_app
-from dashboard.settings import Settings, load_settings
+from dashboard.settings import Settings
 from demo.cluster import DemoCluster
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "cluster.png"
@@ -23,13 +22,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "clu
 
 def demo_settings(sqlite_url: str) -> Settings:
     """The small inventory at ``sqlite_url`` and the demo cluster beside it."""
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    return load_settings(
-        database_url=sqlite_url,
-        telemetry="demo",
-        refresh_seconds=30,
-        demand_window_days=POLICY.demand_window_days,
-    )
+    return small_inventory_settings(sqlite_url, telemetry="demo", refresh_seconds=30)
 
 
 def test_cluster_page_on_the_demo_cluster_shows_every_panel_marked_demo(

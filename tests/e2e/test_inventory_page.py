@@ -20,7 +20,7 @@ from small_inventory import POLICY, SKU_A_NAME, build_small_inventory
 
 from components.formatting import count, money, percent
 from dashboard.app import create_app
-from dashboard.settings import load_settings
+from dashboard.settings import Settings, load_settings
 from dashboard.sources import inventory_policy
 from demo.seed import Scale, seed_database
 from queries.inventory import InventorySource
@@ -212,22 +212,36 @@ def wait_for_grid(
     )
 
 
+def seed_the_grid(sqlite_url: str, refresh_seconds: int) -> tuple[Settings, list[list[str]]]:
+    """Seed the grid's inventory: its settings, and the risk grid's row ids (SKU@warehouse) by
+    risk as the page may compute them now or PAGE_LAG later.
+
+    Which rows have demand follows the window's whole UTC days: either side of midnight there are
+    two such lists, and a test accepts either.
+    """
+    engine = sa.create_engine(sqlite_url)
+    seed_database(engine, scale=GRID_SCALE, seed=7)
+    settings = load_settings(database_url=sqlite_url, refresh_seconds=refresh_seconds)
+    source = InventorySource(engine, inventory_policy(settings))
+    now = dt.datetime.now(dt.UTC)
+    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
+    rows_by_risk = []
+    for moment in moments:
+        risks = top_stockout_risks(source.stock_positions(moment))
+        rows_by_risk.append(list(risks["sku_code"] + "@" + risks["warehouse_code"]))
+    return settings, rows_by_risk
+
+
+def in_sku_order(row_ids: list[str]) -> list[str]:
+    """The row ids in SKU order; stable, so ties stay in their order (by risk)."""
+    return sorted(row_ids, key=lambda row_id: row_id.split("@")[0])
+
+
 def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server(
     dash_duo: DashComposite, sqlite_url: str
 ) -> None:
-    engine = sa.create_engine(sqlite_url)
-    seed_database(engine, scale=GRID_SCALE, seed=7)
-    settings = load_settings(database_url=sqlite_url, refresh_seconds=2)
-    source = InventorySource(engine, inventory_policy(settings))
-    # Which rows have demand follows the window's whole UTC days: either side of midnight.
-    now = dt.datetime.now(dt.UTC)
-    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
-    orders = []
-    for moment in moments:
-        risks = top_stockout_risks(source.stock_positions(moment))
-        by_risk = list(risks["sku_code"] + "@" + risks["warehouse_code"])
-        by_sku = sorted(by_risk, key=lambda row_id: row_id.split("@")[0])  # stable: ties by risk
-        orders.append((by_risk, by_sku))
+    settings, rows_by_risk = seed_the_grid(sqlite_url, refresh_seconds=2)
+    orders = [(by_risk, in_sku_order(by_risk)) for by_risk in rows_by_risk]
     assert all(len(by_risk) > 2 * DEFAULT_BLOCK_ROWS for by_risk, _ in orders)
 
     dash_duo.start_server(create_app(settings))
@@ -286,17 +300,8 @@ def test_the_risk_grid_sorts_filters_and_pages_over_rows_it_gets_from_the_server
 def test_a_grid_whose_answer_was_lost_asks_again_at_a_later_refresh(
     dash_duo: DashComposite, sqlite_url: str
 ) -> None:
-    engine = sa.create_engine(sqlite_url)
-    seed_database(engine, scale=GRID_SCALE, seed=7)
-    settings = load_settings(database_url=sqlite_url, refresh_seconds=4)
-    source = InventorySource(engine, inventory_policy(settings))
-    now = dt.datetime.now(dt.UTC)
-    moments = [now] if (now + PAGE_LAG).date() == now.date() else [now, now + PAGE_LAG]
-    firsts = []
-    for moment in moments:
-        risks = top_stockout_risks(source.stock_positions(moment))
-        row_ids = list(risks["sku_code"] + "@" + risks["warehouse_code"])
-        firsts.append(sorted(row_ids, key=lambda row_id: row_id.split("@")[0])[:3])
+    settings, rows_by_risk = seed_the_grid(sqlite_url, refresh_seconds=4)
+    firsts = [in_sku_order(by_risk)[:3] for by_risk in rows_by_risk]
     dash_duo.start_server(create_app(settings))
     wait_for_grid(dash_duo, "its first rows", lambda rows, _: len(rows) >= 3)
 

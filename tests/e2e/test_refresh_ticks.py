@@ -3,48 +3,27 @@ refresh tick is skipped (and the header says so), instead of queueing another re
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from typing import Any
 
 import kubernetes
-import sqlalchemy as sa
 from dash import Dash
 from dash.testing.composite import DashComposite
 from flask import request
-from kube_api_server import KubeApiServer
+from kube_api_server import KubeApiServer, ready_pod
 from selenium.webdriver.support.ui import WebDriverWait
-from small_inventory import POLICY, build_small_inventory
+from small_inventory import small_inventory_settings
 
 from dashboard.app import create_app
 from dashboard.cache import STALE_INTERVALS
 from dashboard.redis_cache import lock_seconds
-from dashboard.settings import Settings, load_settings
+from dashboard.settings import Settings
 from dashboard.sources import Sources, inventory_source
 from dashboard.ticks import lost_after_seconds
 from queries.kubernetes import KubernetesSource
 
-POD: dict[str, Any] = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "orders-api-0", "namespace": "shop", "uid": "u-orders-api-0"},
-    "spec": {"containers": [{"name": "api", "image": "shop/orders-api:1.4"}]},
-    "status": {
-        "phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "containerStatuses": [
-            {
-                "name": "api",
-                "image": "shop/orders-api:1.4",
-                "imageID": "",
-                "ready": True,
-                "restartCount": 0,
-                "state": {"running": {}},
-            }
-        ],
-    },
-}
+POD: dict[str, Any] = ready_pod("orders-api-0", "shop/orders-api:1.4")
 
 
 def _ops_app(settings: Settings, api: KubeApiServer, kube_timeout_seconds: float) -> Dash:
@@ -59,10 +38,7 @@ def _ops_app(settings: Settings, api: KubeApiServer, kube_timeout_seconds: float
 def test_a_slow_source_makes_ticks_skip_instead_of_queueing(
     dash_duo: DashComposite, sqlite_url: str
 ) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    settings = load_settings(
-        database_url=sqlite_url, refresh_seconds=1, demand_window_days=POLICY.demand_window_days
-    )
+    settings = small_inventory_settings(sqlite_url, refresh_seconds=1)
     with KubeApiServer(pods=[POD]) as api:
         app = _ops_app(settings, api, kube_timeout_seconds=10)
         # Watch the pods panel's callback requests as the server receives them.
@@ -112,11 +88,9 @@ def test_a_refresh_that_never_gets_an_answer_is_asked_again(
     """One pods-panel request is held by the server and never answered (as a connection a
     proxy lost): its busy flag stays set, the gate holds the ticks for ``lost_after_seconds``,
     then passes one on, the panel asks again, and the new answer shows the pods of now."""
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    settings = load_settings(
-        database_url=sqlite_url,
+    settings = small_inventory_settings(
+        sqlite_url,
         refresh_seconds=1,
-        demand_window_days=POLICY.demand_window_days,
         database_timeout_seconds=0.5,
         kube_timeout_seconds=1,
         prometheus_timeout_seconds=1,

@@ -3,21 +3,18 @@ browser sends, one per panel, and none that rebuilds the page."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from dash.testing.composite import DashComposite
 from flask import request
 from screen_actions import click_when_stable
-from small_inventory import POLICY, build_small_inventory
+from small_inventory import small_inventory_settings
 
 from components.formatting import money
 from dashboard.app import create_app
-from dashboard.settings import load_settings
 
 ROUTE = "page.children"
 OPS_PANELS = ("ops-scope.children", "ops-kpi-orders-value.children", "ops-kpi-pods-value.children")
@@ -30,13 +27,8 @@ GO_TO = "window.history.pushState({}, '', arguments[0]); window.dispatchEvent(ne
 def start(dash_duo: DashComposite, sqlite_url: str, path: str) -> Callable[[], Counter[str]]:
     """The app on a small inventory, no refresh tick in the test's time (an hour), opened at
     ``path``; returns what counts its callback requests by output."""
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    settings = load_settings(
-        database_url=sqlite_url,
-        telemetry="demo",
-        demo_orders="off",
-        refresh_seconds=3600,
-        demand_window_days=POLICY.demand_window_days,
+    settings = small_inventory_settings(
+        sqlite_url, telemetry="demo", demo_orders="off", refresh_seconds=3600
     )
     app = create_app(settings)
     calls: Counter[str] = Counter()

@@ -8,7 +8,6 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import kubernetes
@@ -25,6 +24,7 @@ from prometheus_server import (
     write_openmetrics,
 )
 from screen_actions import click_time, open_on_a_screen
+from small_inventory import add_sales_order
 from sqlalchemy.orm import Session
 
 from components.formatting import count
@@ -34,7 +34,7 @@ from dashboard.sources import Sources, inventory_source
 from demo.seed import seed_database
 from queries.kubernetes import KubernetesSource
 from queries.prometheus import PrometheusSource, prometheus_connect
-from queries.schema import SalesOrder, SalesOrderLine, Sku, Warehouse
+from queries.schema import Sku, Warehouse
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 HOUR_END = NOW.replace(minute=0)  # the KPI review's periods end on the hour
@@ -175,23 +175,13 @@ def _orders_every_minute_of_the_last_hour(engine: sa.Engine) -> None:
         assert warehouse_id is not None
         assert len(sku_ids) == 7
         for minute in range(60):
-            order = SalesOrder(
+            add_sales_order(
+                session,
                 number=f"LIVE-{minute:02d}",
                 warehouse_id=warehouse_id,
                 ordered_at=(NOW - (60 - minute) * MINUTE + 10 * SECOND).replace(tzinfo=None),
                 status="shipped",
-            )
-            session.add(order)
-            session.flush()
-            session.add_all(
-                SalesOrderLine(
-                    sales_order_id=order.id,
-                    line_number=n,
-                    sku_id=sku_id,
-                    quantity=Decimal(1),
-                    quantity_shipped=Decimal(1),
-                )
-                for n, sku_id in enumerate(sku_ids[: 1 + (minute * 3) % 7], start=1)
+                lines=[(sku_id, 1, 1) for sku_id in sku_ids[: 1 + (minute * 3) % 7]],
             )
 
 

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
-import sqlalchemy as sa
 from dash.testing.composite import DashComposite
 from screen_actions import click_when_stable
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
-from small_inventory import POLICY, build_small_inventory
+from small_inventory import small_inventory_settings
 
 from components.formatting import money
 from dashboard.app import create_app
-from dashboard.settings import load_settings
 
 
 def start(dash_duo: DashComposite, sqlite_url: str, path: str) -> None:
-    build_small_inventory(sa.create_engine(sqlite_url), as_of=dt.datetime.now(dt.UTC))
-    settings = load_settings(
-        database_url=sqlite_url,
-        telemetry="demo",
-        refresh_seconds=5,
-        demand_window_days=POLICY.demand_window_days,
-    )
+    settings = small_inventory_settings(sqlite_url, telemetry="demo", refresh_seconds=5)
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
 

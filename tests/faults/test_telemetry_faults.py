@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import kubernetes
 import pytest
 import sqlalchemy as sa
-from kube_api_server import KubeApiServer
+from kube_api_server import KubeApiServer, ready_pod
 from local_service import free_port
 from prometheus_server import Family, PrometheusServer, Series, create_blocks, write_openmetrics
 from refreshing_screen import Screen, fresh, newest_fetch, serving, stale, stale_reason
@@ -43,31 +43,7 @@ CALLBACKS = {
 }
 BESIDE = ("stock", "trivial")  # refreshed beside each asked panel: they must keep answering
 
-POD = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {
-        "name": "order-service-0",
-        "namespace": "shop",
-        "uid": "u-order-service-0",
-        "labels": {"app": "order-service"},
-    },
-    "spec": {"containers": [{"name": "api", "image": "shop/order-service:2.1"}]},
-    "status": {
-        "phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "containerStatuses": [
-            {
-                "name": "api",
-                "image": "shop/order-service:2.1",
-                "imageID": "",
-                "ready": True,
-                "restartCount": 0,
-                "state": {"running": {}},
-            }
-        ],
-    },
-}
+POD = ready_pod("order-service-0", "shop/order-service:2.1", labels={"app": "order-service"})
 
 
 class Blackhole:

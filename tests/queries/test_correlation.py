@@ -154,33 +154,32 @@ def test_no_orders_and_no_traffic_give_an_empty_frame_with_the_columns() -> None
     assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
 
 
-def test_chosen_services_rates_are_summed_and_their_largest_p95_kept() -> None:
+@pytest.mark.parametrize(
+    ("services", "request_rate", "error_rate", "error_share", "p95"),
+    [
+        # 10 + 30 req/s, 1 + 0 errors/s -> share 1/40; p95 max(0.2, 0.5); search left out.
+        pytest.param(["order-service", "payments"], 40.0, 1.0, 0.025, 0.5, id="chosen-services"),
+        # None chosen: every service counts. 140 req/s, 21 errors/s -> share 0.15; p95 2.0.
+        pytest.param(None, 140.0, 21.0, 0.15, 2.0, id="every-service"),
+    ],
+)
+def test_the_services_rates_are_summed_and_their_largest_p95_kept(
+    services: list[str] | None,
+    request_rate: float,
+    error_rate: float,
+    error_share: float,
+    p95: float,
+) -> None:
     traffic = traffic_rows(
         (1, "order-service", 10.0, 1.0, 0.20),
         (1, "payments", 30.0, 0.0, 0.50),
         (1, "search", 100.0, 20.0, 2.00),
     )
-    frame = orders_and_traffic(order_minutes([4]), traffic, services=["order-service", "payments"])
-    row = frame.iloc[0]
-    # 10 + 30 req/s, 1 + 0 errors/s -> share 1/40; p95 max(0.2, 0.5); search left out.
-    assert row["request_rate"] == 40.0
-    assert row["error_rate"] == 1.0
-    assert row["error_share"] == pytest.approx(0.025)
-    assert row["p95_latency_seconds"] == 0.5
-
-
-def test_every_service_counts_when_none_are_chosen() -> None:
-    traffic = traffic_rows(
-        (1, "order-service", 10.0, 1.0, 0.20),
-        (1, "payments", 30.0, 0.0, 0.50),
-        (1, "search", 100.0, 20.0, 2.00),
-    )
-    row = orders_and_traffic(order_minutes([4]), traffic).iloc[0]
-    # 140 req/s, 21 errors/s -> share 0.15; p95 2.0.
-    assert row["request_rate"] == 140.0
-    assert row["error_rate"] == 21.0
-    assert row["error_share"] == pytest.approx(0.15)
-    assert row["p95_latency_seconds"] == 2.0
+    row = orders_and_traffic(order_minutes([4]), traffic, services=services).iloc[0]
+    assert row["request_rate"] == request_rate
+    assert row["error_rate"] == error_rate
+    assert row["error_share"] == pytest.approx(error_share)
+    assert row["p95_latency_seconds"] == p95
 
 
 def test_services_without_traffic_leave_the_traffic_columns_nan() -> None:

@@ -12,7 +12,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -321,6 +321,25 @@ def test_recorded_pods_name_their_workloads(recorded: dict[str, list[JsonObject]
 
 # --- STATUS, READY, RESTARTS: every rule, on built pods ----------------------------------------------
 
+
+def not_ready(state: JsonObject, phase: str = "Running", **changes: Any) -> JsonObject:
+    """A pod that is not ready, whose one container ("app", not ready) is in ``state``."""
+    return make_pod(
+        phase=phase, containers=[container(state=state)], conditions=NOT_READY, **changes
+    )
+
+
+def initializing(*init: JsonObject, **changes: Any) -> JsonObject:
+    """A pending pod still running its ``init`` containers: its one container waits for them."""
+    return make_pod(
+        phase="Pending",
+        init=list(init),
+        containers=[container(state=waiting("PodInitializing"))],
+        conditions=INITIALIZING,
+        **changes,
+    )
+
+
 STATUS_CASES: dict[str, tuple[JsonObject, str, int, int]] = {
     "running": (make_pod(), "Running", 1, 1),
     "pending without container statuses": (
@@ -329,8 +348,7 @@ STATUS_CASES: dict[str, tuple[JsonObject, str, int, int]] = {
         "Pending", 0, 1,
     ),
     "container creating": (
-        make_pod(phase="Pending", containers=[container(state=waiting("ContainerCreating"))],
-                 conditions=NOT_READY),
+        not_ready(waiting("ContainerCreating"), "Pending"),
         "ContainerCreating", 0, 1,
     ),
     "crash loop back-off": (
@@ -339,13 +357,11 @@ STATUS_CASES: dict[str, tuple[JsonObject, str, int, int]] = {
         "CrashLoopBackOff", 0, 1,
     ),
     "image pull back-off": (
-        make_pod(phase="Pending", containers=[container(state=waiting("ImagePullBackOff"))],
-                 conditions=NOT_READY),
+        not_ready(waiting("ImagePullBackOff"), "Pending"),
         "ImagePullBackOff", 0, 1,
     ),
     "image pull error": (
-        make_pod(phase="Pending", containers=[container(state=waiting("ErrImagePull"))],
-                 conditions=NOT_READY),
+        not_ready(waiting("ErrImagePull"), "Pending"),
         "ErrImagePull", 0, 1,
     ),
     "out of memory": (
@@ -354,89 +370,67 @@ STATUS_CASES: dict[str, tuple[JsonObject, str, int, int]] = {
         "OOMKilled", 0, 1,
     ),
     "error": (
-        make_pod(phase="Failed", containers=[container(state=terminated("Error", 1))],
-                 conditions=NOT_READY),
+        not_ready(terminated("Error", 1), "Failed"),
         "Error", 0, 1,
     ),
     "completed": (
-        make_pod(phase="Succeeded", containers=[container(state=terminated("Completed"))],
-                 conditions=NOT_READY),
+        not_ready(terminated("Completed"), "Succeeded"),
         "Completed", 0, 1,
     ),
     # status.reason replaces the phase while no container has something to say.
     "evicted": (
-        make_pod(phase="Failed", reason="Evicted", containers=[container(state={})],
-                 conditions=NOT_READY),
+        not_ready({}, "Failed", reason="Evicted"),
         "Evicted", 0, 1,
     ),
     # ...but a container's terminated reason still overrides it, as kubectl does.
     "evicted with a terminated container": (
-        make_pod(phase="Failed", reason="Evicted",
-                 containers=[container(state=terminated("ContainerStatusUnknown", 137))],
-                 conditions=NOT_READY),
+        not_ready(terminated("ContainerStatusUnknown", 137), "Failed", reason="Evicted"),
         "ContainerStatusUnknown", 0, 1,
     ),
     "terminating": (make_pod(deleted=True), "Terminating", 1, 1),
     # A terminal pod being deleted keeps its status.
     "completed and being deleted": (
-        make_pod(phase="Succeeded", containers=[container(state=terminated("Completed"))],
-                 conditions=NOT_READY, deleted=True),
+        not_ready(terminated("Completed"), "Succeeded", deleted=True),
         "Completed", 0, 1,
     ),
     "node lost and being deleted": (
         make_pod(reason="NodeLost", deleted=True), "Unknown", 1, 1,
     ),
     "first of one init container running": (
-        make_pod(phase="Pending", init=[container("migrate", running())],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", running())),
         "Init:0/1", 0, 1,
     ),
     # An init container waiting in PodInitializing counts as not started: Init:N/M.
     "init container waiting to initialize": (
-        make_pod(phase="Pending", init=[container("migrate", waiting("PodInitializing"))],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", waiting("PodInitializing"))),
         "Init:0/1", 0, 1,
     ),
     "second of two init containers running": (
-        make_pod(phase="Pending",
-                 init=[container("fetch", terminated("Completed")), container("migrate", running())],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("fetch", terminated("Completed")), container("migrate", running())),
         "Init:1/2", 0, 1,
     ),
     "init container in crash loop back-off": (
-        make_pod(phase="Pending", init=[container("migrate", waiting("CrashLoopBackOff"), restarts=4)],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", waiting("CrashLoopBackOff"), restarts=4)),
         "Init:CrashLoopBackOff", 0, 1,
     ),
     "init container failed": (
-        make_pod(phase="Pending", init=[container("migrate", terminated("Error", 1))],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", terminated("Error", 1))),
         "Init:Error", 0, 1,
     ),
     "init container exited without a reason": (
-        make_pod(phase="Pending", init=[container("migrate", terminated(None, 1))],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", terminated(None, 1))),
         "Init:ExitCode:1", 0, 1,
     ),
     "init container killed by a signal": (
-        make_pod(phase="Pending", init=[container("migrate", terminated(None, 137, signal=9))],
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("migrate", terminated(None, 137, signal=9))),
         "Init:Signal:9", 0, 1,
     ),
     "container exited without a reason": (
-        make_pod(containers=[container(state=terminated(None, 137))], conditions=NOT_READY),
+        not_ready(terminated(None, 137)),
         "ExitCode:137", 0, 1,
     ),
     "container killed by a signal": (
-        make_pod(containers=[container(state=terminated(None, 137, signal=9))],
-                 conditions=NOT_READY),
+        not_ready(terminated(None, 137, signal=9)),
         "Signal:9", 0, 1,
     ),
     "scheduling gated": (
@@ -470,12 +464,9 @@ STATUS_CASES: dict[str, tuple[JsonObject, str, int, int]] = {
     ),
     # A sidecar not yet started holds the next init containers back.
     "sidecar starting": (
-        make_pod(phase="Pending",
-                 init=[container("proxy", running(), started=False),
-                       container("migrate", waiting("PodInitializing"))],
-                 sidecars=frozenset({"proxy"}),
-                 containers=[container(state=waiting("PodInitializing"))],
-                 conditions=INITIALIZING),
+        initializing(container("proxy", running(), started=False),
+                     container("migrate", waiting("PodInitializing")),
+                     sidecars=frozenset({"proxy"})),
         "Init:0/2", 0, 2,
     ),
 }  # fmt: skip
@@ -534,10 +525,8 @@ def test_healthy_means_running_with_every_container_ready_or_completed() -> None
         make_pod("half-ready", containers=[container("a", running(), ready=True),
                                            container("b", running(), ready=False)],
                  conditions=NOT_READY),
-        make_pod("done", phase="Succeeded", containers=[container(state=terminated("Completed"))],
-                 conditions=NOT_READY),
-        make_pod("crashing", containers=[container(state=waiting("CrashLoopBackOff"))],
-                 conditions=NOT_READY),
+        not_ready(terminated("Completed"), "Succeeded", name="done"),
+        not_ready(waiting("CrashLoopBackOff"), name="crashing"),
     ).set_index("pod")  # fmt: skip
     assert rows["healthy"].to_dict() == {
         "all-ready": True,
@@ -860,35 +849,37 @@ def test_forbidden_pods_name_verb_resource_and_the_service_account_from_the_refu
     assert describe_failure(raised.value) == f"KubernetesAccessError: {FORBIDDEN_PODS}"
 
 
+def refusal_messages(source: KubernetesSource, ask: Callable[[], object]) -> tuple[str, str]:
+    """What the source's health check says, and the KubernetesAccessError ``ask`` raises."""
+    health = source.check_health()
+    with pytest.raises(KubernetesAccessError) as raised:
+        ask()
+    return health.message, str(raised.value)
+
+
 def test_forbidden_names_the_configured_service_account() -> None:
     with KubeApiServer() as server:
         server.forbid("/api/v1/nodes", user="system:serviceaccount:other:someone")
         source = source_for(server, service_account="system:serviceaccount:monitoring:reader")
-        health = source.check_health()
-        with pytest.raises(KubernetesAccessError) as raised:
-            source.nodes()
+        messages = refusal_messages(source, source.nodes)
     expected = (
         'forbidden: service account "reader" in "monitoring" cannot list nodes at the cluster '
         "scope (grant get/list/watch on nodes)"
     )
-    assert health.message == expected
-    assert str(raised.value) == expected
+    assert messages == (expected, expected)
 
 
 def test_forbidden_events_in_a_namespace_name_the_namespace() -> None:
     with KubeApiServer(pods=[make_pod()]) as server:
         server.forbid("/api/v1/namespaces/shop/events", user=SERVICE_ACCOUNT_USER)
         source = source_for(server, namespaces=["shop"], service_account="invdash")
-        health = source.check_health()
+        messages = refusal_messages(source, lambda: source.events(NOW - dt.timedelta(hours=1)))
         assert len(source.pod_health()) == 1  # pods are allowed
-        with pytest.raises(KubernetesAccessError) as raised:
-            source.events(NOW - dt.timedelta(hours=1))
     expected = (
         'forbidden: service account "invdash" cannot list events in namespace "shop" '
         '(grant get/list/watch on events in "shop")'
     )
-    assert health.message == expected
-    assert str(raised.value) == expected
+    assert messages == (expected, expected)
 
 
 def test_forbidden_names_a_person_when_the_refused_user_is_not_a_service_account() -> None:

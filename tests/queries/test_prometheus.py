@@ -21,12 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from local_service import free_port
+from local_service import QuietHandler, free_port, http_server
 from prometheus_server import (
     Family,
     PrometheusServer,
@@ -975,7 +974,7 @@ def unavailable_server() -> Iterator[Recorded]:
     path and Authorization header."""
     seen: list[tuple[str, str | None]] = []
 
-    class Unavailable(BaseHTTPRequestHandler):
+    class Unavailable(QuietHandler):
         def do_GET(self) -> None:
             seen.append((self.path, self.headers.get("Authorization")))
             body = b"<html>\n<h1>503 Service Unavailable</h1>\nNo server is available\n</html>\n"
@@ -985,18 +984,8 @@ def unavailable_server() -> Iterator[Recorded]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Recorded(f"http://127.0.0.1:{server.server_address[1]}", seen)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=2)
+    with http_server(Unavailable) as url:
+        yield Recorded(url, seen)
 
 
 def test_5xx_is_a_query_error_sent_once_with_the_bearer_token(
@@ -1071,27 +1060,17 @@ def test_a_prometheus_behind_a_redirect_answers_from_where_it_is_sent(
     """An address that redirects (a proxy's path prefix, http to https) is followed: only the
     final answer is judged, as the library itself judged it."""
 
-    class Moved(BaseHTTPRequestHandler):
+    class Moved(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(307)
             self.send_header("Location", prometheus.url + self.path)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        moved = f"http://127.0.0.1:{server.server_address[1]}"
+    with http_server(Moved) as moved:
         source = PrometheusSource(prometheus_connect(moved, 5.0), services=SERVICES)
         assert source.check_health().status == "ok"
         direct = PrometheusSource(prometheus_connect(prometheus.url, 5.0), services=SERVICES)
         pd.testing.assert_frame_equal(
             source.service_traffic(END - MINUTE, END), direct.service_traffic(END - MINUTE, END)
         )
-    finally:
-        server.shutdown()
-        server.server_close()
