@@ -293,7 +293,7 @@ class SharedCache:
             return self._locks.setdefault(key, threading.Lock())
 
     def _load(self, key: str, loader: Callable[[], T], keep_last_good: bool) -> Fetched[T]:
-        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC).replace(tzinfo=None)
+        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
         self.loads[key] += 1
         try:
             value = loader()

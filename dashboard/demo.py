@@ -33,6 +33,7 @@ from demo.cluster import DemoCluster, OrderVolume
 from demo.orders import HORIZON, ContinuedOrders, continue_orders
 from demo.seed import SCALES, DatabaseNotEmptyError, seed_database
 from queries.database import create_inventory_engine, database_is_empty
+from queries.days import aware_utc
 from queries.health import describe_failure
 from queries.schema import SalesOrder
 
@@ -189,9 +190,10 @@ def seed_default_database(settings: Settings) -> None:
         if path.exists() and not database_is_empty(engine):
             with engine.connect() as conn:
                 newest = conn.execute(sa.select(sa.func.max(SalesOrder.ordered_at))).scalar()
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            now = dt.datetime.now(dt.UTC)
             fills = HORIZON if settings.carries_demo_orders_on else DEMO_STALE_AFTER
-            if newest is not None and now - pd.Timestamp(newest).to_pydatetime() < fills:
+            # The schema's times are naive UTC: aware from here on.
+            if newest is not None and now - aware_utc(pd.Timestamp(newest).to_pydatetime()) < fills:
                 return
             print(f"invdash: demo orders at {path} ended {newest}: seeding anew", file=sys.stderr)
             report = seed_database(engine, scale="demo", force=True)

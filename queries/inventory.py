@@ -29,7 +29,7 @@ from queries.database import (
     to_datetimes,
     unparsed,
 )
-from queries.days import day_of, midnight, naive_utc
+from queries.days import aware_utc, day_of, midnight, naive_utc
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
     NO_COVERAGE,
@@ -109,7 +109,8 @@ class InventoryPolicy:
 
 @dataclass(frozen=True)
 class InventorySnapshot:
-    """Everything the inventory panels show, fetched together at ``fetched_at`` for ``as_of``."""
+    """Everything the inventory panels show, fetched together at ``fetched_at`` for ``as_of``
+    (both timezone-aware UTC)."""
 
     as_of: dt.datetime
     fetched_at: dt.datetime
@@ -223,13 +224,12 @@ class InventorySource:
         return Health("ok", f"{backend} database answering; {store.message}", details)
 
     def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
-        as_of = naive_utc(as_of)
         with self.engine.connect() as conn:
-            positions, lots = self._current_positions(conn, as_of)
+            positions, lots = self._current_positions(conn, naive_utc(as_of))
             warehouses = self._warehouses(conn)
         return InventorySnapshot(
-            as_of=as_of,
-            fetched_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            as_of=aware_utc(as_of),
+            fetched_at=dt.datetime.now(dt.UTC),
             positions=positions,
             lots=lots,
             warehouses=warehouses,
@@ -251,7 +251,7 @@ class InventorySource:
           shortest time from receipt to expiry of any lot of the SKU, days; NaN for SKUs
           without lots);
           days_of_cover (available / mean_daily_demand; inf without demand, 0 when nothing is
-          available), expected_stockout_date (naive UTC datetime, NaT without demand);
+          available), expected_stockout_date (timezone-aware UTC, NaT without demand);
           stockout_probability (normal lead-time demand, [0, 1]), at_risk (bool, above the risk
           threshold), safety_stock, reorder_point, economic_order_quantity (EOQ, capped
           at what sells at the mean demand within the shelf life, so an order does not expire
@@ -260,7 +260,7 @@ class InventorySource:
           the position is above the reorder point);
           inventory_value (on_hand x unit_cost), annual_carrying_cost, daily_carrying_cost
           (money), excess_units (on hand above reorder point + EOQ), excess_value,
-          excess_carrying_cost (annual, money); last_outbound_at (naive UTC, NaT when no
+          excess_carrying_cost (annual, money); last_outbound_at (timezone-aware UTC, NaT when no
           outbound movement in the dead-stock period), dead_stock (bool: stock on hand and no
           outbound movement for ``dead_stock_days``), dead_stock_value;
           cogs_window (cost of units shipped in the window, money), avg_on_hand_window (mean
@@ -876,8 +876,10 @@ def dated_columns(
     outbound = outbound.where((outbound >= dead_since) & (outbound <= as_of))
     dead = (positions["on_hand"] > 0) & outbound.isna()
     return positions.assign(
-        expected_stockout_date=pd.Timestamp(as_of) + pd.to_timedelta(cover, unit="D"),
-        last_outbound_at=outbound,
+        expected_stockout_date=(
+            pd.Timestamp(as_of) + pd.to_timedelta(cover, unit="D")
+        ).dt.tz_localize("UTC"),
+        last_outbound_at=outbound.dt.tz_localize("UTC"),
         dead_stock=dead,
         dead_stock_value=positions["inventory_value"].where(dead, 0.0),
     )

@@ -28,7 +28,7 @@ from queries.daily_review import (
     stockout_changes,
 )
 from queries.database import rows_of
-from queries.days import day_of, midnight, naive_utc
+from queries.days import aware_utc, day_of, midnight, naive_utc
 from queries.health import Health
 from queries.inventory import InventorySource
 from queries.rollup_store import (
@@ -88,11 +88,11 @@ class ExecutiveKpiSource:
         return period_kpis(daily, period, self.holding_cost_rate)
 
     def first_order_at(self) -> dt.datetime | None:
-        """When the first sales order was placed (naive UTC), None without orders: where the
-        data starts, so a period before it is not compared as if it had no sales."""
+        """When the first sales order was placed (timezone-aware UTC), None without orders:
+        where the data starts, so a period before it is not compared as if it had no sales."""
         with self.engine.connect() as conn:
             first = conn.execute(sa.select(sa.func.min(SalesOrder.ordered_at))).scalar()
-        return None if first is None else pd.Timestamp(first).to_pydatetime()
+        return None if first is None else aware_utc(pd.Timestamp(first).to_pydatetime())
 
     def daily_series(self, as_of: dt.datetime, days: int) -> pd.DataFrame:
         """One row per whole UTC day of [day(as_of) - days, day(as_of)), oldest first.

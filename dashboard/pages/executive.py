@@ -195,7 +195,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             return [], [], [], line, scope
         rows: list[dict[Any, Any]] = review.value.to_dict("records")
         first = first_order.value
-        previous_start = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+        previous_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         previous_start -= dt.timedelta(days=2 * days)
         if first is not None and first > previous_start + dt.timedelta(days=1):
             # Days before the data are not days without sales: compare nothing rather than

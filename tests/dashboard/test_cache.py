@@ -3,6 +3,7 @@ and each process's memo of the interval's entries."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -65,6 +66,10 @@ def test_failure_keeps_last_good_value_with_reason_and_since_then_recovers(
     clock.now += 10
     first = shared.fetch("q", down)
     assert (first.value, first.fetched_at) == (41, good_at)
+    assert good_at is not None
+    assert good_at.tzinfo == dt.UTC
+    assert first.error_since is not None
+    assert first.error_since.tzinfo == dt.UTC
     assert first.error == "ConnectionError: connection refused"
     clock.now += 10
     second = shared.fetch("q", down)

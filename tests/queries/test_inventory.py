@@ -66,6 +66,20 @@ def test_positions_have_the_documented_columns_one_row_per_stock_level(
     assert positions["on_hand"].dtype == "float64"
 
 
+def test_instants_are_timezone_aware_utc_from_the_source_on(snapshot: InventorySnapshot) -> None:
+    # The schema stores naive UTC; what leaves the source says so.
+    assert snapshot.as_of == AS_OF.replace(tzinfo=dt.UTC)
+    assert snapshot.fetched_at.tzinfo == dt.UTC
+    for column in ("expected_stockout_date", "last_outbound_at"):
+        dtype = snapshot.positions[column].dtype
+        assert isinstance(dtype, pd.DatetimeTZDtype), column
+        assert str(dtype.tz) == "UTC", column
+    # Expiry is a calendar date (midnight), not an instant.
+    expires = snapshot.lots["expires_on"]
+    assert pd.api.types.is_datetime64_dtype(expires)
+    assert not isinstance(expires.dtype, pd.DatetimeTZDtype)
+
+
 def test_daily_demand_counts_days_without_orders_as_zero_and_ignores_cancelled_and_out_of_window(
     snapshot: InventorySnapshot,
 ) -> None:
@@ -93,7 +107,8 @@ def test_position_of_a_sku_about_to_run_out(snapshot: InventorySnapshot) -> None
     # Order up to ROP + EOQ from a position of 10: ceil(17.3047 + 170.8801 - 10) = 179.
     assert a["suggested_order_quantity"] == 179
     assert a["days_of_cover"] == 0
-    assert a["expected_stockout_date"] == pd.Timestamp(AS_OF)
+    # Instants are timezone-aware UTC from the source on.
+    assert a["expected_stockout_date"] == pd.Timestamp(AS_OF, tz="UTC")
 
 
 def test_money_figures_use_unit_cost_and_holding_rate(snapshot: InventorySnapshot) -> None:
@@ -139,8 +154,8 @@ def test_slow_mover_cover_and_stockout_date(snapshot: InventorySnapshot) -> None
     assert b["mean_daily_demand"] == pytest.approx(1 / 7)
     assert b["sd_daily_demand"] == pytest.approx(math.sqrt(1 / 7))
     assert b["days_of_cover"] == pytest.approx(35.0)
-    assert b["expected_stockout_date"] == pd.Timestamp(AS_OF) + pd.Timedelta(days=35)
-    assert b["last_outbound_at"] == pd.Timestamp(2026, 11, 25, 18)
+    assert b["expected_stockout_date"] == pd.Timestamp(AS_OF, tz="UTC") + pd.Timedelta(days=35)
+    assert b["last_outbound_at"] == pd.Timestamp(2026, 11, 25, 18, tz="UTC")
     assert not bool(b["dead_stock"])
     # End-of-day on hand: 6 on five days, 5 on two.
     assert b["avg_on_hand_window"] == pytest.approx(40 / 7)

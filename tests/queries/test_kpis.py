@@ -387,7 +387,7 @@ def test_period_kpis_need_two_whole_periods_of_days() -> None:
 
 def test_the_data_starts_at_the_first_sales_order(source: ExecutiveKpiSource) -> None:
     # SO1, 19 November at 10:00 (cancelled or not, an order says the data covers that day).
-    assert source.first_order_at() == dt.datetime(2026, 11, 19, 10, 0)
+    assert source.first_order_at() == dt.datetime(2026, 11, 19, 10, 0, tzinfo=dt.UTC)
 
 
 def test_without_orders_there_is_no_start(empty_engine: sa.Engine) -> None:

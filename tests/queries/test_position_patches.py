@@ -200,7 +200,7 @@ def test_a_movement_dated_ahead_counts_once_its_time_has_come(demo: sa.Engine) -
     patched = source.snapshot(moment).positions
     assert source.patches == 1
     read = whole(demo, moment, None)
-    assert pd.Timestamp(ahead) in set(read["last_outbound_at"])
+    assert pd.Timestamp(ahead, tz="UTC") in set(read["last_outbound_at"])
     assert_same(patched, read)
 
 
