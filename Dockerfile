@@ -46,6 +46,7 @@ ENV PATH=/opt/invdash/bin:$PATH \
     XDG_CONFIG_HOME=/tmp/.config \
     XDG_DATA_HOME=/tmp/.local/share \
     XDG_STATE_HOME=/tmp/.local/state \
+    MALLOC_ARENA_MAX=2 \
     INVDASH_PORT=8050
 
 WORKDIR /tmp

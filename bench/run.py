@@ -416,6 +416,7 @@ def measure_screens(
         )
         _log(
             f"  RSS growth after the first {mode.soak_warm_seconds:.0f} s: {results.soak.growth:+.1%}"
+            f" (per process: {results.soak.lifetime_growth:+.1%})"
         )
     finally:
         running.stop()

@@ -532,6 +532,36 @@ class MemorySoak:
     def growth(self) -> float:
         return (self.end_bytes - self.warm_bytes) / self.warm_bytes
 
+    def lifetimes(self) -> dict[int, tuple[float, float]]:
+        """Per process that lived past its own warm-up: the mean RSS of the window after its
+        first ``warm_seconds`` (counted from the soak's start for a process there from the
+        start, from its first sample for one that came later: a recycled worker's
+        replacement) and of the window before its last sample. A worker's replacement grows
+        again to its working size; read on the total, that warm-up would count as growth."""
+        series: dict[int, list[tuple[float, int]]] = {}
+        for at, rss in self.samples:
+            for pid, value in rss.items():
+                series.setdefault(pid, []).append((at, value))
+        window = self.window_seconds
+        found: dict[int, tuple[float, float]] = {}
+        for pid, points in series.items():
+            warm_from = points[0][0] + self.warm_seconds
+            last = points[-1][0]
+            if last - window < warm_from + window:
+                continue  # too short a life to have grown after its warm-up
+            warm = [value for at, value in points if warm_from <= at <= warm_from + window]
+            end = [value for at, value in points if last - window <= at]
+            found[pid] = (float(np.mean(warm)), float(np.mean(end)))
+        return found
+
+    @property
+    def lifetime_growth(self) -> float:
+        """RSS growth of the processes, each from after its own warm-up to its end: the sum
+        of their ends against the sum of their warm sizes."""
+        lives = self.lifetimes().values()
+        warm = sum(w for w, _ in lives)
+        return sum(e for _, e in lives) / warm - 1 if warm else float("nan")
+
     @property
     def peak_bytes(self) -> int:
         return max((sum(rss.values()) for _, rss in self.samples), default=0)

@@ -154,7 +154,7 @@ class SharedCache:
         far more slowly than screens refresh); a key must always be fetched with the same.
         """
         slot = self._slot(key, every_seconds)
-        entry: Fetched[T] | None = self._remembered(slot.name)
+        entry: Fetched[T] | None = self._remembered(slot)
         if entry is None:
             entry = self._cache.get(slot.name)
             if entry is None:
@@ -168,11 +168,29 @@ class SharedCache:
         CACHE_HITS.labels(key=key_kind_of(key)).inc()
         return entry
 
+    def lasting(self, key: str, build: Callable[[], T], seconds: int) -> Fetched[T]:
+        """``build()``, made once for every process sharing the backend and kept about
+        ``seconds`` whatever the interval: for values that are a pure function of their key (a
+        rendering of one snapshot names the snapshot in its key), so a screen handed the last
+        interval's entry while the next one loads finds its rendering made. A failure is kept
+        as long (a pure build fails the same way again)."""
+        interval = int(self._clock() // self.interval_seconds)
+        # _fill keeps an entry in the backend for twice its slot's seconds.
+        slot = Slot(key, f"{key}:lasting", interval, max(1, seconds // 2), interval)
+        entry: Fetched[T] | None = self._remembered(slot)
+        if entry is None:
+            entry = self._cache.get(slot.name)
+            if entry is None:
+                return self._fill(slot, build, keep_last_good=False)
+            self._remember(slot, entry, keep_last_good=False)
+        CACHE_HITS.labels(key=key_kind_of(key)).inc()
+        return entry
+
     def _fill(self, slot: Slot, loader: Callable[[], T], keep_last_good: bool) -> Fetched[T]:
         """``slot``'s entry, loaded by this thread unless another thread or process is loading
         it (then waiting for theirs)."""
         with self._lock(slot.key):
-            entry: Fetched[T] | None = self._remembered(slot.name) or self._cache.get(slot.name)
+            entry: Fetched[T] | None = self._remembered(slot) or self._cache.get(slot.name)
             if entry is None:
                 with self._flight.turn(slot.name, lambda: self._cache.get(slot.name)) as found:
                     if found is None:
@@ -241,7 +259,7 @@ class SharedCache:
     def peek(self, key: str, every_seconds: int | None = None) -> Fetched[Any] | None:
         """This interval's entry for ``key`` if someone loaded it, else the last good one; never loads."""
         slot = self._slot(key, every_seconds)
-        entry: Fetched[Any] | None = self._remembered(slot.name) or self._cache.get(slot.name)
+        entry: Fetched[Any] | None = self._remembered(slot) or self._cache.get(slot.name)
         return entry if entry is not None else self._cache.get(f"{key}:last-good")
 
     def _slot(self, key: str, every_seconds: int | None) -> Slot:
@@ -254,11 +272,15 @@ class SharedCache:
         )
         return Slot(key, name, number, seconds, interval)
 
-    def _remembered(self, slot: str) -> Fetched[Any] | None:
+    def _remembered(self, slot: Slot) -> Fetched[Any] | None:
+        """The memo's entry of ``slot``, if the memo is of the slot's interval (a slot of
+        ``lasting`` or ``every_seconds`` has the same name in many intervals)."""
         with self._memo_guard:
-            entry = self._memo.get(slot)
+            if slot.interval != self._memo_interval:
+                return None
+            entry = self._memo.get(slot.name)
             if entry is not None:
-                self._memo.move_to_end(slot)
+                self._memo.move_to_end(slot.name)
             return entry
 
     def _remember(

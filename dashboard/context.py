@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -25,6 +26,8 @@ SHARED_CACHE = "Shared cache"
 RENDERINGS = 64
 
 T = TypeVar("T")
+
+log = logging.getLogger("invdash")
 
 
 def stamp(fetched: Fetched[Any] | None) -> tuple[Any, ...]:
@@ -85,15 +88,32 @@ class DashboardContext:
     # Set with INVDASH_CACHE_URL: the Redis behind ``cache``, reported beside the sources.
     shared_cache: RedisSharedCache | None = None
     renderings: Renderings = field(default_factory=Renderings)
+    # Run on each snapshot as it is loaded, before any screen is handed it: the pages' default
+    # renderings are made there (``add_snapshot_rendering``), not by the screens that ask first.
+    snapshot_renderings: list[Callable[[InventorySnapshot], object]] = field(default_factory=list)
 
     @property
     def inventory(self) -> InventorySource:
         return self.sources.inventory
 
     def inventory_snapshot(self) -> Fetched[InventorySnapshot]:
-        return self.cache.fetch(
-            INVENTORY_SNAPSHOT, lambda: self.inventory.snapshot(dt.datetime.now(dt.UTC))
-        )
+        return self.cache.fetch(INVENTORY_SNAPSHOT, self._load_snapshot)
+
+    def add_snapshot_rendering(self, render: Callable[[InventorySnapshot], object]) -> None:
+        """Make ``render(snapshot)`` (a page's default, unfiltered rendering, shared through
+        ``fetches.shared_rendering``) in the load of every snapshot."""
+        self.snapshot_renderings.append(render)
+
+    def _load_snapshot(self) -> InventorySnapshot:
+        snapshot = self.inventory.snapshot(dt.datetime.now(dt.UTC))
+        for render in self.snapshot_renderings:
+            try:
+                render(snapshot)
+            except Exception:
+                # The screen that asks builds it again (and shows that it failed): the snapshot
+                # itself is good.
+                log.exception("rendering a new inventory snapshot failed")
+        return snapshot
 
     def cached_frame(self, key: str, columns: list[str]) -> pd.DataFrame:
         """What the last refresh cached under ``key`` (never loads: a panel must not wait on

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from dashboard.cache import Fetched
+from dashboard.cache import STALE_INTERVALS, Fetched
 from dashboard.context import DashboardContext
 from queries.daily_review import PERIOD_DAYS, Period
 from queries.inventory import InventorySnapshot
@@ -249,11 +249,18 @@ def fetch_review_traffic(
 # --- renderings shared by every process --------------------------------------------------------
 
 
+# A rendering of a snapshot outlives it by this many intervals: a screen handed the last
+# interval's snapshot while the next one loads finds its rendering made.
+RENDERING_INTERVALS = STALE_INTERVALS + 1
+
+
 def shared_rendering(
     context: DashboardContext, name: str, parts: tuple[Hashable, ...], build: Callable[[], T]
 ) -> T | None:
     """``build()``, made once for every process and screen asking with the same ``parts``
     (a snapshot's time and the view's filters): the costly renderings of one snapshot, kept
-    no longer than the snapshot (no last-good copy). None when ``build`` failed."""
+    a few intervals whatever the interval (``SharedCache.lasting``; no last-good copy). None
+    when ``build`` failed."""
     key = ":".join((name, *(str(part) for part in parts)))
-    return context.cache.fetch(key, build, keep_last_good=False).value
+    seconds = RENDERING_INTERVALS * context.cache.interval_seconds
+    return context.cache.lasting(key, build, seconds).value

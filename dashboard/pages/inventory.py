@@ -295,15 +295,9 @@ def grid_rows(
 
     positions = snapshot.positions
 
-    def risk_order() -> np.ndarray:
-        # Where top_stockout_risks' rows (the grid's default and tie-break order) are among the
-        # positions: cheaper to share between screens than the rows themselves.
-        numbered = positions.reset_index(drop=True)
-        return top_stockout_risks(filter_rows(numbered, warehouse, category)).index.to_numpy()
-
     def answer() -> dict[str, Any]:
         if grid == "risk":
-            order = fetches.shared_rendering(context, "inventory:risk-order", shown, risk_order)
+            order = shared_risk_order(context, snapshot, warehouse, category)
             if order is None:
                 return tables.grid_rows_response([], 0)
             risks = positions[[*tables.RISK_COLUMNS, "at_risk"]].iloc[order]
@@ -315,12 +309,47 @@ def grid_rows(
     return block if block is not None else tables.grid_rows_response([], 0)
 
 
+def shared_view(
+    context: DashboardContext, snapshot: InventorySnapshot, warehouse: str, category: str
+) -> InventoryView | None:
+    """The page's figures of ``snapshot`` for a known filter: every screen with the same
+    filter shares one rendering of the same snapshot."""
+    return fetches.shared_rendering(
+        context,
+        "inventory:view",
+        (snapshot.fetched_at.isoformat(), warehouse, category),
+        lambda: inventory_view(snapshot, warehouse or ALL, category or ALL, context.settings),
+    )
+
+
+def shared_risk_order(
+    context: DashboardContext, snapshot: InventorySnapshot, warehouse: str, category: str
+) -> np.ndarray | None:
+    """Where top_stockout_risks' rows (the risk grid's default and tie-break order) are among
+    the positions of a known filter: cheaper to share between screens than the rows."""
+
+    def risk_order() -> np.ndarray:
+        numbered = snapshot.positions.reset_index(drop=True)
+        return top_stockout_risks(filter_rows(numbered, warehouse, category)).index.to_numpy()
+
+    shown = (snapshot.fetched_at.isoformat(), warehouse, category)
+    return fetches.shared_rendering(context, "inventory:risk-order", shown, risk_order)
+
+
+def render_default_view(context: DashboardContext, snapshot: InventorySnapshot) -> None:
+    """The unfiltered page and risk order, made with the snapshot before a screen asks."""
+    warehouse, category, _ = known_filter(snapshot, ALL, ALL)
+    shared_view(context, snapshot, warehouse, category)
+    shared_risk_order(context, snapshot, warehouse, category)
+
+
 def _with_unknown(options: list[dict[str, str]], unknown: str | None) -> list[dict[str, str]]:
     return [*options, {"value": unknown, "label": f"{unknown} (unknown)"}] if unknown else options
 
 
 def register_callbacks(app: Dash, context: DashboardContext) -> None:
     keep_in_url(app, {"inv-warehouse": "warehouse", "inv-category": "category"})
+    context.add_snapshot_rendering(lambda snapshot: render_default_view(context, snapshot))
 
     for grid, grid_id in GRID_IDS.items():
 
@@ -414,15 +443,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         if snapshot is not None:
             warehouse, category, unknown = known_filter(snapshot, warehouse, category)
             fetched_at = snapshot.fetched_at.isoformat()
-            # Every screen with the same filter shares one rendering of the same snapshot.
-            view = fetches.shared_rendering(
-                context,
-                "inventory:view",
-                (snapshot.fetched_at.isoformat(), warehouse, category),
-                lambda: inventory_view(
-                    snapshot, warehouse or ALL, category or ALL, context.settings
-                ),
-            )
+            view = shared_view(context, snapshot, warehouse, category)
         if view is None:
             view = empty_view(f"{context.inventory.name} unreachable")
         return {

@@ -132,16 +132,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         )
         scope = f"Warehouse {warehouse}" if warehouse != ALL else "All warehouses"
         snapshot = fetched.value
-        tiles = None
-        if snapshot is not None:
-            # Every screen on the same warehouse shares one rendering of the same snapshot (at
-            # scale, rolling up and sorting every SKU x warehouse row is the callback's cost).
-            tiles = fetches.shared_rendering(
-                context,
-                "ops:stock-tiles",
-                (snapshot.fetched_at.isoformat(), warehouse),
-                lambda: stock_tiles(snapshot, warehouse),
-            )
+        tiles = None if snapshot is None else shared_tiles(snapshot, warehouse)
         if tiles is None:
             na = kpi_value("n/a", None)
             message = "No inventory data" if snapshot is None else "Inventory figures failed"
@@ -150,6 +141,20 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 "ops-risks": html.Div(message, className="empty-note"),
             }
         return {"ops-scope": scope, "ops-freshness": line, **tiles}
+
+    def shared_tiles(snapshot: InventorySnapshot, warehouse: str) -> dict[str, Any] | None:
+        """Every screen on the same warehouse shares one rendering of the same snapshot (at
+        scale, rolling up and sorting every SKU x warehouse row is the callback's cost)."""
+        return fetches.shared_rendering(
+            context,
+            "ops:stock-tiles",
+            (snapshot.fetched_at.isoformat(), warehouse),
+            lambda: stock_tiles(snapshot, warehouse),
+        )
+
+    # All warehouses, what a wall screen shows unless a playlist rotates them: made with the
+    # snapshot, before the first screen asks.
+    context.add_snapshot_rendering(lambda snapshot: shared_tiles(snapshot, ALL))
 
     def stock_tiles(snapshot: InventorySnapshot, warehouse: str) -> dict[str, Any]:
         positions = filter_rows(snapshot.positions, warehouse=warehouse)

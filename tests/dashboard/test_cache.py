@@ -263,3 +263,40 @@ def test_a_key_fetched_every_few_minutes_loads_once_in_that_time_whatever_the_in
     assert revalidating.settle()
     assert revalidating.fetch("exec:week", load, every_seconds=300).value == 3_000_300.0
     assert revalidating.loads["exec:week"] == 2
+
+
+class TimedBackend:
+    """A backend that expires entries by the test's clock (Flask-Caching's reads the real one)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.entries: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str) -> object:
+        until, value = self.entries.get(key, (0.0, None))
+        return value if until == 0 or self.clock.now < until else None
+
+    def set(self, key: str, value: object, timeout: int | None = None) -> None:
+        self.entries[key] = (self.clock.now + timeout if timeout else 0.0, value)
+
+    def delete(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+
+def test_a_lasting_value_is_built_once_across_intervals_until_it_expires(clock: Clock) -> None:
+    shared = SharedCache(TimedBackend(clock), 10, clock)
+    builds: list[float] = []
+
+    def build() -> str:
+        builds.append(clock.now)
+        return f"rendering {len(builds)}"
+
+    assert shared.lasting("r", build, seconds=40).value == "rendering 1"
+    # Three intervals later (a screen still handed the old snapshot): the same rendering.
+    clock.now += 30
+    assert shared.lasting("r", build, seconds=40).value == "rendering 1"
+    assert len(builds) == 1
+    # Past its time: built anew.
+    clock.now += 20
+    assert shared.lasting("r", build, seconds=40).value == "rendering 2"
+    assert shared.loads["r"] == 2

@@ -147,8 +147,11 @@ def serve() -> Iterator[Serve]:
 def test_serve_runs_gunicorn_with_health_and_readiness(
     serve: Serve, small_database: str, port_from_env: bool
 ) -> None:
-    base, _ = serve({"INVDASH_DATABASE_URL": small_database}, port_from_env=port_from_env)
+    base, process = serve({"INVDASH_DATABASE_URL": small_database}, port_from_env=port_from_env)
     assert _get(f"{base}/healthz") == (200, b"OK")
+    # gunicorn runs in the serve command's process, with two malloc arenas.
+    environment = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_ARENA_MAX=2" in environment
     status, body = _get(f"{base}/readyz")
     assert status == 200
     assert b'"status":"ok"' in body.replace(b" ", b"")
