@@ -42,7 +42,23 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from queries import schema
+from queries.schema import (
+    ADJUSTMENT_REASONS,
+    MOVEMENT_KINDS,
+    SALES_ORDER_STATUSES,
+    TABLES,
+    Base,
+    Lot,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Warehouse,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -154,10 +170,10 @@ LATE_SUPPLY_MIN_SERIES, LATE_SUPPLY_SERIES_PER = 10, 250
 
 REF_NONE, REF_OPENING, REF_PURCHASE, REF_TRANSFER, REF_LOT = range(5)
 RECEIPT, SHIPMENT, TRANSFER, ADJUSTMENT = (
-    schema.MOVEMENT_KINDS.index(k) for k in ("receipt", "shipment", "transfer", "adjustment")
+    MOVEMENT_KINDS.index(k) for k in ("receipt", "shipment", "transfer", "adjustment")
 )
 CYCLE_COUNT, SHRINKAGE, DAMAGE, EXPIRY = (
-    schema.ADJUSTMENT_REASONS.index(r) for r in ("cycle_count", "shrinkage", "damage", "expiry")
+    ADJUSTMENT_REASONS.index(r) for r in ("cycle_count", "shrinkage", "damage", "expiry")
 )
 NO_REASON = -1
 
@@ -1019,11 +1035,8 @@ def _sales_order_status(orders: dict[str, IntArray], lines: dict[str, IntArray])
     shipped = sum_by(lines["order"], lines["shipped"], count)
     status = np.select(
         [orders["cancelled"] == 1, shipped == ordered, shipped > 0],
-        [
-            schema.SALES_ORDER_STATUSES.index(s)
-            for s in ("cancelled", "shipped", "partially_shipped")
-        ],
-        default=schema.SALES_ORDER_STATUSES.index("open"),
+        [SALES_ORDER_STATUSES.index(s) for s in ("cancelled", "shipped", "partially_shipped")],
+        default=SALES_ORDER_STATUSES.index("open"),
     )
     return status.astype(np.int64)
 
@@ -1092,7 +1105,7 @@ def build_rows(
     orders, lines = history.orders, history.lines
     purchases, purchase_lines = history.purchase_orders, history.purchase_lines
     rows = {
-        schema.Supplier.__tablename__: {
+        Supplier.__tablename__: {
             "id": _ids(),
             "code": _numbered("SUP", 3),
             "name": _values(catalogue.supplier_names),
@@ -1100,7 +1113,7 @@ def build_rows(
             "lead_time_sd_days": _decimals(catalogue.lead_time_sd_days),
             "order_cost": _decimals(catalogue.order_cost),
         },
-        schema.Sku.__tablename__: {
+        Sku.__tablename__: {
             "id": _ids(),
             "code": _values(catalogue.sku_codes),
             "name": _values(catalogue.sku_names),
@@ -1109,20 +1122,20 @@ def build_rows(
             "unit_price": _decimals(catalogue.unit_price),
             "supplier_id": _values(catalogue.sku_supplier + 1),
         },
-        schema.Warehouse.__tablename__: {
+        Warehouse.__tablename__: {
             "id": _ids(),
             "code": _numbered("WH", 1),
             "name": _values(catalogue.warehouse_names),
             "region": _values(catalogue.warehouse_regions),
             "capacity_units": _values(warehouse_capacity),
         },
-        schema.StockLevel.__tablename__: {
+        StockLevel.__tablename__: {
             "sku_id": _values(sku_of + 1),
             "warehouse_id": _values(warehouse_of + 1),
             "on_hand": _values(history.on_hand),
             "reserved": _values(history.reserved),
         },
-        schema.Lot.__tablename__: {
+        Lot.__tablename__: {
             "id": _ids(),
             "sku_id": _values(sku_of[lots.series] + 1),
             "warehouse_id": _values(warehouse_of[lots.series] + 1),
@@ -1131,17 +1144,17 @@ def build_rows(
             "received_at": _moments(origin, lots.received_minute),
             "expires_on": _dates(origin.date(), lots.expires_day),
         },
-        schema.StockMovement.__tablename__: {
+        StockMovement.__tablename__: {
             "id": _ids(),
             "sku_id": _values(sku_of[movements["series"]] + 1),
             "warehouse_id": _values(warehouse_of[movements["series"]] + 1),
             "moved_at": _moments(origin, movements["minute"]),
-            "kind": _labels(schema.MOVEMENT_KINDS, movements["kind"]),
+            "kind": _labels(MOVEMENT_KINDS, movements["kind"]),
             "quantity": _values(movements["quantity"]),
             "reason": _reasons(movements["reason"]),
             "reference": _references(origin, movements, lots.received_minute),
         },
-        schema.PurchaseOrder.__tablename__: {
+        PurchaseOrder.__tablename__: {
             "id": _ids(),
             "number": _numbered("PO", 7),
             "supplier_id": _values(purchases["supplier"] + 1),
@@ -1150,21 +1163,21 @@ def build_rows(
             "expected_on": _dates(origin.date(), purchases["expected_day"]),
             "status": _labels(PURCHASE_STATUS_BY_OPEN_FLAG, purchases["open"]),
         },
-        schema.PurchaseOrderLine.__tablename__: {
+        PurchaseOrderLine.__tablename__: {
             "id": _ids(),
             "purchase_order_id": _values(purchase_lines["purchase_order"] + 1),
             "sku_id": _values(sku_of[purchase_lines["series"]] + 1),
             "quantity_ordered": _values(purchase_lines["quantity"]),
             "quantity_received": _values(purchase_lines["received"]),
         },
-        schema.SalesOrder.__tablename__: {
+        SalesOrder.__tablename__: {
             "id": _ids(),
             "number": _numbered("SO", 9),
             "warehouse_id": _values(orders["warehouse"] + 1),
             "ordered_at": _moments(origin, orders["minute"]),
-            "status": _labels(schema.SALES_ORDER_STATUSES, orders["status"]),
+            "status": _labels(SALES_ORDER_STATUSES, orders["status"]),
         },
-        schema.SalesOrderLine.__tablename__: {
+        SalesOrderLine.__tablename__: {
             "id": _ids(),
             "sales_order_id": _values(lines["order"] + 1),
             "line_number": _values(lines["line_number"]),
@@ -1174,18 +1187,18 @@ def build_rows(
         },
     }
     counts = {
-        schema.Supplier.__tablename__: len(catalogue.supplier_names),
-        schema.Sku.__tablename__: catalogue.skus,
-        schema.Warehouse.__tablename__: catalogue.warehouses,
-        schema.StockLevel.__tablename__: catalogue.series,
-        schema.Lot.__tablename__: lots.series.size,
-        schema.StockMovement.__tablename__: movements["series"].size,
-        schema.PurchaseOrder.__tablename__: purchases["supplier"].size,
-        schema.PurchaseOrderLine.__tablename__: purchase_lines["series"].size,
-        schema.SalesOrder.__tablename__: orders["warehouse"].size,
-        schema.SalesOrderLine.__tablename__: lines["order"].size,
+        Supplier.__tablename__: len(catalogue.supplier_names),
+        Sku.__tablename__: catalogue.skus,
+        Warehouse.__tablename__: catalogue.warehouses,
+        StockLevel.__tablename__: catalogue.series,
+        Lot.__tablename__: lots.series.size,
+        StockMovement.__tablename__: movements["series"].size,
+        PurchaseOrder.__tablename__: purchases["supplier"].size,
+        PurchaseOrderLine.__tablename__: purchase_lines["series"].size,
+        SalesOrder.__tablename__: orders["warehouse"].size,
+        SalesOrderLine.__tablename__: lines["order"].size,
     }
-    return [TableRows(table, counts[table.name], rows[table.name]) for table in schema.TABLES]
+    return [TableRows(table, counts[table.name], rows[table.name]) for table in TABLES]
 
 
 def _series_keys(catalogue: Catalogue) -> tuple[IntArray, IntArray]:
@@ -1207,7 +1220,7 @@ def _lot_codes(origin: dt.datetime, received_minute: IntArray) -> ColumnSource:
 
 def _reasons(codes: IntArray) -> ColumnSource:
     return lambda start, stop: [
-        schema.ADJUSTMENT_REASONS[c] if c >= 0 else None for c in codes[start:stop].tolist()
+        ADJUSTMENT_REASONS[c] if c >= 0 else None for c in codes[start:stop].tolist()
     ]
 
 
@@ -1393,8 +1406,8 @@ def seed_database(
     with engine.begin() as conn:
         _allow_long_statements(conn)
         if force:
-            schema.Base.metadata.drop_all(conn)
-        schema.Base.metadata.create_all(conn)
+            Base.metadata.drop_all(conn)
+        Base.metadata.create_all(conn)
         counts = write_rows(conn, tables)
     return SeedReport(
         scale=chosen,
@@ -1437,7 +1450,7 @@ def _allow_long_statements(conn: Connection) -> None:
 def first_table_with_rows(conn: Connection) -> str | None:
     """The first table of the schema (in ``TABLES`` order) that exists and holds a row."""
     present = set(sa.inspect(conn).get_table_names())
-    for table in schema.TABLES:
+    for table in TABLES:
         if table.name in present and conn.execute(sa.select(table).limit(1)).first():
             return table.name
     return None
