@@ -35,7 +35,8 @@ from dashboard.settings import Settings
 
 log = logging.getLogger("invdash")
 
-OPEN_ROUTES = ("healthz", "readyz", "metrics")
+# /metrics/business asks a bearer token of its own (dashboard.business_metrics).
+OPEN_ROUTES = ("healthz", "readyz", "metrics", "metrics/business")
 REMEMBERED = 1024  # checked credentials a process keeps
 USER_NAME_CHARACTERS = 256
 # $2a$/$2b$/$2y$, the cost, then 22 characters of salt and 31 of hash in bcrypt's base64.

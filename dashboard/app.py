@@ -10,6 +10,7 @@ from flask_caching import Cache
 from components import theme
 from dashboard import shell
 from dashboard.access import register_access_control
+from dashboard.business_metrics import register_business_metrics
 from dashboard.cache import CacheBackend, SharedCache
 from dashboard.context import DashboardContext
 from dashboard.host_cache import host_cache_for
@@ -78,6 +79,8 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     register_access_control(app.server, settings, app.config.routes_pathname_prefix)
     register_request_guard(app)
     app.server.config["INVDASH_CONTEXT"] = context
+    token = settings.metrics_token
+    register_business_metrics(app.server, context, token.get_secret_value() if token else None)
     # Dash sets itself up on its first request, and marks that done before it is: a thread of a
     # fresh worker that asks for a script while another is still setting up gets a 500 ("not a
     # registered library") and the page never starts. Set up now, before any request.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 
@@ -26,6 +27,9 @@ SHARED_CACHE = "Shared cache"
 RENDERINGS = 64
 
 T = TypeVar("T")
+Key = tuple[Hashable, ...]
+# What Renderings._found answers for a rendering not made (None can be one).
+_MISSING = object()
 
 log = logging.getLogger("invdash")
 
@@ -53,14 +57,26 @@ class Renderings:
         self._building: dict[tuple[Hashable, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self.builds = 0
+        # Each view's newest rendering (``latest``) and when it was made (time.monotonic()),
+        # and the renderings being made for views.
+        self._newest: OrderedDict[tuple[Hashable, ...], tuple[float, Any]] = OrderedDict()
+        self._pending: set[tuple[Hashable, ...]] = set()
+
+    def _found(self, key: Key) -> object:
+        """``key``'s rendering if it is made (now the most recently used), else _MISSING; to be
+        called holding the guard."""
+        if key not in self._built:
+            return _MISSING
+        self._built.move_to_end(key)
+        found: object = self._built[key]
+        return found
 
     def get(self, name: str, parts: tuple[Hashable, ...], build: Callable[[], T]) -> T:
         key = (name, *parts)
         with self._guard:
-            if key in self._built:
-                self._built.move_to_end(key)
-                found: T = self._built[key]
-                return found
+            found = self._found(key)
+            if found is not _MISSING:
+                return cast(T, found)
             lock = self._building.setdefault(key, threading.Lock())
         with lock:
             with self._guard:
@@ -78,6 +94,68 @@ class Renderings:
                 while len(self._built) > self._entries:
                     self._built.popitem(last=False)
             return value
+
+    def latest(
+        self,
+        name: str,
+        view: tuple[Hashable, ...],
+        parts: tuple[Hashable, ...],
+        build: Callable[[], T],
+        max_age_seconds: float,
+    ) -> T:
+        """``get`` of ``view`` (the callback's arguments) and ``parts`` (the stamps of its
+        entries and clock values), for a view whose entries move at their own moments (the
+        /sre figure reads five sources, each revalidated in the background): while the
+        rendering of new parts is made in a thread of its own, the view's newest rendering is
+        handed out if it is at most ``max_age_seconds`` old, so a watched view is not waited
+        for; what a screen sees is then one build behind its entries at most. A view not asked
+        for that long is made while the screen waits, as with ``get``."""
+        key = (name, *view, *parts)
+        newest_key = (name, *view)
+        with self._guard:
+            found = self._found(key)
+            if found is not _MISSING:
+                return cast(T, found)
+            made = self._newest.get(newest_key)
+            newest = None
+            if made is not None and time.monotonic() - made[0] <= max_age_seconds:
+                newest = made[1]
+            if newest is not None:
+                if key not in self._pending:
+                    self._pending.add(key)
+                    threading.Thread(
+                        target=self._refresh_newest,
+                        args=((name, view, parts), build),
+                        name=f"invdash-render {name}",
+                        daemon=True,
+                    ).start()
+                shown: T = newest
+                return shown
+        # The view's first rendering: made while the screen waits, and a failure is its answer.
+        value = self.get(name, (*view, *parts), build)
+        self._note_newest(newest_key, value)
+        return value
+
+    def _refresh_newest(self, asked: tuple[str, Key, Key], build: Callable[[], object]) -> None:
+        """Make the rendering ``latest`` was asked for (name, view, parts), in the background."""
+        name, view, parts = asked
+        try:
+            value = self.get(name, (*view, *parts), build)
+        except Exception:
+            # The view's newest rendering stays; the next request tries again.
+            log.exception("rendering %s failed", name)
+            return
+        finally:
+            with self._guard:
+                self._pending.discard((name, *view, *parts))
+        self._note_newest((name, *view), value)
+
+    def _note_newest(self, view_key: tuple[Hashable, ...], value: object) -> None:
+        with self._guard:
+            self._newest[view_key] = (time.monotonic(), value)
+            self._newest.move_to_end(view_key)
+            while len(self._newest) > self._entries:
+                self._newest.popitem(last=False)
 
 
 @dataclass(frozen=True)

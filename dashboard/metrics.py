@@ -105,6 +105,10 @@ def collect() -> Iterable[Metric]:
     return replica_registry().collect()
 
 
+# invdash's business figures (dashboard.business_metrics), beside /metrics on its listener.
+BUSINESS_PATH = "/metrics/business"
+
+
 def register_metrics_route(
     server: Flask,
     before_scrape: Callable[[], object] | None = None,
@@ -125,7 +129,7 @@ def register_metrics_route(
 
         @server.before_request
         def _metrics_port_serves_metrics_only() -> None:
-            if on_metrics_port() != (request.path == "/metrics"):
+            if on_metrics_port() != (request.path in ("/metrics", BUSINESS_PATH)):
                 abort(404)
 
     @server.route("/metrics")

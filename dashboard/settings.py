@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import typing
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "INVDASH_"
@@ -28,8 +29,8 @@ MetricsPort = Annotated[
         ge=1,
         le=65_535,
         description=(
-            "a TCP port from 1 to 65535 other than INVDASH_PORT, where /metrics alone is "
-            "answered (unset: /metrics on the dashboard's port)"
+            "a TCP port from 1 to 65535 other than INVDASH_PORT, where /metrics (and "
+            "/metrics/business) alone are answered (unset: on the dashboard's port)"
         ),
     ),
 ]
@@ -156,14 +157,44 @@ class Settings(BaseSettings):
         ),
     )
     metrics_port: MetricsPort = None
+    slo_objective: float = Field(
+        0.995,
+        gt=0.9,
+        lt=1,
+        description=(
+            "the order service's availability objective over 30 days, a share strictly "
+            "between 0.9 and 1 (0.995: 99.5% of requests without a 5xx)"
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "a bearer token of 16 to 256 visible characters (letters, digits, -._~+/=), which "
+            "GET /metrics/business asks for"
+        ),
+    )
 
     @field_validator(
-        "holding_cost_rate", "service_level", "risk_threshold", "database_timeout_seconds"
+        "holding_cost_rate",
+        "service_level",
+        "risk_threshold",
+        "database_timeout_seconds",
+        "slo_objective",
     )
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # RFC 6750's token68: what an Authorization header carries as it is.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9\-._~+/]{16,256}=*", value.get_secret_value()
+        ):
+            raise ValueError("must be 16 to 256 letters, digits or -._~+/ (then = padding)")
         return value
 
     @field_validator("frame_ancestors")
@@ -309,7 +340,11 @@ def describe_validation_error(error: ValidationError, model: type[BaseSettings] 
         info = model.model_fields.get(field)
         accepted = info.description if info is not None and info.description else "a valid value"
         given = problem.get("input")
-        if isinstance(given, str):
+        if info is not None and SecretStr in typing.get_args(info.annotation):
+            # A secret is never echoed, not even a wrong one: only how long it was.
+            shown = given.get_secret_value() if isinstance(given, SecretStr) else str(given)
+            given = f"<{len(shown)} characters, not shown>"
+        elif isinstance(given, str):
             # Error lines end up in pod logs: a URL's password must not.
             given = URL_PASSWORD.sub(r"\1***@", given)
         lines.append(

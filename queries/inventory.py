@@ -363,7 +363,7 @@ class InventorySource:
 
     def open_purchase_orders(self, sku_code: str, as_of: dt.datetime) -> pd.DataFrame:
         """Open purchase order lines of one SKU. Columns: number, supplier, warehouse_code (str),
-        ordered_at (datetime64[ns]), expected_on (datetime64[ns] midnight), open_units (float:
+        ordered_at (timezone-aware UTC), expected_on (a date: datetime64 midnight), open_units (float:
         ordered - received), days_late (int: days past expected_on at as_of, 0 when not late)."""
         as_of = naive_utc(as_of)
         query = (
@@ -388,7 +388,9 @@ class InventorySource:
             frame = pd.DataFrame(
                 conn.execute(query).all(), columns=list(query.selected_columns.keys())
             )
-        frame["ordered_at"] = pd.to_datetime(frame["ordered_at"]).astype("datetime64[ns]")
+        frame["ordered_at"] = (
+            pd.to_datetime(frame["ordered_at"]).astype("datetime64[ns]").dt.tz_localize("UTC")
+        )
         frame["expected_on"] = pd.to_datetime(frame["expected_on"]).astype("datetime64[ns]")
         frame["open_units"] = frame["open_units"].astype("float64")
         late = (pd.Timestamp(as_of.date()) - frame["expected_on"]).dt.days

@@ -209,13 +209,16 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 ),
             }
 
-        # Every screen on this view shares one rendering of the same entries.
+        # Every screen on this view shares one rendering of the same entries; while the
+        # rendering of entries just landed is made, the screens get the view's newest one.
         parts = (
-            search, start, end,
+            start, end,
             *(stamp(f) for f in (orders, traffic, usage, hpa, events)),
             stamp(fetches.last_pods_entry(context)),
         )  # fmt: skip
-        return context.renderings.get("sre", parts, build)
+        # A view asked for within two intervals is being watched: hand out its newest.
+        watched = 2 * settings.refresh_seconds
+        return context.renderings.latest("sre", (search,), parts, build, watched)
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

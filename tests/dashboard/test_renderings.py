@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -68,3 +69,52 @@ def test_a_build_that_fails_is_not_kept_and_the_next_request_builds_again() -> N
     with pytest.raises(ValueError, match="bad frame"):
         renderings.get("exec", ("week",), broken)
     assert renderings.get("exec", ("week",), lambda: "cards") == "cards"
+
+
+def test_a_view_whose_entries_moved_is_handed_its_newest_rendering_while_the_next_is_made() -> None:
+    renderings = Renderings()
+    assert renderings.latest(
+        "sre", ("1h",), (stamp(Fetched("rows", AT)),), lambda: "first", 60
+    ) == ("first")
+    release = threading.Event()
+
+    def slow() -> str:
+        release.wait(5)
+        return "second"
+
+    moved = (stamp(Fetched("rows", AT + dt.timedelta(seconds=10))),)
+    # The entries moved: the screen is not made to wait for their rendering.
+    started = time.monotonic()
+    assert renderings.latest("sre", ("1h",), moved, slow, 60) == "first"
+    assert renderings.latest("sre", ("1h",), moved, slow, 60) == "first"  # one build, not two
+    assert time.monotonic() - started < 1
+    release.set()
+    deadline = time.monotonic() + 5
+    while renderings.latest("sre", ("1h",), moved, slow, 60) != "second":
+        assert time.monotonic() < deadline, "the rendering of the moved entries never came"
+        time.sleep(0.01)
+    assert renderings.builds == 2
+    # Another view's first rendering is waited for, and a failing one says so.
+    with pytest.raises(ValueError, match="bad frame"):
+        renderings.latest("sre", ("6h",), moved, _broken, 60)
+
+
+def test_a_background_rendering_that_fails_keeps_the_newest_one_and_is_tried_again() -> None:
+    renderings = Renderings()
+    renderings.latest("sre", ("1h",), ("a",), lambda: "first", 60)
+    assert renderings.latest("sre", ("1h",), ("b",), _broken, 60) == "first"
+    deadline = time.monotonic() + 5
+    while renderings.latest("sre", ("1h",), ("b",), lambda: "second", 60) != "second":
+        assert time.monotonic() < deadline, "a failed rendering was never tried again"
+        time.sleep(0.01)
+
+
+def _broken() -> str:
+    raise ValueError("bad frame")
+
+
+def test_a_view_not_watched_lately_is_made_while_the_screen_waits() -> None:
+    renderings = Renderings()
+    renderings.latest("sre", ("1h",), ("a",), lambda: "an hour ago", 60)
+    # Older than its max age (any age is older than -1 s): not handed out.
+    assert renderings.latest("sre", ("1h",), ("b",), lambda: "now", -1) == "now"

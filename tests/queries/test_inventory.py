@@ -403,6 +403,7 @@ def test_open_purchase_orders_show_open_units_and_lateness(empty_engine: sa.Engi
     assert list(orders["number"]) == ["PO1"]
     assert orders.iloc[0]["open_units"] == 10
     assert orders.iloc[0]["days_late"] == 0  # expected on the 29th
+    assert str(orders["ordered_at"].dt.tz) == "UTC"  # an instant, aware from the source on
     late = source.open_purchase_orders("A", dt.datetime(2026, 12, 2, 9))
     assert late.iloc[0]["days_late"] == 3
     assert source.open_purchase_orders("B", AS_OF).empty

@@ -1,9 +1,10 @@
-"""Validate ServiceMonitor documents against the Prometheus Operator's CRD models, strictly.
+"""Validate the Prometheus Operator's resources (ServiceMonitor, PrometheusRule) against its CRD
+models, strictly.
 
 kubernetes-validate knows only built-in kinds. cloudcoil's models are generated from the
 operator's CRD schema; they ignore unknown fields, so a field the schema lacks shows up as a
 difference between a document and the model's dump of it.
-Run with .venv-tools' interpreter: ``python servicemonitor_check.py < rendered.yaml``.
+Run with .venv-tools' interpreter: ``python operator_resources_check.py < rendered.yaml``.
 Prints one line per problem and exits 1 if there is any.
 """
 
@@ -13,8 +14,13 @@ import sys
 from typing import Any
 
 import yaml
-from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
-from pydantic import ValidationError
+from cloudcoil.models.prometheus_operator.v1 import PrometheusRule, ServiceMonitor
+from pydantic import BaseModel, ValidationError
+
+MODELS: dict[str, type[BaseModel]] = {
+    "ServiceMonitor": ServiceMonitor,
+    "PrometheusRule": PrometheusRule,
+}
 
 
 def unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
@@ -38,20 +44,21 @@ def unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
 
 def problems(documents: list[dict[str, Any]]) -> list[str]:
     found = []
-    monitors = [d for d in documents if d and d.get("kind") == "ServiceMonitor"]
-    if not monitors:
-        found.append("no ServiceMonitor in the manifests")
-    for document in monitors:
-        name = document.get("metadata", {}).get("name", "?")
-        try:
-            model = ServiceMonitor.model_validate(document)
-        except ValidationError as error:
-            found.append(f"ServiceMonitor {name}: {error}")
-            continue
-        kept = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        found.extend(
-            f"ServiceMonitor {name}: unknown field {p}" for p in unknown_fields(document, kept)
-        )
+    for kind, model_class in MODELS.items():
+        resources = [d for d in documents if d and d.get("kind") == kind]
+        if not resources:
+            found.append(f"no {kind} in the manifests")
+        for document in resources:
+            name = document.get("metadata", {}).get("name", "?")
+            try:
+                model = model_class.model_validate(document)
+            except ValidationError as error:
+                found.append(f"{kind} {name}: {error}")
+                continue
+            kept = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            found.extend(
+                f"{kind} {name}: unknown field {p}" for p in unknown_fields(document, kept)
+            )
     return found
 
 
