@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -458,7 +459,7 @@ class InventorySource:
                 return None
             rows = _rows_replaced(rows, at, fresh[KEPT_ROWS])
             changed = position_metrics(fresh[POSITION_INPUTS], as_of, self.policy)
-            positions = _rows_replaced(positions, at, changed)
+            positions = _rows_replaced(positions, at, changed, recomputed=DATED_COLUMNS)
             fresh_lots, fresh_skus = self._lots_and_skus(conn, as_of, skus)
             lots, lot_skus, lot_keys = _lots_merged(
                 lots, lot_skus, lot_keys, ~np.isin(lot_skus, skus), fresh_lots, fresh_skus
@@ -864,6 +865,10 @@ def position_metrics(
     return dated_columns(frame, outbound.reset_index(drop=True), as_of, policy)
 
 
+# What ``dated_columns`` computes: the figures that move with the clock.
+DATED_COLUMNS = ("expected_stockout_date", "last_outbound_at", "dead_stock", "dead_stock_value")
+
+
 def dated_columns(
     positions: pd.DataFrame, last_outbound: pd.Series, as_of: dt.datetime, policy: InventoryPolicy
 ) -> pd.DataFrame:
@@ -887,22 +892,28 @@ def dated_columns(
     )
 
 
-def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+def _rows_replaced(
+    frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame, recomputed: Collection[str] = ()
+) -> pd.DataFrame:
     """``frame`` with its rows at positions ``at`` replaced by ``rows`` (as many, in that
     order, with the same columns): a new frame sharing every column whose values there are
     unchanged (the names, the costs, and within a day the demand window's figures), ``frame``
     left as it is. A column changed is copied whole: at 50k SKUs x 20 warehouses that is 8 MB
-    a column, so only the ones that changed."""
+    a column, so only the ones that changed. The ``recomputed`` columns are left as they are:
+    the caller computes them anew for every row."""
     replaced: dict[str, Any] = {}
     for column in frame.columns:
+        if column in recomputed:
+            continue
         old = frame[column]
         # A few rows can come without a value where the whole column has some (a column of
         # None among floats): cast as the whole column is.
         new = rows[column].reset_index(drop=True).astype(old.dtype)
         if old.iloc[at].reset_index(drop=True).equals(new):
             continue
-        if old.dtype == object or isinstance(old.dtype, pd.StringDtype):
-            # Text (a name or category renamed).
+        if old.dtype == object or isinstance(old.dtype, pd.StringDtype | pd.DatetimeTZDtype):
+            # Text (a name or category renamed), or instants with their time zone (whose numpy
+            # copy would be a Python object a row: seconds at a million rows).
             column_copy = old.copy()
             column_copy.iloc[at] = new.to_numpy()
             replaced[column] = column_copy
