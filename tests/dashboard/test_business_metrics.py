@@ -101,6 +101,9 @@ def test_the_figures_are_answered_to_the_token_only(sqlite_url: str) -> None:
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert b"invdash_business" not in response.data
+        # The same security headers as every other route.
+        assert "Content-Security-Policy" in response.headers
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
     # Without a token set, the route is not there at all.
     plain = create_app(settings_on(sqlite_url, metrics_token=None)).server.test_client()
     assert plain.get("/metrics/business", headers=BEARER).status_code == 404
