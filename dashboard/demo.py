@@ -205,7 +205,8 @@ def seed_default_database(settings: Settings) -> None:
         engine.dispose()
 
 
-def demo_telemetry(order_volume: OrderVolume) -> DemoCluster:
+def demo_telemetry(order_volume: OrderVolume, slo_objective: float = 0.995) -> DemoCluster:
     """The demo cluster, both the cluster and the metrics source, its order-service traffic
-    following ``order_volume`` (``InventorySource.order_lines_per_minute``)."""
-    return DemoCluster(order_volume)
+    following ``order_volume`` (``InventorySource.order_lines_per_minute``), its error-budget
+    alerts burning against ``slo_objective``."""
+    return DemoCluster(order_volume, slo_objective=slo_objective)

@@ -81,7 +81,7 @@ def build_sources(settings: Settings) -> Sources:
     if settings.telemetry == "off":
         return Sources(inventory, None, None)
     if settings.telemetry == "demo":
-        demo = demo_telemetry(inventory.order_lines_per_minute)
+        demo = demo_telemetry(inventory.order_lines_per_minute, settings.slo_objective)
         return Sources(inventory, demo, demo)
     core_v1 = kubernetes_client_from_environment()
     cluster: ClusterSource | None = None
@@ -112,6 +112,6 @@ def build_sources(settings: Settings) -> Sources:
                 "INVDASH_TELEMETRY=live but no cluster (in-cluster service account, KUBECONFIG or "
                 "~/.kube/config) and no INVDASH_PROMETHEUS_URL is configured"
             )
-        demo = demo_telemetry(inventory.order_lines_per_minute)
+        demo = demo_telemetry(inventory.order_lines_per_minute, settings.slo_objective)
         return Sources(inventory, demo, demo)
     return Sources(inventory, cluster, metrics)

@@ -66,6 +66,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from demo import checkout
 from queries.health import Health, describe_failure
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
@@ -77,6 +78,8 @@ from queries.telemetry import (
     RECENT_RESTARTS,
     SERVICE_TRAFFIC_COLUMNS,
     UNHEALTHY_POD_COLUMNS,
+    RequestCounts,
+    alert_frame,
     choose_step,
     contract_frame,
 )
@@ -423,10 +426,15 @@ class _Demand:
         profile = _trailing_sum(_profile_lines(seed, minutes), SMOOTHING_MINUTES)
         lines, _ = _fetch_order_lines(volume, self.first_minute, last_minute)
         smoothed = profile / SMOOTHING_MINUTES
+        success = checkout.success_share(minutes)
         if lines is not None:
             recent = _trailing_sum(lines, STALE_MINUTES) > 0
-            inventory = _trailing_sum(lines, SMOOTHING_MINUTES) / SMOOTHING_MINUTES
-            smoothed = np.where(recent, inventory, smoothed)
+            # The visitors who tried to order: while checkout fails, only a share got through.
+            tried = _trailing_sum(lines / success, SMOOTHING_MINUTES) / SMOOTHING_MINUTES
+            smoothed = np.where(recent, tried, smoothed)
+        # Failed checkouts: each order line tried and not booked, answered with 5xx.
+        self.failed_checkouts = smoothed / 60.0 * (1.0 - success)
+        self.failed_checkouts *= checkout.CHECKOUT_REQUESTS_PER_ORDER_LINE
         phases = minutes * MINUTE % LOOP_SECONDS
         self.spike = (phases >= SPIKE_SECONDS[0]) & (phases < SPIKE_SECONDS[1])
         base = BROWSING_REQUESTS_PER_SECOND + REQUESTS_PER_ORDER_LINE * smoothed / 60.0
@@ -488,10 +496,13 @@ class DemoCluster:
         order_volume: OrderVolume | None,
         clock: Callable[[], dt.datetime] = now_utc,
         seed: int = 7,
+        slo_objective: float = 0.995,
     ) -> None:
         self.order_volume = order_volume
         self.clock = clock
         self.seed = seed
+        # The availability objective its error-budget alerts burn against (INVDASH_SLO_OBJECTIVE).
+        self.slo_objective = slo_objective
 
     # --- ClusterSource -------------------------------------------------------------------------
 
@@ -617,13 +628,16 @@ class DemoCluster:
     def hpa_replicas(
         self, namespace: str | None, start: dt.datetime, end: dt.datetime
     ) -> pd.DataFrame:
-        """The order-service HPA's current and desired replicas per step (columns
+        """The order-service HPA's current and desired replicas and its bounds per step (columns
         ``HPA_COLUMNS``, steps as ``pod_usage``); empty for a namespace other than "shop"."""
         rows = []
         for t, demand in self._steps(start, end) if namespace in (None, "shop") else ():
             j = demand.index(t)
             current, desired = int(demand.current[j]), int(demand.desired[j])
-            rows.append((_timestamp(t), "shop", "order-service", current, desired))
+            rows.append(
+                (_timestamp(t), "shop", "order-service", current, desired, MIN_REPLICAS,
+                 MAX_REPLICAS)
+            )  # fmt: skip
         return contract_frame(rows, HPA_COLUMNS)
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -635,6 +649,98 @@ class DemoCluster:
             for service, rate, errors, p95 in self._traffic_at(t, demand):
                 rows.append((stamp, service, rate, rate * errors, errors, p95))
         return contract_frame(rows, SERVICE_TRAFFIC_COLUMNS)
+
+    def service_request_counts(
+        self, service: str, window: dt.timedelta, at: dt.datetime
+    ) -> RequestCounts:
+        """``service``'s requests and 5xx answers in the ``window`` before ``at``: its request
+        and error rates at each step of the window (at most 1000 steps, as ``service_traffic``)
+        times the step. (0, 0) for a service the demo does not run."""
+        if window <= dt.timedelta(0):
+            raise ValueError(f"window must be positive, not {window}")
+        end = _seconds(at, "at")
+        start = end - int(window.total_seconds())
+        step = int(choose_step(_datetime(start), _datetime(end), MAX_POINTS).total_seconds())
+        requests = errors = 0.0
+        for t, demand in self._steps(_datetime(start + step), _datetime(end)):
+            for name, rate, share, _ in self._traffic_at(t, demand):
+                if name == service:
+                    requests += rate * step
+                    errors += rate * share * step
+        return RequestCounts(requests, errors)
+
+    def firing_alerts(self) -> pd.DataFrame:
+        """The alerts deploy/prometheus/invdash-rules.yml would fire now on this cluster's
+        order service (its business alerts on the inventory's figures are Prometheus' to
+        evaluate): a broken checkout, an error-budget burn, the HPA at its maximum. Each
+        condition is evaluated minute by minute, with the rule's window and ``for``, on the
+        same traffic ``service_traffic`` reports and the inventory's order lines. Columns
+        ALERT_COLUMNS."""
+        now = self._now() // MINUTE * MINUTE
+        rows = [
+            *_demo_alert(self._broken_checkout_since(now), now, "InvdashBrokenCheckout"),
+            *_demo_alert(
+                self._burn_since(now, FAST_BURN), now, "InvdashOrderServiceErrorBudgetFastBurn"
+            ),
+            *_demo_alert(
+                self._burn_since(now, SLOW_BURN), now, "InvdashOrderServiceErrorBudgetSlowBurn"
+            ),
+            *_demo_alert(self._at_max_since(now), now, "InvdashOrderServiceAtMaxReplicas"),
+        ]
+        return alert_frame(rows)
+
+    def _broken_checkout_since(self, now: int) -> int | None:
+        """When the broken-checkout condition last began to hold, if it holds now and has
+        held for the rule's ``for``: order lines per 1,000 requests over the last hour under
+        half of a week earlier's, while the hour's requests are at least 80% of its."""
+        hour = 60
+        span = ALERT_LOOKBACK_MINUTES + hour
+        week = 7 * DAY_SECONDS
+        ratios, requests = [], []
+        for end in (now, now - week):
+            first = end - span * MINUTE
+            demand = self._demand(first, end)
+            minutes = np.arange(first // MINUTE, end // MINUTE, dtype=np.int64)
+            rate = demand.request_rate[minutes - demand.first_minute] * MINUTE
+            lines, _ = _fetch_order_lines(self.order_volume, int(minutes[0]), int(minutes[-1]))
+            if lines is None:
+                return None
+            hour_requests, hour_lines = _window_sums(rate, hour), _window_sums(lines, hour)
+            ratios.append(1000.0 * hour_lines / np.maximum(hour_requests, 1e-9))
+            requests.append(hour_requests)
+        holds = (ratios[0] < 0.5 * ratios[1]) & (requests[0] >= 0.8 * requests[1])
+        return _held_since(holds, now, BROKEN_CHECKOUT_FOR_MINUTES)
+
+    def _burn_since(self, now: int, burn: _Burn) -> int | None:
+        """When an error-budget burn alert's two windows last began to exceed its rate."""
+        step = burn.step_minutes * MINUTE
+        first = now - (ALERT_LOOKBACK_MINUTES * MINUTE) - burn.long_minutes * MINUTE
+        times = list(range(first - first % step + step, now + 1, step))
+        demand = self._demand(times[0], now)
+        requests, errors = [], []
+        for t in times:
+            _, rate, share, _ = self._traffic_at(t, demand)[0]
+            requests.append(rate * step)
+            errors.append(rate * share * step)
+        total, failed = np.asarray(requests), np.asarray(errors)
+        threshold = burn.rate * (1.0 - self.slo_objective)
+
+        lookback = len(times) - burn.long_minutes // burn.step_minutes + 1
+
+        def ratio(minutes: int) -> FloatArray:
+            n = minutes // burn.step_minutes
+            sums = _window_sums(failed, n) / np.maximum(_window_sums(total, n), 1e-9)
+            return sums[-lookback:]
+
+        holds = (ratio(burn.long_minutes) > threshold) & (ratio(burn.short_minutes) > threshold)
+        return _held_since(holds, now, burn.for_minutes, burn.step_minutes)
+
+    def _at_max_since(self, now: int) -> int | None:
+        first = now - ALERT_LOOKBACK_MINUTES * MINUTE
+        demand = self._demand(first, now)
+        minutes = np.arange(first // MINUTE + 1, now // MINUTE + 1, dtype=np.int64)
+        holds = demand.current[minutes - demand.first_minute] >= MAX_REPLICAS
+        return _held_since(holds, now, AT_MAX_FOR_MINUTES)
 
     # --- time and demand -----------------------------------------------------------------------
 
@@ -970,6 +1076,7 @@ class DemoCluster:
         utilisation = float(demand.cpu_demand[j]) / (max(ready, 1) * ORDER_SERVICE.cpu_limit)
         errors = 0.002 + 0.1 * max(0.0, utilisation - 0.8)
         errors += (0.025 if spike else 0.0) + (0.015 if leaker_down else 0.0)
+        errors += float(demand.failed_checkouts[j]) / rate
         p95 = 0.08 + 0.01 * _unit(self.seed, "p95/order-service", t // 15)
         p95 *= (2.2 if spike else 1.0) * (1.3 if leaker_down else 1.0)
         p95 *= 1 + 2 * max(0.0, utilisation - 0.6)
@@ -1235,6 +1342,70 @@ class DemoCluster:
 
 
 # --- frames --------------------------------------------------------------------------------------
+
+
+class _Burn(NamedTuple):
+    """A multiwindow burn-rate alert of the rules file: both windows above rate x budget."""
+
+    rate: float
+    long_minutes: int
+    short_minutes: int
+    for_minutes: int
+    step_minutes: int  # how finely the demo evaluates it
+
+
+FAST_BURN = _Burn(14.4, 60, 5, 2, 1)
+SLOW_BURN = _Burn(6.0, 360, 30, 15, 5)
+BROKEN_CHECKOUT_FOR_MINUTES = 15
+AT_MAX_FOR_MINUTES = 10
+# How far back a firing alert's start is looked for (an older start reads as this long ago).
+ALERT_LOOKBACK_MINUTES = 3 * 60
+# The rules' severities and summaries (deploy/prometheus/invdash-rules.yml).
+_DEMO_ALERTS = {
+    "InvdashBrokenCheckout": ("critical", "Orders fell by more than half while traffic holds"),
+    "InvdashOrderServiceErrorBudgetFastBurn": (
+        "critical", "The order service burns its error budget 14 times too fast",
+    ),
+    "InvdashOrderServiceErrorBudgetSlowBurn": (
+        "warning", "The order service burns its error budget 6 times too fast",
+    ),
+    "InvdashOrderServiceAtMaxReplicas": (
+        "warning", "order-service has been at its maximum replicas for 10 min",
+    ),
+}  # fmt: skip
+
+
+def _window_sums(values: FloatArray, n: int) -> FloatArray:
+    """The sums of ``n`` consecutive values ending at each position from the n-th on."""
+    totals = np.concatenate([[0.0], np.cumsum(values)])
+    sums: FloatArray = totals[n:] - totals[:-n]
+    return sums
+
+
+def _held_since(
+    holds: npt.NDArray[np.bool_], now: int, for_minutes: int, step_minutes: int = 1
+) -> int | None:
+    """When the run of true values ending at the last one (the step ending at ``now``)
+    began, if it is at least ``for_minutes`` long; None otherwise."""
+    if not len(holds) or not holds[-1]:
+        return None
+    false_at = np.flatnonzero(~holds)
+    run = len(holds) - (int(false_at[-1]) + 1 if len(false_at) else 0)
+    if (run - 1) * step_minutes < for_minutes:
+        return None
+    return now - (run - 1) * step_minutes * MINUTE
+
+
+def _demo_alert(since: int | None, now: int, name: str) -> list[tuple[object, ...]]:
+    if since is None:
+        return []
+    severity, summary = _DEMO_ALERTS[name]
+    labels = "" if name.startswith("InvdashBroken") else "namespace=shop, service=order-service"
+    return [(name, severity, summary, _timestamp(since), labels)]
+
+
+def _datetime(t: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
 def _timestamp(t: int) -> pd.Timestamp:

@@ -6,7 +6,9 @@ show no orders an hour later. ``continue_orders`` brings such a database up to `
 * every whole minute since the newest order (at most ``HORIZON`` back) gets the orders placed in
   the same minute one week earlier, each taken a Poisson(1) number of times: the week's rhythm
   (time of day, weekday, warehouse, SKUs, lines, quantities) carries on, with fresh noise, and
-  a share ``CANCELLED_ORDER_SHARE`` of them cancelled;
+  a share ``CANCELLED_ORDER_SHARE`` of them cancelled; in a checkout outage (``demo.checkout``)
+  the Poisson mean is the share of checkouts that go through, and a minute whose week-earlier
+  one lay in an outage takes the orders of two weeks earlier;
 * lots that expired since are written off (Pharmacy), as the seed does;
 * open lines older than the picking delay are picked first come first served against stock on
   hand, one shipment movement per SKU x warehouse, lots consumed oldest first; order statuses and
@@ -31,6 +33,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from demo import checkout
 from demo import seed as demo_seed
 from queries.schema import Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
 
@@ -127,21 +130,48 @@ def _book_movements(conn: Connection, rows: pd.DataFrame, kind: str, reason: str
 def _place_orders(
     conn: Connection, rng: np.random.Generator, start: dt.datetime, end: dt.datetime
 ) -> tuple[int, int]:
-    """Orders in the whole minutes [start, end): last week's, each a Poisson(1) number of times."""
+    """Orders in the whole minutes [start, end): a week earlier's (two weeks earlier's for a
+    minute whose week-earlier one had a checkout outage), each taken a Poisson number of times
+    whose mean is the share of checkouts that go through in the new minute (``demo.checkout``)."""
     if start >= end:
         return 0, 0
     templates = _rows(
         conn,
         sa.select(SalesOrder.id, SalesOrder.warehouse_id, SalesOrder.ordered_at)
         .where(
-            SalesOrder.ordered_at >= start - REPLAY_LAG, SalesOrder.ordered_at < end - REPLAY_LAG
+            SalesOrder.ordered_at >= start - 2 * REPLAY_LAG,
+            SalesOrder.ordered_at < end - REPLAY_LAG,
         )
         .order_by(SalesOrder.ordered_at, SalesOrder.id),
     )
     if templates.empty:
         return 0, 0
-    copies = rng.poisson(1.0, len(templates))
-    new = templates.loc[templates.index.repeat(copies)].reset_index(drop=True)
+    lag = pd.Timedelta(REPLAY_LAG)
+    placed_at = pd.to_datetime(templates["ordered_at"])
+    source_minutes = (placed_at - pd.Timestamp(0)) // pd.Timedelta(minutes=1)
+    week = REPLAY_LAG // dt.timedelta(minutes=1)
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    # A template serves the minute a week after it unless it lay in an outage (that minute
+    # takes its orders from two weeks earlier), and the minute two weeks after it when the
+    # one between lay in one.
+    one_week = (~checkout.outage_minutes(source_minutes)) & (placed_at + lag >= first)
+    one_week &= placed_at + lag < last
+    two_weeks = checkout.outage_minutes(source_minutes + week) & (placed_at + 2 * lag >= first)
+    two_weeks &= placed_at + 2 * lag < last
+    served = pd.concat(
+        [
+            templates.loc[one_week].assign(lag=1),
+            templates.loc[two_weeks].assign(lag=2),
+        ],
+        ignore_index=True,
+    )
+    if served.empty:
+        return 0, 0
+    served["ordered_at"] = pd.to_datetime(served["ordered_at"]) + served.pop("lag") * lag
+    served = served.sort_values(["ordered_at", "id"], kind="stable", ignore_index=True)
+    target_minutes = (served["ordered_at"] - pd.Timestamp(0)) // pd.Timedelta(minutes=1)
+    copies = rng.poisson(checkout.success_share(target_minutes))
+    new = served.loc[served.index.repeat(copies)].reset_index(drop=True)
     if new.empty:
         return 0, 0
     first_id = (
@@ -151,7 +181,7 @@ def _place_orders(
     new["template"] = new.pop("id")
     new["id"] = np.arange(first_id, first_id + len(new))
     new["number"] = [f"SO{order:09d}" for order in new["id"].tolist()]
-    new["ordered_at"] = _python_datetimes(pd.to_datetime(new["ordered_at"]) + REPLAY_LAG)
+    new["ordered_at"] = _python_datetimes(new["ordered_at"])
     cancelled = rng.random(len(new)) < demo_seed.CANCELLED_ORDER_SHARE
     new["status"] = np.where(cancelled, "cancelled", "open")
     conn.execute(

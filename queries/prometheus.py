@@ -152,6 +152,7 @@ class PrometheusAPI:
         session = requests.Session()
         session.hooks["response"].append(_raise_unless_ok)
         auth = None if bearer_token_file is None else _BearerTokenFile(Path(bearer_token_file))
+        self._session, self._auth = session, auth
         self.connection = PrometheusConnect(
             url=self.url,
             retry=Retry(total=0, raise_on_status=False),
@@ -171,6 +172,17 @@ class PrometheusAPI:
         return self.connection.custom_query_range(
             query, start_time=start, end_time=end, step=step, timeout=self.timeout_seconds
         )
+
+    def alerts(self) -> object:
+        """``/api/v1/alerts``' alerts: every active alert of the server's alerting rules, with
+        its labels, annotations, state and activeAt (what the ``ALERTS`` series lacks)."""
+        response = self._session.get(
+            f"{self.url}/api/v1/alerts", auth=self._auth, timeout=self.timeout_seconds
+        )
+        answer = response.json()
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            raise TypeError(f"unexpected answer from /api/v1/alerts: {str(answer)[:80]}")
+        return answer.get("data", {}).get("alerts")
 
     def close(self) -> None:
         self.connection.close()
@@ -337,7 +349,7 @@ class PrometheusSource:
         try:
             result = request()
             if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):
-                raise TypeError(f"expected a list of series, got {str(result)[:80]}")
+                raise TypeError(f"expected a list of objects, got {str(result)[:80]}")
         except Exception as error:
             reason = failure_reason(error, self._api.timeout_seconds)
             raise PrometheusQueryError(query_name, self.url, reason) from error
@@ -485,14 +497,16 @@ class PrometheusSource:
     def hpa_replicas(
         self, namespace: str | None, start: dt.datetime, end: dt.datetime
     ) -> pd.DataFrame:
-        """One row per HorizontalPodAutoscaler per step: current and desired replicas.
-        Columns HPA_COLUMNS; a count missing at a step is NaN."""
+        """One row per HorizontalPodAutoscaler per step: current and desired replicas and its
+        spec's minimum and maximum. Columns HPA_COLUMNS; a count missing at a step is NaN."""
         return self._ranges_by_object(
             (start, end),
             namespace,
             {
                 "current_replicas": "hpa_current_replicas",
                 "desired_replicas": "hpa_desired_replicas",
+                "min_replicas": "hpa_min_replicas",
+                "max_replicas": "hpa_max_replicas",
             },
             ("horizontalpodautoscaler", "hpa"),
             telemetry.HPA_COLUMNS,
@@ -543,6 +557,50 @@ class PrometheusSource:
         frame["error_rate"] = frame["error_rate"].fillna(0.0)
         frame["error_share"] = _share(frame["error_rate"], frame["request_rate"])
         return frame
+
+    def service_request_counts(
+        self, service: str, window: dt.timedelta, at: dt.datetime
+    ) -> telemetry.RequestCounts:
+        """``service``'s requests and 5xx answers in the ``window`` before ``at`` (increase()
+        of the request counter: counter resets are taken care of, and a window longer than
+        the data counts what there is). 0 errors when no 5xx series exists."""
+        at = _aware_utc(at, "at")
+        if window <= dt.timedelta(0):
+            raise ValueError(f"window must be positive, not {window}")
+        counts = [
+            _instant_values(
+                self._instant(name, at, services=[service], window=window),
+                (self.catalogue.http_service_label,),
+            ).get((service,), 0.0)
+            for name in ("service_requests", "service_errors")
+        ]
+        return telemetry.RequestCounts(*counts)
+
+    def firing_alerts(self) -> pd.DataFrame:
+        """Every alert Prometheus' alerting rules fire now (pending ones are not yet alerts).
+        Columns ALERT_COLUMNS, most severe first."""
+        answer = self._call("alerts", self._api.alerts)
+        rows = []
+        for alert in answer:
+            if alert.get("state") != "firing":
+                continue
+            labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+            annotations = alert.get("annotations") or {}
+            rest = ", ".join(
+                f"{name}={value}"
+                for name, value in sorted(labels.items())
+                if name not in ("alertname", "severity", "alertstate")
+            )
+            rows.append(
+                (
+                    labels.get("alertname", ""),
+                    labels.get("severity", ""),
+                    str(annotations.get("summary", "")),
+                    pd.Timestamp(alert["activeAt"]).tz_convert("UTC"),
+                    rest,
+                )
+            )
+        return telemetry.alert_frame(rows)
 
     def check_health(self) -> Health:
         """Status "ok" when Prometheus answers a query, else "error" naming the URL and the reason."""

@@ -127,6 +127,22 @@ DEFAULT_QUERIES: Mapping[str, str] = MappingProxyType(
             "max by (namespace, horizontalpodautoscaler) "
             "(kube_horizontalpodautoscaler_status_desired_replicas{$kube_state_metrics_selector})"
         ),
+        "hpa_min_replicas": (
+            "max by (namespace, horizontalpodautoscaler) "
+            "(kube_horizontalpodautoscaler_spec_min_replicas{$kube_state_metrics_selector})"
+        ),
+        "hpa_max_replicas": (
+            "max by (namespace, horizontalpodautoscaler) "
+            "(kube_horizontalpodautoscaler_spec_max_replicas{$kube_state_metrics_selector})"
+        ),
+        # A service's requests and 5xx answers over a window (an SLO's period, a burn window).
+        "service_requests": (
+            "sum by ($service_label) (increase($http_requests_metric{$http_selector}[$window]))"
+        ),
+        "service_errors": (
+            "sum by ($service_label) "
+            '(increase($http_requests_metric{$status_label=~"5..", $http_selector}[$window]))'
+        ),
         "service_request_rate": (
             "sum by ($service_label) (rate($http_requests_metric{$http_selector}[$window]))"
         ),

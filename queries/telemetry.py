@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 
@@ -53,7 +53,18 @@ CONTAINER_RESOURCE_COLUMNS = [
 ]  # fmt: skip
 
 # hpa_replicas(namespace, start, end): one row per HorizontalPodAutoscaler per step.
-HPA_COLUMNS = ["timestamp", "namespace", "hpa", "current_replicas", "desired_replicas"]
+#   min_replicas, max_replicas: its spec's bounds (kube-state-metrics' spec_min/max_replicas).
+HPA_COLUMNS = [
+    "timestamp", "namespace", "hpa", "current_replicas", "desired_replicas", "min_replicas",
+    "max_replicas",
+]  # fmt: skip
+
+# firing_alerts(): one row per alert firing now (Prometheus' alerting rules), most severe
+# first, then the longest firing. severity: the label ("" when unlabelled); summary: the
+# annotation ("" when none); active_since: when its condition first held (the rule's ``for``
+# counts from there); labels: the alert's other labels as "name=value, ..." by name.
+ALERT_COLUMNS = ["alertname", "severity", "summary", "active_since", "labels"]
+SEVERITY_ORDER = ("critical", "warning", "info")
 
 # service_traffic(start, end): one row per configured service per step.
 #   request_rate: requests/s; error_rate: 5xx responses/s; error_share: error_rate/request_rate;
@@ -69,6 +80,13 @@ SERVICE_TRAFFIC_COLUMNS = [
 # last_terminated_reason: e.g. "OOMKilled", "" when unknown.
 UNHEALTHY_POD_COLUMNS = ["namespace", "pod", "status", "restarts", "last_terminated_reason"]
 RECENT_RESTARTS = dt.timedelta(minutes=5)
+
+
+class RequestCounts(NamedTuple):
+    """A service's requests, and those answered with a 5xx, over a window."""
+
+    requests: float
+    errors: float
 
 
 class ClusterSource(Protocol):
@@ -104,6 +122,12 @@ class MetricsSource(Protocol):
 
     def service_traffic(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame: ...
 
+    def service_request_counts(
+        self, service: str, window: dt.timedelta, at: dt.datetime
+    ) -> RequestCounts: ...
+
+    def firing_alerts(self) -> pd.DataFrame: ...
+
     def unhealthy_pods_at(self, moment: dt.datetime) -> pd.DataFrame: ...
 
     def check_health(self) -> Health: ...
@@ -135,15 +159,18 @@ def choose_step(
 # The dtype of every contract column; a name means the same thing in every frame it appears in.
 COLUMN_DTYPES: dict[str, str] = {
     "timestamp": "datetime64[ns, UTC]",
+    "active_since": "datetime64[ns, UTC]",
     **dict.fromkeys(
         ["namespace", "pod", "workload", "workload_kind", "node", "phase", "status",
          "last_termination_reason", "kind", "name", "type", "reason", "message", "container",
-         "last_terminated_reason", "hpa", "service"],
+         "last_terminated_reason", "hpa", "service", "alertname", "severity", "summary",
+         "labels"],
         "str",
     ),
     **dict.fromkeys(
         ["ready_containers", "total_containers", "restarts", "count", "restarts_window",
-         "current_replicas", "desired_replicas", "order_lines", "orders"],
+         "current_replicas", "desired_replicas", "min_replicas", "max_replicas", "order_lines",
+         "orders"],
         "int64",
     ),
     **dict.fromkeys(["healthy", "ready", "memory_pressure", "disk_pressure", "pid_pressure"], "bool"),
@@ -167,3 +194,13 @@ def contract_frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
 def empty_frame(columns: list[str]) -> pd.DataFrame:
     """A frame with the contract's columns and dtypes, and no rows."""
     return contract_frame([], columns)
+
+
+def alert_frame(rows: Iterable[Any]) -> pd.DataFrame:
+    """ALERT_COLUMNS rows, most severe first (SEVERITY_ORDER, then any other severity), then
+    the longest active, then by name."""
+    frame = contract_frame(rows, ALERT_COLUMNS)
+    rank = {severity: position for position, severity in enumerate(SEVERITY_ORDER)}
+    ranks = frame["severity"].map(lambda severity: rank.get(severity, len(rank)))
+    frame = frame.assign(_rank=ranks).sort_values(["_rank", "active_since", "alertname"])
+    return frame.drop(columns="_rank").reset_index(drop=True)

@@ -246,12 +246,24 @@ def create_blocks(openmetrics_file: Path, blocks_dir: Path) -> Path:
 class PrometheusServer(ProcessService):
     """``prometheus`` serving a copy of ``blocks_dir`` on 127.0.0.1, ready when constructed."""
 
-    def __init__(self, blocks_dir: Path, *, start_timeout: float = START_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        blocks_dir: Path,
+        *,
+        start_timeout: float = START_TIMEOUT_SECONDS,
+        rules: str | None = None,
+    ) -> None:
+        """``rules``: the text of a rules file to load (its groups evaluated every second)."""
         super().__init__("prometheus", PROMETHEUS_INSTALL_HINT, "prometheus")
         self.data_dir = self.base_dir / "data"
         shutil.copytree(blocks_dir, self.data_dir)
         config = self.base_dir / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n", encoding="utf-8")
+        text = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\nscrape_configs: []\n"
+        if rules is not None:
+            rules_file = self.base_dir / "rules.yml"
+            rules_file.write_text(rules, encoding="utf-8")
+            text += f"rule_files:\n  - {rules_file}\n"
+        config.write_text(text, encoding="utf-8")
         self._config = config
         self.url = ""
         started = time.monotonic()

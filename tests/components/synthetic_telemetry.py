@@ -167,7 +167,7 @@ def hpa_replicas(days: int) -> pd.DataFrame:
     desired = np.where(_bursting(times), BURST_DESIRED_REPLICAS, 2)
     return _contract(
         {"timestamp": times, "namespace": "shop", "hpa": "checkout", "current_replicas": 2,
-         "desired_replicas": desired},
+         "desired_replicas": desired, "min_replicas": 2, "max_replicas": BURST_DESIRED_REPLICAS},
         HPA_COLUMNS,
     )  # fmt: skip
 

@@ -1,6 +1,7 @@
 """The demo cluster: telemetry contracts, determinism, traffic from the inventory, incident loop.
 
-Times below are offsets into one loop: the hour from 14:00 UTC on Friday 2026-11-27. The order
+Times below are offsets into one loop: the hour from 15:00 UTC on Friday 2026-11-27 (clear of the
+demo's checkout outages, 12:40 to 13:55 and 20:40 to 21:55 that day). The order
 volume is given by the test: ``every_other_minute`` is one order line on even minutes (0.5 a
 minute, so order-service sees 6 + 600 x 0.5 / 60 = 11 requests/s, 0.33 cores: 3 replicas; the
 x3 spike makes 33 requests/s, 0.99 cores: 7 replicas).
@@ -27,7 +28,7 @@ from queries import telemetry
 from queries.inventory import InventorySource
 from queries.workloads import guess_workload, workload_resources
 
-HOUR = dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC)
+HOUR = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
 MI = 2**20
 KUBECTL_STATUSES = {
     "Running", "Pending", "ContainerCreating", "CrashLoopBackOff", "OOMKilled", "Terminating",
@@ -123,7 +124,7 @@ RESOURCE_DTYPES = {
     "last_terminated_reason": STRING,
 }  # fmt: skip
 HPA_DTYPES = {
-    "timestamp": TIMESTAMP, "namespace": STRING, "hpa": STRING, "current_replicas": "int64",
+    "timestamp": TIMESTAMP, "namespace": STRING, "hpa": STRING, "current_replicas": "int64", "min_replicas": "int64", "max_replicas": "int64",
     "desired_replicas": "int64",
 }  # fmt: skip
 TRAFFIC_DTYPES = {
@@ -542,7 +543,7 @@ def test_the_incident_leaves_its_events() -> None:
 
 
 def test_an_event_reads_the_same_whenever_it_is_asked_about() -> None:
-    release = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
+    release = dt.datetime(2026, 12, 4, 6, 0, tzinfo=dt.UTC)  # no checkout outage that morning
     early_now = release + dt.timedelta(seconds=70)
     early = cluster(early_now).events(release)
     later = cluster(release + dt.timedelta(minutes=10)).events(release)
@@ -606,7 +607,7 @@ def test_the_payments_rollout_replaces_its_pods_under_a_new_replicaset() -> None
 
 
 def test_the_daily_release_renames_order_service_pods_and_restarts_count_afresh() -> None:
-    release = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
+    release = dt.datetime(2026, 12, 4, 6, 0, tzinfo=dt.UTC)  # no checkout outage that morning
     before = order_service(cluster(release - dt.timedelta(minutes=1)).pod_health())
     during = order_service(cluster(release + dt.timedelta(seconds=55)).pod_health())
     after = order_service(cluster(release + dt.timedelta(minutes=5)).pod_health())

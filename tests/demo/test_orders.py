@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from inventory_invariants import assert_inventory_invariants, frame, scalar
 from postgresql_database import BACKENDS, engine_for
 
+from demo import checkout
 from demo.orders import HORIZON, PICKING_DELAY, REPLAY_LAG, continue_orders
 from demo.seed import seed_database
 from queries.inventory import InventoryPolicy, InventorySource
@@ -101,8 +102,16 @@ def test_every_whole_minute_since_the_seed_has_orders_like_last_weeks(
             SalesOrder.ordered_at < LATER.replace(second=0) - REPLAY_LAG,
         ),
     )
-    # Each old order comes again a Poisson(1) number of times: about as many orders in all.
-    assert 0.7 * len(week_ago) <= len(new) <= 1.3 * len(week_ago)
+    # Each old order comes again a Poisson number of times, of mean 1 outside a checkout
+    # outage (12:40 to 13:55 that Friday) and of the outage's success share inside it.
+    assert checkout.in_outage(dt.datetime(2026, 11, 27, 13, 0))
+    assert not checkout.outage_minutes(
+        pd.to_datetime(week_ago["ordered_at"]).map(checkout.minute_of)
+    ).any()
+    expected = checkout.success_share(
+        (pd.to_datetime(week_ago["ordered_at"]) + REPLAY_LAG).map(checkout.minute_of)
+    ).sum()
+    assert 0.7 * expected <= len(new) <= 1.3 * expected
     assert (new["status"] == "cancelled").mean() < 0.1
 
     # Every new order repeats an order of a week before: warehouse, minute, SKUs and quantities.
@@ -122,6 +131,42 @@ def test_every_whole_minute_since_the_seed_has_orders_like_last_weeks(
     )
     for order in new.assign(basket=new["id"].map(new_baskets)).itertuples():
         assert (order.warehouse_id, order.ordered_at, order.basket) in templates, order
+
+
+def test_a_checkout_outage_books_a_tenth_of_the_orders_and_a_week_later_replays_two_weeks_back(
+    seeded: sa.Engine,
+) -> None:
+    # The Friday's outages: 12:40 to 13:55 (its week's) and none at 16:40 (the week before's,
+    # whose minutes the orders loop must not replay).
+    outage_start, outage_end = checkout.next_outage(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC))
+    assert (outage_start.hour, outage_start.minute, outage_end.hour) == (12, 40, 13)
+    assert checkout.in_outage(dt.datetime(2026, 11, 20, 16, 50))  # a week before, 16:40 to 17:55
+    ends = dt.datetime(2026, 11, 27, 18, 30)
+    continue_orders(seeded, ends, seed=7)
+
+    def placed(first: dt.datetime, last: dt.datetime) -> pd.DataFrame:
+        return frame(
+            seeded,
+            sa.select(SalesOrder.id, SalesOrder.ordered_at).where(
+                SalesOrder.ordered_at >= first, SalesOrder.ordered_at < last
+            ),
+        )
+
+    minutes = dt.timedelta(minutes=checkout.OUTAGE_LENGTH)
+    week, start = REPLAY_LAG, dt.datetime(2026, 11, 27, 12, 40)
+    during, normal = placed(start, start + minutes), placed(start - week, start - week + minutes)
+    assert len(normal) > 20
+    assert len(during) < 0.3 * len(normal)  # about a tenth get through
+
+    # 16:40 a week before had an outage: that span's orders repeat those of two weeks before.
+    later = dt.datetime(2026, 11, 27, 16, 40)
+    now, two_weeks = (
+        placed(later, later + minutes),
+        placed(later - 2 * week, later - 2 * week + minutes),
+    )
+    assert 0.7 * len(two_weeks) <= len(now) <= 1.3 * len(two_weeks)
+    templates = set(pd.to_datetime(two_weeks["ordered_at"]) + 2 * week)
+    assert set(pd.to_datetime(now["ordered_at"])) <= templates
 
 
 def test_the_seeded_rules_still_hold_after_carrying_on(carried_on: sa.Engine) -> None:

@@ -45,6 +45,7 @@ from queries.promql import (
     promql_structure_problem,
 )
 from queries.telemetry import (
+    ALERT_COLUMNS,
     CONTAINER_RESOURCE_COLUMNS,
     HPA_COLUMNS,
     POD_USAGE_COLUMNS,
@@ -72,6 +73,8 @@ RECORDED_FAMILIES = (
     "kube_pod_container_status_restarts_total", "kube_pod_container_status_last_terminated_reason",
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_status_desired_replicas",
+    "kube_horizontalpodautoscaler_spec_min_replicas",
+    "kube_horizontalpodautoscaler_spec_max_replicas",
     "kube_pod_status_phase", "kube_pod_status_ready", "kube_pod_container_status_waiting_reason",
 )  # fmt: skip
 RECORDED_REPEATS = 21  # five minutes of 15 s scrapes, so a 5m rate has a full window
@@ -170,6 +173,14 @@ def synthetic_families() -> list[Family]:
                gauge(step_after(2, 4, -22 * MINUTE))),
         Series({"namespace": "payments", "horizontalpodautoscaler": "api"}, gauge(1)),
     ])  # fmt: skip
+    hpa_min = Family("kube_horizontalpodautoscaler_spec_min_replicas", "gauge", [
+        Series({"namespace": "shop", "horizontalpodautoscaler": "web"}, gauge(2)),
+        Series({"namespace": "payments", "horizontalpodautoscaler": "api"}, gauge(1)),
+    ])  # fmt: skip
+    hpa_max = Family("kube_horizontalpodautoscaler_spec_max_replicas", "gauge", [
+        Series({"namespace": "shop", "horizontalpodautoscaler": "web"}, gauge(4)),
+        Series({"namespace": "payments", "horizontalpodautoscaler": "api"}, gauge(3)),
+    ])  # fmt: skip
     http_requests = Family("http_requests_total", "counter", [
         Series({"service": "checkout", "code": "200"}, counter(135)),  # 9/s
         Series({"service": "checkout", "code": "404"}, counter(30)),  # 2/s
@@ -211,8 +222,31 @@ def synthetic_families() -> list[Family]:
         Series({"value": value}, gauge(1)) for value in ESCAPE_PROBE_VALUES
     ])  # fmt: skip
     return [cpu, memory, periods, throttled, requests, limits, restarts, reasons, hpa_current,
-            hpa_desired, http_requests, http_latency, probe, waiting, phase, ready]  # fmt: skip
+            hpa_desired, hpa_min, hpa_max, http_requests, http_latency, probe, waiting, phase, ready]  # fmt: skip
 
+
+# Alerting rules the session's Prometheus evaluates every second: two fire at once, one waits
+# an hour in pending, one never holds.
+ALERT_RULES = """
+groups:
+  - name: invdash-test
+    interval: 1s
+    rules:
+      - alert: CheckoutDown
+        expr: vector(1)
+        labels: {severity: critical, team: shop}
+        annotations: {summary: Checkout answers 503}
+      - alert: DiskFilling
+        expr: vector(2)
+        labels: {severity: warning}
+        annotations: {summary: "Disk {{ $value }}% full"}
+      - alert: StillPending
+        expr: vector(1)
+        for: 1h
+        labels: {severity: critical}
+      - alert: NeverHolds
+        expr: vector(1) == 0
+"""
 
 # Cumulative bucket counts added every 15 s: 3/s under 50 ms, 7/s under 100 ms, 10/s under
 # 250 ms, all 12/s under 500 ms.
@@ -268,7 +302,7 @@ def prometheus(
     series_file = write_openmetrics(work / "series.om", merge_families(families))
     try:
         blocks = create_blocks(series_file, work / "blocks")
-        server = PrometheusServer(blocks)
+        server = PrometheusServer(blocks, rules=ALERT_RULES)
     except (FileNotFoundError, RuntimeError) as error:
         pytest.fail(str(error), pytrace=False)
     try:
@@ -496,6 +530,8 @@ def test_hpa_replicas_follow_current_and_desired_counts(source: PrometheusSource
     ]  # fmt: skip
     assert replicas == [(2, 2), (2, 4), (4, 4), (4, 4)]
     assert set(rows(hpas, namespace="payments", hpa="api")["current_replicas"]) == {1}
+    assert (value_at(hpas, "min_replicas", 0 * MINUTE, **web),
+            value_at(hpas, "max_replicas", 0 * MINUTE, **web)) == (2, 4)  # fmt: skip
     assert set(source.hpa_replicas("payments", END - MINUTE, END)["hpa"]) == {"api"}
 
 
@@ -524,6 +560,49 @@ def test_service_traffic_rates_error_share_and_p95_latency(source: PrometheusSou
     assert set(search["error_rate"]) == {0.0}
     assert set(search["error_share"]) == {0.0}
     assert search["p95_latency_seconds"].isna().all()
+
+
+def test_service_request_counts_are_the_increase_of_requests_and_5xx_over_the_window(
+    source: PrometheusSource,
+) -> None:
+    checkout = source.service_request_counts("checkout", 10 * MINUTE, END)
+    assert checkout.requests == pytest.approx(12.0 * 600, rel=0.03)  # 12/s for 10 minutes
+    assert checkout.errors == pytest.approx(1.0 * 600, rel=0.03)  # the 503s; 404s are not errors
+    # A window longer than the data counts what there is (2 hours of history).
+    day = source.service_request_counts("checkout", dt.timedelta(days=30), END)
+    assert day.requests == pytest.approx(12.0 * HISTORY, rel=0.03)
+
+    search = source.service_request_counts("search", 10 * MINUTE, END)
+    assert search.errors == 0.0  # no 5xx series at all
+    assert source.service_request_counts("not-deployed", 10 * MINUTE, END) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="window must be positive"):
+        source.service_request_counts("checkout", dt.timedelta(0), END)
+
+
+def test_firing_alerts_come_from_the_alerting_rules_most_severe_first(
+    prometheus: ServedPrometheus, source: PrometheusSource
+) -> None:
+    deadline = time.monotonic() + 20
+    alerts = source.firing_alerts()
+    while len(alerts) < 2 and time.monotonic() < deadline:  # the first evaluations
+        time.sleep(0.2)
+        alerts = source.firing_alerts()
+
+    assert list(alerts.columns) == ALERT_COLUMNS
+    assert list(alerts["alertname"]) == ["CheckoutDown", "DiskFilling"]  # not the pending one
+    assert list(alerts["severity"]) == ["critical", "warning"]
+    assert list(alerts["summary"]) == ["Checkout answers 503", "Disk 2% full"]
+    assert list(alerts["labels"]) == ["team=shop", ""]
+    assert str(alerts["active_since"].dtype) == "datetime64[ns, UTC]"
+    now = pd.Timestamp.now(tz="UTC")
+    assert (alerts["active_since"] <= now).all()
+    assert (alerts["active_since"] >= now - dt.timedelta(hours=1)).all()
+
+
+def test_firing_alerts_of_a_server_that_is_gone_raise_the_query_error() -> None:
+    gone = PrometheusSource(prometheus_connect(f"http://127.0.0.1:{free_port()}", 2.0))
+    with pytest.raises(PrometheusQueryError, match="alerts"):
+        gone.firing_alerts()
 
 
 def test_service_traffic_without_configured_services_is_every_service_or_none(
@@ -646,6 +725,7 @@ def test_recorded_hpa(source: PrometheusSource, fixtures_dir: Path) -> None:
     assert set(hpas["hpa"]) == {"e2e-hpa"}
     assert set(hpas["current_replicas"]) == {1.0}
     assert set(hpas["desired_replicas"]) == {0.0}
+    assert (set(hpas["min_replicas"]), set(hpas["max_replicas"])) == ({1.0}, {10.0})
 
 
 # --- escaping ---------------------------------------------------------------------------------

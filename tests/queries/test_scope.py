@@ -95,7 +95,11 @@ def test_a_workload_keeps_events_of_itself_its_replicasets_and_its_pods() -> Non
 
 def test_an_hpa_is_in_scope_by_its_namespace_and_name() -> None:
     hpas = contract_frame(
-        [(T, "shop", "checkout", 2, 3), (T, "shop", "search", 1, 1), (T, "payments", "api", 1, 1)],
+        [
+            (T, "shop", "checkout", 2, 3, 1, 5),
+            (T, "shop", "search", 1, 1, 1, 3),
+            (T, "payments", "api", 1, 1, 1, 1),
+        ],
         HPA_COLUMNS,
     )
     assert list(Scope(namespace="shop").hpas(hpas)["hpa"]) == ["checkout", "search"]
