@@ -8,7 +8,7 @@ from dash import Dash
 from flask_caching import Cache
 
 from components import theme
-from dashboard import shell
+from dashboard import alerting, shell
 from dashboard.access import register_access_control
 from dashboard.business_metrics import register_business_metrics
 from dashboard.cache import CacheBackend, SharedCache
@@ -69,8 +69,9 @@ def create_app(settings: Settings, sources: Sources | None = None) -> Dash:
     shell.register_callbacks(app, context)
     for page in PAGES:
         page_module(page).register_callbacks(app, context)
-    # The SRE page's panel on invdash itself.
+    # The SRE page's panel on invdash itself; the alert rules' panels of several pages.
     self_health_page.register_callbacks(app, context)
+    alerting.register_callbacks(app, context)
     register_readiness(app.server, context)
     register_not_found(app.server, app.config.routes_pathname_prefix)
     register_own_metrics(app, shared, settings.refresh_seconds, settings.metrics_port)

@@ -21,6 +21,7 @@ from dashboard.context import DashboardContext
 from queries.daily_review import PERIOD_DAYS, Period
 from queries.inventory import InventorySnapshot
 from queries.kpis import ExecutiveKpiSource
+from queries.slo import SloStatus, slo_status
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
     EVENT_COLUMNS,
@@ -225,6 +226,38 @@ def fetch_unhealthy_pods_at(
         f"unhealthy-at:{moment.floor('15s').isoformat()}",
         lambda source: source.unhealthy_pods_at(then),
         keep_last_good=False,
+    )
+
+
+ALERTS = "metrics:alerts"
+LATEST_HPAS = "metrics:hpa-latest"
+# The newest HPA rows are looked for this far back (a few scrapes).
+LATEST_HPA_WINDOW = dt.timedelta(minutes=5)
+
+
+def fetch_alerts(context: DashboardContext) -> Fetched[pd.DataFrame]:
+    """The alerts firing now (``MetricsSource.firing_alerts``)."""
+    return _from_metrics(context, ALERTS, lambda source: source.firing_alerts())
+
+
+def fetch_slo(context: DashboardContext, now: dt.datetime) -> Fetched[SloStatus]:
+    """The order service's SLO as of ``now``: the period's and the last hour's requests."""
+    source = context.sources.metrics
+    if source is None:
+        return Fetched(None, None, "not configured", None)
+    settings = context.settings
+    return context.cache.fetch(
+        "metrics:slo",
+        lambda: slo_status(source, settings.slo_service, settings.slo_objective, now),
+    )
+
+
+def fetch_latest_hpas(context: DashboardContext, now: dt.datetime) -> Fetched[pd.DataFrame]:
+    """Every HPA's replicas and bounds over the last few minutes (the newest row is now's)."""
+    return _from_metrics(
+        context,
+        LATEST_HPAS,
+        lambda source: source.hpa_replicas(None, now - LATEST_HPA_WINDOW, now),
     )
 
 

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
             "between 0.9 and 1 (0.995: 99.5% of requests without a 5xx)"
         ),
     )
+    slo_service: str = Field(
+        "order-service",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$",
+        description=(
+            "the service whose availability the SLO measures: one name of letters, digits and "
+            "._- (its HTTP traffic, as INVDASH_SERVICES names services)"
+        ),
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description=(

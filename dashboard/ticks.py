@@ -32,6 +32,9 @@ REFRESHERS = (
     "exec",
     "sre",
     "self-health",
+    "alerts",
+    "slo",
+    "hpas",
 )
 
 TICK = Input("tick", "data")

@@ -83,10 +83,14 @@ class Scale:
     skus: int
     warehouses: int
     days: int
+    # Sales order lines per SKU x warehouse and day, on average.
+    lines_per_series_day: float = 0.17  # LINES_PER_SERIES_DAY, below
 
 
 SCALES: dict[str, Scale] = {
-    "demo": Scale(skus=500, warehouses=5, days=120),
+    # The demo's shop is busier per series than the large ones, so its wall screen's order
+    # chart is never mostly empty: about 1,250 lines (640 orders) a day, 40 orders an hour by day.
+    "demo": Scale(skus=500, warehouses=5, days=120, lines_per_series_day=0.5),
     "m": Scale(skus=10_000, warehouses=10, days=120),  # about 2 million sales order lines
     "l": Scale(skus=50_000, warehouses=20, days=120),  # about 20 million: meant for PostgreSQL
 }
@@ -456,7 +460,12 @@ class DemandModel:
         return as_floats(rates.ravel())
 
 
-def build_demand(rng: np.random.Generator, catalogue: Catalogue, days: int) -> DemandModel:
+def build_demand(
+    rng: np.random.Generator,
+    catalogue: Catalogue,
+    days: int,
+    lines_per_series_day: float = LINES_PER_SERIES_DAY,
+) -> DemandModel:
     skus, warehouses = catalogue.skus, catalogue.warehouses
     category = catalogue.sku_category
     slow_share = np.array([c.slow_mover_share for c in CATEGORIES])[category]
@@ -467,10 +476,10 @@ def build_demand(rng: np.random.Generator, catalogue: Catalogue, days: int) -> D
     )
     category_weekday = np.tile(np.array(WEEKDAY_FACTORS), (len(CATEGORIES), 1))
     category_weekday[:, 5:] *= np.array([c.weekend for c in CATEGORIES])
-    # Scale to LINES_PER_SERIES_DAY: each rate is multiplied by its category's weekday mean.
+    # Scale to lines_per_series_day: each rate is multiplied by its category's weekday mean.
     category_mean = category_weekday.mean(axis=1)
     raw_mean = float(np.mean(raw_rate * np.tile(category_mean[category], warehouses)))
-    line_rate = raw_rate * (LINES_PER_SERIES_DAY / raw_mean)
+    line_rate = raw_rate * (lines_per_series_day / raw_mean)
 
     low, high = (np.array([c.units_per_line[i] for c in CATEGORIES])[category] for i in (0, 1))
     promoted = rng.random(skus) < PROMOTED_SKU_SHARE
@@ -1397,7 +1406,7 @@ def seed_database(
     rng = np.random.default_rng(seed)
     calendar = calendar_ending_at(moment, chosen.days)
     catalogue = build_catalogue(rng, chosen)
-    demand = build_demand(rng, catalogue, chosen.days)
+    demand = build_demand(rng, catalogue, chosen.days, chosen.lines_per_series_day)
     policy = build_policy(rng, catalogue, demand)
     history = Simulation(rng, catalogue, demand, policy, calendar).run()
     capacity = warehouse_capacities(rng, history.on_hand, catalogue.warehouses)

@@ -63,9 +63,10 @@ class SloStatus:
         rate = self.burn_rate
         if math.isnan(rate):
             return "unknown"
-        if rate >= FAST_BURN_RATE:
+        # A rate computed to exactly the threshold (0.072 / 0.005) may fall a rounding short.
+        if rate >= FAST_BURN_RATE - 1e-9:
             return "fast"
-        return "slow" if rate >= SLOW_BURN_RATE else "within"
+        return "slow" if rate >= SLOW_BURN_RATE - 1e-9 else "within"
 
 
 def slo_status(

@@ -16,7 +16,7 @@ from dash.development.base_component import Component
 
 from components import charts, cluster
 from components.panels import Freshness, freshness_line, panel
-from dashboard import fetches
+from dashboard import alerting, fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext
 from dashboard.outputs import by_id, panel_outputs, panel_values
@@ -108,6 +108,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                     _source_panel(
                         "nodes", "Nodes", html.Div(id="cl-node-tiles", className="node-grid")
                     ),
+                    alerting.hpa_panel(),
                 ],
                 cols={"base": 1, "xl": 2},
                 spacing="md",

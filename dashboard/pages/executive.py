@@ -15,7 +15,7 @@ from dash.development.base_component import Component
 from components import executive
 from components.panels import Freshness, freshness_line, panel
 from components.tables import BY_UNIT, NUMBER, SHARE, data_grid, json_records
-from dashboard import fetches
+from dashboard import alerting, fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.instrumented_sources import instrumented
@@ -84,6 +84,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 className="page-toolbar",
             ),
             html.Div(id="exec-cards", className="exec-cards"),
+            alerting.slo_panel(),
             dmc.SimpleGrid(
                 [
                     panel(

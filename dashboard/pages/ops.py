@@ -19,7 +19,7 @@ from components.charts import empty_figure
 from components.formatting import count, money
 from components.kpi import kpi_row, kpi_value
 from components.panels import Freshness, freshness_line, panel
-from dashboard import fetches
+from dashboard import alerting, fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.outputs import by_id, kpi_outputs, kpi_values
@@ -53,6 +53,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 ],
                 className="page-toolbar",
             ),
+            alerting.alert_strip(),
             kpi_row(
                 {
                     "ops-kpi-value": "Inventory value",

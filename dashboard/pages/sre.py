@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import dash_mantine_components as dmc
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
@@ -18,7 +19,7 @@ from components import cluster, sre
 from components.formatting import count
 from components.kpi import kpi_row, kpi_value
 from components.panels import Freshness, freshness_line, panel
-from dashboard import fetches
+from dashboard import alerting, fetches
 from dashboard.cache import Fetched
 from dashboard.context import DashboardContext, stamp
 from dashboard.outputs import by_id, kpi_outputs, kpi_values
@@ -50,6 +51,7 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 ],
                 className="page-toolbar",
             ),
+            alerting.alert_strip(),
             kpi_row(
                 {
                     "sre-kpi-ratio": "Orders per 1,000 requests",
@@ -67,6 +69,11 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                     ]
                 ),
                 "sre-figure-panel",
+            ),
+            dmc.SimpleGrid(
+                [alerting.slo_panel(), alerting.hpa_panel()],
+                cols={"base": 1, "lg": 2},
+                spacing="md",
             ),
             panel(
                 "At the clicked time",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from component_text import texts
 from dash import html
 
 from components.sre import moment_details, shared_axis_figure
@@ -41,17 +42,6 @@ def events(*rows: tuple[dt.timedelta, str, str]) -> pd.DataFrame:
 
 def usage() -> pd.DataFrame:
     return pd.DataFrame(columns=["timestamp", "namespace", "workload", "cpu_cores", "memory_bytes"])
-
-
-def texts(component: object) -> list[str]:
-    """Every string in a component tree, depth first."""
-    if isinstance(component, str):
-        return [component]
-    children = getattr(component, "children", None)
-    if children is None:
-        return []
-    items = children if isinstance(children, list) else [children]
-    return [text for child in items for text in texts(child)]
 
 
 def test_the_axis_spans_the_chosen_window_exactly() -> None:

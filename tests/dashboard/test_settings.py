@@ -52,6 +52,10 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
         ("INVDASH_HOLDING_COST_RATE", "inf", "above 0 and at most 5"),
         ("INVDASH_DEMAND_WINDOW_DAYS", "3", "from 7 to 730"),
         ("INVDASH_DATABASE_URL", "", "SQLAlchemy URL"),
+        ("INVDASH_SLO_OBJECTIVE", "99.5", "strictly between 0.9 and 1"),
+        ("INVDASH_SLO_OBJECTIVE", "0.5", "strictly between 0.9 and 1"),
+        ("INVDASH_SLO_SERVICE", 'order-service"} or vector(1)', "one name of letters"),
+        ("INVDASH_SLO_SERVICE", "", "one name of letters"),
     ],
 )
 def test_invalid_value_names_the_variable_and_the_accepted_range(
