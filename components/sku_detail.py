@@ -3,6 +3,8 @@ purchase orders and when it is expected to run out."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -11,12 +13,55 @@ from dash.development.base_component import Component
 from components import theme
 from components.charts import dark_layout
 from components.formatting import count, percent
+from queries.forecast import MODEL, TRACKING_LIMIT
+from queries.forecast_store import StoredForecast
 from queries.rollups import DemandBand
 
 
-def demand_figure(history: pd.DataFrame, band: DemandBand) -> go.Figure:
+def _band(x: Any, upper: Any, lower: Any, color: str, name: str) -> list[go.Scatter]:
+    """A filled band from ``lower`` to ``upper``: an invisible upper edge, the lower filled up
+    to it (plotly's "tonexty"), named once in the legend."""
+    return [
+        go.Scatter(x=x, y=upper, line={"width": 0}, showlegend=False, hoverinfo="skip"),
+        go.Scatter(x=x, y=lower, fill="tonexty", fillcolor=color, line={"width": 0}, name=name),
+    ]
+
+
+def _forecast_traces(forecast: StoredForecast | None) -> list[go.Scatter]:
+    if forecast is None or forecast.days.empty:
+        return []
+    days = forecast.days
+    return [
+        *_band(days["day"], days["upper"], days["lower"], theme.FORECAST_BAND, "80% band"),
+        go.Scatter(
+            x=days["day"],
+            y=days["forecast"],
+            line={"color": theme.FORECAST, "width": 3, "dash": "dash"},
+            name=f"forecast ({forecast.method})",
+        ),
+    ]
+
+
+def forecast_words(forecast: StoredForecast | None) -> str:
+    """Which forecast the chart shows, why, and how well it did in the backtest."""
+    if forecast is None:
+        return "No forecast yet: invdash rollup makes one a day from the rolled-up demand."
+    scores = f"backtest WAPE {percent(forecast.wape, 0)}"
+    if forecast.method == MODEL:
+        return (
+            f"Forecast: Holt-Winters with a weekly season, {scores} against the seasonal naive "
+            f"baseline's {percent(forecast.baseline_wape, 0)}; tracking signal "
+            f"{forecast.tracking_signal:+.1f}"
+            + (" ⚠ going stale" if abs(forecast.tracking_signal) > TRACKING_LIMIT else "")
+        )
+    return f"Forecast: the seasonal naive baseline ({forecast.reason}); {scores}"
+
+
+def demand_figure(
+    history: pd.DataFrame, band: DemandBand, forecast: StoredForecast | None = None
+) -> go.Figure:
     """Daily units (bars) against their mean and a band of one deviation (``band``, of the
-    plotted series)."""
+    plotted series), then the forecast days ahead with their 80% band."""
     mean, sd = band.mean, band.sd
     figure = go.Figure(
         [
@@ -26,20 +71,12 @@ def demand_figure(history: pd.DataFrame, band: DemandBand) -> go.Figure:
                 name="units ordered",
                 marker_color=theme.ORDER_BARS,
             ),
-            go.Scatter(
-                x=history["day"],
-                y=[mean + sd] * len(history),
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            go.Scatter(
-                x=history["day"],
-                y=[max(mean - sd, 0.0)] * len(history),
-                fill="tonexty",
-                fillcolor=theme.BAND,
-                line={"width": 0},
-                name="mean ± 1 sd",
+            *_band(
+                history["day"],
+                [mean + sd] * len(history),
+                [max(mean - sd, 0.0)] * len(history),
+                theme.BAND,
+                "mean ± 1 sd",
             ),
             go.Scatter(
                 x=history["day"],
@@ -47,6 +84,7 @@ def demand_figure(history: pd.DataFrame, band: DemandBand) -> go.Figure:
                 line={"color": theme.ACCENT, "width": 3},
                 name=f"mean {mean:.2f} / day",
             ),
+            *_forecast_traces(forecast),
         ]
     )
     return dark_layout(figure, height=300)
@@ -75,6 +113,7 @@ def sku_detail(
     history: pd.DataFrame,
     band: DemandBand,
     purchase_orders: pd.DataFrame,
+    forecast: StoredForecast | None = None,
 ) -> Component:
     """``positions``: the SKU's stock_positions rows (one per warehouse); ``history`` its daily
     demand summed over them and ``band`` that series' (``queries.rollups.demand_band``)."""
@@ -116,7 +155,12 @@ def sku_detail(
                 "Not stocked",
             ),
             html.H3("Demand, all warehouses"),
-            dcc.Graph(figure=demand_figure(history, band), config={"displayModeBar": False}),
+            dcc.Graph(
+                figure=demand_figure(history, band, forecast),
+                config={"displayModeBar": False},
+                id="sku-demand-graph",
+            ),
+            html.Div(forecast_words(forecast), className="kpi-hint", id="sku-forecast-note"),
             html.H3("Open purchase orders"),
             _table(
                 ["Order", "Supplier", "Warehouse", "Expected", "Open units", "Status"],

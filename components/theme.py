@@ -39,6 +39,8 @@ DONE = "#5c7cfa"  # indigo.5: finished pods (Completed, Succeeded)
 NORMAL_EVENT = "#91a7ff"  # indigo.3: Kubernetes events of type Normal, finished pods' text
 ORDER_BARS = "#3a5f86"  # order volume, a quieter blue than the lines drawn over it
 BAND = "rgba(77,171,247,0.18)"  # ACCENT, translucent: a band around a line
+FORECAST = "#b197fc"  # violet.3: what is forecast, not yet measured
+FORECAST_BAND = "rgba(177,151,252,0.22)"  # FORECAST, translucent: its 80% band
 
 # Series colours for workloads: light enough on the dark background, none of them red (alerts).
 WORKLOAD_PALETTE = (

@@ -19,6 +19,7 @@ import pandas as pd
 from dashboard.cache import STALE_INTERVALS, Fetched
 from dashboard.context import DashboardContext
 from queries.daily_review import PERIOD_DAYS, Period
+from queries.forecast_store import StoredForecast
 from queries.inventory import InventorySnapshot
 from queries.kpis import ExecutiveKpiSource
 from queries.slo import SloStatus, slo_status
@@ -105,6 +106,13 @@ def sku_detail(
         context.cache.fetch(key, load, keep_last_good=False) for key, load in loads.items()
     )
     return history, orders
+
+
+def sku_forecast(context: DashboardContext, sku: str) -> Fetched[StoredForecast | None]:
+    """The SKU detail's demand forecast (made once a day by ``invdash rollup``)."""
+    return context.cache.fetch(
+        f"sku:forecast:{sku}", lambda: context.inventory.sku_forecast(sku), keep_last_good=False
+    )
 
 
 def kpi_review(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from dashboard.settings import Settings
 from dashboard.sources import inventory_policy, rollup_store
 from queries.database import create_inventory_engine
+from queries.forecast_store import refresh_forecasts
 from queries.health import describe_failure
 from queries.rollup_store import RollupReport, RollupStore, refresh_rollups
 
@@ -44,16 +45,29 @@ def configured_store(settings: Settings) -> RollupStore:
 def rollup_once(
     settings: Settings, inventory: Engine, store: RollupStore, now: dt.datetime | None = None
 ) -> RollupReport:
-    """One run for these settings' demand window and recompute period."""
+    """One run for these settings' demand window and recompute period; then, once a day, the
+    demand forecasts from the days it rolled up (a failed forecast is logged: the roll-ups
+    stand, and the next run forecasts again)."""
     policy = inventory_policy(settings)
-    return refresh_rollups(
+    moment = now or dt.datetime.now(dt.UTC)
+    report = refresh_rollups(
         inventory,
         store,
-        now or dt.datetime.now(dt.UTC),
+        moment,
         recompute_days=settings.rollup_recompute_days,
         window_days=policy.demand_window_days,
         dead_stock_days=policy.dead_stock_days,
     )
+    try:
+        run = refresh_forecasts(store, moment)
+    except Exception as error:
+        log.warning(
+            "forecasts: this run failed, the next one tries again: %s", describe_failure(error)
+        )
+    else:
+        if run is not None:
+            log.info("%s", run)
+    return report
 
 
 def try_rollup(

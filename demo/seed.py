@@ -9,8 +9,10 @@ true to show, including the situations it exists to catch:
   time (mean 2-30 days, with a spread) and ordering cost;
 * warehouses WH1..WHn, one of them nearly full (90-97 % of capacity), the others 40-75 %;
 * demand per SKU x warehouse series with a weekly rhythm (weekends differ by category), a
-  holiday peak of a few days, promotions lifting some SKUs for a week or so, and many
-  intermittent slow movers; orders carry 1-4 lines, arrive all day (busier in daytime) right up
+  holiday peak of a few days, promotions lifting some SKUs for a week or so, many
+  intermittent slow movers, and one family (Electronics) whose demand shifts mid-history: it
+  climbs steadily from the middle of the history to twice its level at ``now``, so a forecast
+  fitted without a trend falls behind it, as a model going stale does; orders carry 1-4 lines, arrive all day (busier in daytime) right up
   to ``now``, and those of the last two hours are still waiting to be picked (reserved stock);
 * replenishment by reorder point and order quantity from the supplier's lead time: received,
   partly received, open and late purchase orders; some series run out inside the last eight
@@ -267,6 +269,9 @@ CATEGORIES: tuple[Category, ...] = (
         variants=("Standard", "Heavy Duty", "Compact", "18 V", "5 m", "Pack of 100"),
     ),
 )  # fmt: skip
+# The family whose demand shifts mid-history (its index in CATEGORIES), and by how much.
+SHIFT_CATEGORY = next(i for i, c in enumerate(CATEGORIES) if c.name == "Electronics")
+SHIFT_GROWTH = 1.0
 
 BRANDS = ("Acme", "Northwind", "Contoso", "Fabrikam", "Lumen", "Vertex", "Orchid", "Kestrel",
           "Polar", "Sable", "Tidewater", "Juniper")  # fmt: skip
@@ -448,6 +453,9 @@ class DemandModel:
     promo_last_day: IntArray
     promo_uplift: FloatArray
     minute_cdf: FloatArray  # (1440,): share of a day's orders placed up to each minute
+    # The shifting family's demand factor per day, (days,): 1 to the middle, then up to
+    # 1 + SHIFT_GROWTH on the last day.
+    shift: FloatArray
 
     def line_weights(self, day: int, weekday: int, sku_category: IntArray) -> FloatArray:
         """Expected lines of every series on ``day`` (a whole day), series order."""
@@ -455,6 +463,7 @@ class DemandModel:
         sku_factor = self.category_weekday[sku_category, weekday] * np.where(
             promoted, self.promo_uplift, 1.0
         )
+        sku_factor = sku_factor * np.where(sku_category == SHIFT_CATEGORY, self.shift[day], 1.0)
         skus = sku_factor.size
         rates = self.line_rate.reshape(-1, skus) * sku_factor * self.holiday[day]
         return as_floats(rates.ravel())
@@ -495,6 +504,7 @@ def build_demand(
         ),
         promo_uplift=rng.uniform(1.8, 3.0, skus),
         minute_cdf=_minute_cdf(),
+        shift=1.0 + SHIFT_GROWTH * np.clip((np.arange(days) - days / 2) / (days / 2), 0.0, 1.0),
     )
 
 

@@ -31,6 +31,7 @@ from queries.database import (
     unparsed,
 )
 from queries.days import aware_utc, day_of, midnight, naive_utc
+from queries.forecast_store import StoredForecast, sku_forecast
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
     NO_COVERAGE,
@@ -329,6 +330,18 @@ class InventorySource:
                 "orders": orders,
             }
         )
+
+    def sku_forecast(self, sku_code: str) -> StoredForecast | None:
+        """The demand forecast ``invdash rollup`` last made for one SKU, with its backtest;
+        None without a roll-up store, before its first forecast, or for an unknown SKU."""
+        if self.rollups is None:
+            return None
+        with self.engine.connect() as conn:
+            sku_id = conn.execute(sa.select(Sku.id).where(Sku.code == sku_code)).scalar()
+        if sku_id is None:
+            return None
+        with self.rollups.engine.connect() as conn:
+            return sku_forecast(conn, int(sku_id))
 
     def sku_demand_history(self, sku_code: str, as_of: dt.datetime) -> pd.DataFrame:
         """Daily ordered units of one SKU over the demand window, every day present (zero when no

@@ -54,6 +54,7 @@ _TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
     "float": sa.Float,
     "time": sa.DateTime,
     "name": lambda: sa.String(32),
+    "text": lambda: sa.String(200),
 }
 
 
@@ -132,6 +133,22 @@ cost_basis_table = _table(
     "invdash_cost_basis",
     "name:name",
     "sku_count:int cost_checksum:float price_checksum:float",
+)
+
+# The demand forecast of each SKU, day by day (queries.forecast; kept by queries.forecast_store),
+# made from the daily demand up to the "forecast" coverage's first_day.
+forecasts = _table(
+    "invdash_forecasts",
+    "sku_id:int day:int",
+    "forecast:float lower:float upper:float method:name",
+)
+# Each forecast run's backtest, one row per SKU and run (the day the run read up to), so that
+# its accuracy can be followed over time. NULL scores: too little history for a backtest.
+forecast_accuracy = _table(
+    "invdash_forecast_accuracy",
+    "as_of_day:int sku_id:int",
+    "method:name actual_units:float",
+    "reason:text wape:float bias:float tracking_signal:float model_wape:float baseline_wape:float",
 )
 
 # One row per kind of roll-up: what it covers (days [first_day, end_day), minutes before
@@ -435,14 +452,14 @@ def refresh_rollups(
         minute_rows = mover.move(
             minute_orders, orders_by_minute(minute_from, this_minute, conn.dialect.name)
         )
-        _set_coverage(conn, DAILY, moment, first_day=first_day, end_day=today)
-        _set_coverage(conn, MINUTES, moment, first_day=first_day, end_minute=this_minute)
+        set_coverage(conn, DAILY, moment, first_day=first_day, end_day=today)
+        set_coverage(conn, MINUTES, moment, first_day=first_day, end_minute=this_minute)
     totals_from, review_day = _refresh_review(inventory, store, moment, first_day, recompute_days)
     with store.engine.begin() as conn:
         sums = daily_pair_sums(conn, today, window_days, dead_stock_days, (first_day, today))
         conn.execute(sa.delete(window_sums))
-        window_rows = _insert(conn, window_sums, _records(sums))
-        _set_coverage(
+        window_rows = insert_rows(conn, window_sums, store_records(sums))
+        set_coverage(
             conn,
             WINDOW,
             moment,
@@ -490,7 +507,7 @@ def _refresh_review(
             mover.move(daily_order_totals, order_totals(start, end))
         conn.execute(sa.delete(cost_basis_table))
         conn.execute(sa.insert(cost_basis_table).values(name=TOTALS, **basis.values()))
-        _set_coverage(conn, TOTALS, moment, first_day=first_day, end_day=today)
+        set_coverage(conn, TOTALS, moment, first_day=first_day, end_day=today)
         # Days before today that changed since the last run (a back-dated movement or a
         # cancellation) change the stock-outs too; otherwise those are good for the day.
         changed = before != _stock_out_inputs_from(conn, totals_from)
@@ -508,8 +525,8 @@ def _refresh_review(
     ]
     with store.engine.begin() as conn:
         conn.execute(sa.delete(review_stockouts))
-        _insert(conn, review_stockouts, records)
-        _set_coverage(conn, REVIEW, moment, end_day=today)
+        insert_rows(conn, review_stockouts, records)
+        set_coverage(conn, REVIEW, moment, end_day=today)
     return totals_from, today
 
 
@@ -548,10 +565,10 @@ class _Mover:
             rows = rows_of(source, query)
         if table is minute_orders:
             rows = rows.assign(minute=pd.to_datetime(rows["minute"]))
-        return _insert(self.conn, table, _records(rows))
+        return insert_rows(self.conn, table, store_records(rows))
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def store_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows for an insert: numbers as Python floats and ints, NaT/NaN as NULL."""
     out: list[dict[str, Any]] = []
     columns = list(frame.columns)
@@ -560,8 +577,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         for column, value in zip(columns, values, strict=True):
             if value is None or (not isinstance(value, str) and pd.isna(value)):
                 record[column] = None
-            elif column in ("day", "sku_id", "warehouse_id", "order_lines", "orders"):
+            elif column in ("day", "sku_id", "warehouse_id", "order_lines", "orders", "as_of_day"):
                 record[column] = int(value)
+            elif isinstance(value, str):
+                record[column] = value
             elif column in ("last_outbound_at", "minute"):
                 record[column] = pd.Timestamp(value).to_pydatetime()
             else:
@@ -570,13 +589,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _insert(conn: Connection, table: sa.Table, records: list[dict[str, Any]]) -> int:
+def insert_rows(conn: Connection, table: sa.Table, records: list[dict[str, Any]]) -> int:
     if records:
         conn.execute(table.insert(), records)
     return len(records)
 
 
-def _set_coverage(conn: Connection, name: str, computed_at: dt.datetime, **values: Any) -> None:
+def set_coverage(conn: Connection, name: str, computed_at: dt.datetime, **values: Any) -> None:
     conn.execute(sa.delete(coverage).where(coverage.c.name == name))
     conn.execute(sa.insert(coverage).values(name=name, computed_at=computed_at, **values))
 

@@ -398,7 +398,9 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
                 f"{context.inventory.name} unreachable: {history.error or orders.error}",
                 color="red",
             )
-        return True, sku_detail(positions, history.value, demand_band(history.value), orders.value)
+        forecast = fetches.sku_forecast(context, sku)
+        band = demand_band(history.value)
+        return True, sku_detail(positions, history.value, band, orders.value, forecast.value)
 
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
 
