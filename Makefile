@@ -7,10 +7,14 @@
 
 BENCH_ARGS ?=
 
-.PHONY: bench bench-short
+.PHONY: bench bench-short forecast-report
 
 bench:
 	bash scripts/bench.sh --full $(BENCH_ARGS)
 
 bench-short:
 	bash scripts/bench.sh --short $(BENCH_ARGS)
+
+# The demand forecast's backtest on the demo, written to docs/forecast.md (a minute or two).
+forecast-report:
+	bash -c 'source scripts/venv.sh && ensure_venv ".[bench]"' && .venv/bin/python -m bench.forecast_report

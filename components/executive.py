@@ -11,6 +11,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from components import theme
+from components.charts import dark_layout
 from components.downsample import min_max_per_bucket
 from components.formatting import money, percent
 
@@ -110,3 +111,76 @@ def kpi_card(row: dict[str, Any]) -> Component:
             )
         )
     return html.Div(children, className="kpi-tile exec-card", id=f"exec-{kpi}")
+
+
+def forecast_accuracy_figure(history: pd.DataFrame) -> go.Figure:
+    """Each forecast run's backtest WAPE (``accuracy_over_time`` rows): the forecasts used
+    against the seasonal naive baseline on the same SKUs; lower is better."""
+    days = pd.to_datetime(history["as_of_day"].astype("int64"), unit="D")
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=days,
+                y=history["wape"],
+                mode="lines+markers",
+                line={"color": theme.FORECAST, "width": 3},
+                name="forecasts used",
+            ),
+            go.Scatter(
+                x=days,
+                y=history["baseline_wape"],
+                mode="lines+markers",
+                line={"color": theme.MUTED, "width": 2, "dash": "dot"},
+                name="seasonal naive baseline",
+            ),
+        ]
+    )
+    figure.update_yaxes(tickformat=".0%", title_text="WAPE", rangemode="tozero")
+    return dark_layout(figure, height=300)
+
+
+def forecast_summary(history: pd.DataFrame) -> str:
+    """The newest run in words: its WAPE against the baseline's, and the share on the model."""
+    if history.empty:
+        return "No forecast yet: invdash rollup makes one a day from the rolled-up demand."
+    newest = history.iloc[-1]
+    return (
+        f"Last run: WAPE {percent(float(newest['wape']), 0)} against the baseline's "
+        f"{percent(float(newest['baseline_wape']), 0)}; the model beats the baseline for "
+        f"{percent(float(newest['model_share']), 0)} of {int(newest['skus'])} SKUs; "
+        f"{int(newest['stale_skus'])} with a tracking signal outside ±4"
+    )
+
+
+def _stale_row(r: dict[Any, Any]) -> Component:
+    rising = r["tracking_signal"] > 0
+    data: dict[str, Any] = {"data-sku": str(r["sku_code"])}
+    return html.Tr(
+        [
+            html.Td(f"{r['sku_code']} · {r['sku_name']}"),
+            html.Td(str(r["category"])),
+            html.Td(f"{'▲' if rising else '▼'} {r['tracking_signal']:+.1f}"),
+            html.Td("demand above the forecast" if rising else "demand below the forecast"),
+            html.Td(percent(float(r["wape"]), 0)),
+        ],
+        **data,
+    )
+
+
+def stale_rows(stale: pd.DataFrame, limit: int = 12) -> Component:
+    """The SKUs whose forecast is going stale (``forecast_accuracy``'s second frame), the
+    farthest out first: which way it errs and by how much."""
+    if stale.empty:
+        return html.Div("No SKU's tracking signal is outside ±4", className="empty-note")
+    rows = [_stale_row(r) for r in stale.head(limit).to_dict("records")]
+    header = ["SKU", "Category", "Tracking signal", "", "WAPE"]
+    more = len(stale) - limit
+    return html.Div(
+        [
+            html.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)],
+                className="ops-table stale-skus",
+            ),
+            html.Div(f"+ {more} more", className="kpi-hint") if more > 0 else None,
+        ]
+    )

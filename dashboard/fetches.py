@@ -115,6 +115,21 @@ def sku_forecast(context: DashboardContext, sku: str) -> Fetched[StoredForecast 
     )
 
 
+def forecast_accuracy(
+    context: DashboardContext, every_seconds: int
+) -> Fetched[tuple[pd.DataFrame, pd.DataFrame]]:
+    """The forecasts' accuracy over time and the stale SKUs (``InventorySource.
+    forecast_accuracy``), loaded once in ``every_seconds`` (a run is made once a day)."""
+
+    def load() -> tuple[pd.DataFrame, pd.DataFrame]:
+        found = context.inventory.forecast_accuracy()
+        if found is None:
+            raise LookupError("no roll-up store: INVDASH_ROLLUP_DATABASE_URL is not set")
+        return found
+
+    return context.cache.fetch("exec:forecast", load, every_seconds=every_seconds)
+
+
 def kpi_review(
     context: DashboardContext,
     source: ExecutiveKpiSource,

@@ -35,6 +35,7 @@ REFRESHERS = (
     "alerts",
     "slo",
     "hpas",
+    "forecast",
 )
 
 TICK = Input("tick", "data")

@@ -215,3 +215,17 @@ def sku_forecast(conn: Connection, sku_id: int) -> StoredForecast | None:
         float(scores["baseline_wape"]),
         float(scores["tracking_signal"]),
     )
+
+
+# stale_skus' columns: the newest run's SKUs whose tracking signal is outside the limit.
+STALE_COLUMNS = [
+    "sku_id", "method", "tracking_signal", "bias", "wape", "baseline_wape", "actual_units",
+]  # fmt: skip
+
+
+def stale_skus(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """``stored_accuracy`` rows whose |tracking signal| exceeds TRACKING_LIMIT, the farthest
+    out first (STALE_COLUMNS)."""
+    out = accuracy[accuracy["tracking_signal"].abs() > TRACKING_LIMIT]
+    order = out["tracking_signal"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order, STALE_COLUMNS].reset_index(drop=True)

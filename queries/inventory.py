@@ -31,7 +31,13 @@ from queries.database import (
     unparsed,
 )
 from queries.days import aware_utc, day_of, midnight, naive_utc
-from queries.forecast_store import StoredForecast, sku_forecast
+from queries.forecast_store import (
+    StoredForecast,
+    accuracy_over_time,
+    sku_forecast,
+    stale_skus,
+    stored_accuracy,
+)
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
     NO_COVERAGE,
@@ -342,6 +348,28 @@ class InventorySource:
             return None
         with self.rollups.engine.connect() as conn:
             return sku_forecast(conn, int(sku_id))
+
+    def forecast_accuracy(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The forecasts' accuracy over the kept runs (``accuracy_over_time``) and the newest
+        run's stale SKUs (``stale_skus``, with sku_code, sku_name and category); None without a
+        roll-up store."""
+        if self.rollups is None:
+            return None
+        with self.rollups.engine.connect() as conn:
+            history = accuracy_over_time(conn)
+            stale = stale_skus(stored_accuracy(conn))
+        names = pd.DataFrame(columns=["sku_id", "sku_code", "sku_name", "category"])
+        if not stale.empty:
+            query = sa.select(
+                Sku.id.label("sku_id"),
+                Sku.code.label("sku_code"),
+                Sku.name.label("sku_name"),
+                Sku.category,
+            ).where(Sku.id.in_([int(i) for i in stale["sku_id"]]))
+            with self.engine.connect() as conn:
+                names = rows_of(conn, query)
+        named = stale.merge(names, on="sku_id", how="left")
+        return history, named
 
     def sku_demand_history(self, sku_code: str, as_of: dt.datetime) -> pd.DataFrame:
         """Daily ordered units of one SKU over the demand window, every day present (zero when no

@@ -9,10 +9,11 @@ from typing import Any
 
 import dash_mantine_components as dmc
 import pandas as pd
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, dcc, html
 from dash.development.base_component import Component
 
 from components import executive
+from components.charts import empty_figure
 from components.panels import Freshness, freshness_line, panel
 from components.tables import BY_UNIT, NUMBER, SHARE, data_grid, json_records
 from dashboard import alerting, fetches
@@ -84,7 +85,25 @@ def layout(context: DashboardContext, view: ViewState) -> Component:
                 className="page-toolbar",
             ),
             html.Div(id="exec-cards", className="exec-cards"),
-            alerting.slo_panel(),
+            dmc.SimpleGrid(
+                [
+                    alerting.slo_panel(),
+                    panel(
+                        "Forecast accuracy",
+                        html.Div(
+                            [
+                                html.Div(id="exec-forecast-summary", className="kpi-hint"),
+                                dcc.Graph(id="exec-forecast", config={"displayModeBar": False}),
+                                html.H3("Going stale: tracking signal outside ±4"),
+                                html.Div(id="exec-forecast-stale"),
+                            ]
+                        ),
+                        "exec-forecast-panel",
+                    ),
+                ],
+                cols={"base": 1, "lg": 2},
+                spacing="md",
+            ),
             dmc.SimpleGrid(
                 [
                     panel(
@@ -176,6 +195,29 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         parts = (period, end, stamp(review), stamp(abc), stamp(first), stamp(traffic))
         return context.renderings.get(
             "exec", parts, lambda: render(period, now, review, abc, first, traffic)
+        )
+
+    @app.callback(
+        Output("exec-forecast-summary", "children"),
+        Output("exec-forecast", "figure"),
+        Output("exec-forecast-stale", "children"),
+        TICK,
+        running=while_refreshing("forecast"),
+    )
+    def forecast(_: int | None) -> tuple[Any, ...]:
+        every = daily_figures_seconds(settings.refresh_seconds)
+        fetched = fetches.forecast_accuracy(context, every)
+        if fetched.value is None:
+            reason = fetched.error or "no roll-up store: INVDASH_ROLLUP_DATABASE_URL is not set"
+            note = f"No forecast accuracy: {reason}"
+            return note, empty_figure("No forecast"), html.Div()
+        history, stale = fetched.value
+        return (
+            executive.forecast_summary(history),
+            executive.forecast_accuracy_figure(history)
+            if not history.empty
+            else empty_figure("No forecast yet"),
+            executive.stale_rows(stale),
         )
 
     def render(
