@@ -168,11 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", default="demo", choices=sorted(SCALES))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(given)
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     command = "make forecast-report"
-    if argv:
-        command = "python -m bench.forecast_report " + shlex.join(argv)
+    if given:
+        command = "python -m bench.forecast_report " + shlex.join(given)
     text = build_report(args.scale, args.seed, now, command)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)

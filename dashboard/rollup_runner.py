@@ -42,12 +42,48 @@ def configured_store(settings: Settings) -> RollupStore:
     return store
 
 
+# One forecast at a time in a process: a day's forecast runs while the next rounds roll up.
+_forecasting = threading.Lock()
+
+
+def _forecast(store: RollupStore, moment: dt.datetime) -> None:
+    """Once a day, the demand forecasts from the days rolled up (a failed forecast is logged:
+    the roll-ups stand, and the next run forecasts again)."""
+    try:
+        run = refresh_forecasts(store, moment)
+    except Exception as error:
+        log.warning(
+            "forecasts: this run failed, the next one tries again: %s", describe_failure(error)
+        )
+    else:
+        if run is not None:
+            log.info("%s", run)
+
+
+def _forecast_in_background(store: RollupStore, moment: dt.datetime) -> None:
+    if not _forecasting.acquire(blocking=False):
+        return  # the day's forecast is still being made
+
+    def run() -> None:
+        try:
+            _forecast(store, moment)
+        finally:
+            _forecasting.release()
+
+    threading.Thread(target=run, name="invdash-forecast", daemon=True).start()
+
+
 def rollup_once(
-    settings: Settings, inventory: Engine, store: RollupStore, now: dt.datetime | None = None
+    settings: Settings,
+    inventory: Engine,
+    store: RollupStore,
+    now: dt.datetime | None = None,
+    *,
+    forecast_in_background: bool = False,
 ) -> RollupReport:
-    """One run for these settings' demand window and recompute period; then, once a day, the
-    demand forecasts from the days it rolled up (a failed forecast is logged: the roll-ups
-    stand, and the next run forecasts again)."""
+    """One run for these settings' demand window and recompute period, then the day's demand
+    forecasts when they are due (``_forecast``): before returning, or, with
+    ``forecast_in_background``, in a thread of their own (a loop's next rounds do not wait)."""
     policy = inventory_policy(settings)
     moment = now or dt.datetime.now(dt.UTC)
     report = refresh_rollups(
@@ -58,15 +94,10 @@ def rollup_once(
         window_days=policy.demand_window_days,
         dead_stock_days=policy.dead_stock_days,
     )
-    try:
-        run = refresh_forecasts(store, moment)
-    except Exception as error:
-        log.warning(
-            "forecasts: this run failed, the next one tries again: %s", describe_failure(error)
-        )
+    if forecast_in_background:
+        _forecast_in_background(store, moment)
     else:
-        if run is not None:
-            log.info("%s", run)
+        _forecast(store, moment)
     return report
 
 
@@ -75,7 +106,7 @@ def try_rollup(
 ) -> RollupReport | None:
     """``rollup_once``, a failure logged instead of raised (the next round tries again)."""
     try:
-        report = rollup_once(settings, inventory, store, now)
+        report = rollup_once(settings, inventory, store, now, forecast_in_background=True)
     except Exception as error:
         log.warning(
             "roll-ups: this round failed, the next one tries again: %s", describe_failure(error)

@@ -13,17 +13,21 @@ The cluster
   "config-reloader").
   nodes node-a, node-b (3.92 cores) and node-c (7.91 cores).
 
-Traffic follows the inventory
-  order-service requests/s = BROWSING_REQUESTS_PER_SECOND + REQUESTS_PER_ORDER_LINE x (order
-  lines per minute, mean of the 10 whole minutes before) / 60, from ``order_volume`` (e.g.
-  ``InventorySource.order_lines_per_minute``). Where that callable is missing or fails, or the
-  inventory holds no order line in the 2 hours before a minute (a seeded demo database holds
+Traffic and orders come from the same visitors (``demo.visitors``)
+  order-service requests/s = (BROWSING_REQUESTS_PER_SECOND + REQUESTS_PER_ORDER_LINE x (the
+  usual visitors' order lines per minute, mean of the 10 whole minutes before) / 60) x the
+  minute's visitor factor (3 in the hourly burst), where the usual visitors' lines are the
+  lines booked in ``order_volume`` (e.g. ``InventorySource.order_lines_per_minute``) divided by
+  the minute's visitor factor and by the share of checkouts that went through (a tenth in a
+  checkout outage, whose failed checkouts are 5xx answers). Where that callable is missing or
+  fails, or the inventory holds no order line in the 2 hours before a minute (a seeded demo database holds
   none after the moment it was seeded), a built-in daily order-rate profile stands in, and
   ``check_health`` says so. payments receives PAYMENTS_CALLS_PER_REQUEST of order-service's
   requests. CPU is CPU_SECONDS_PER_REQUEST per request, so the HPA follows the orders too.
 
 The incident loop: every clock hour (UTC), at these minute:second offsets
-  10:00  traffic spike x3 on order-service until 20:00; 5xx share and p95 latency rise. The HPA's
+  10:00  a burst of visitors: traffic x3 on order-service until 20:00, and orders with it;
+         5xx share and p95 latency rise. The HPA's
          desired replicas jump (SuccessfulRescale).
   11:00  current replicas follow, one minute behind (ScalingReplicaSet, SuccessfulCreate); the
          new pods are ContainerCreating for 30 s and Running but not ready until 11:50.
@@ -66,7 +70,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from demo import checkout
+from demo import visitors
 from queries.health import Health, describe_failure
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
@@ -98,9 +102,9 @@ DAY_SECONDS = 86_400
 
 # Traffic.
 BROWSING_REQUESTS_PER_SECOND = 6.0
-# Each order line stands for the browsing, cart and checkout requests that led to it; 600 puts
-# the seeded demo inventory (about 0.3 order lines a minute) visibly into the request rate.
-REQUESTS_PER_ORDER_LINE = 600.0
+# Each order line stands for the browsing, cart and checkout requests that led to it; 150 puts
+# the seeded demo inventory (about 2 order lines a minute by day) visibly into the request rate.
+REQUESTS_PER_ORDER_LINE = 150.0
 SMOOTHING_MINUTES = 10
 STALE_MINUTES = 2 * 60
 PAYMENTS_CALLS_PER_REQUEST = 0.08
@@ -119,8 +123,9 @@ HPA_TARGET_UTILIZATION = 0.6
 SCALE_DOWN_STABILIZATION_MINUTES = 5
 
 # The incident loop, in seconds from the start of each clock hour.
-SPIKE_SECONDS = (10 * MINUTE, 20 * MINUTE)
-SPIKE_FACTOR = 3.0
+# The visitors' bursts (demo.visitors): the traffic spike of the incident loop.
+SPIKE_SECONDS = (visitors.BURST_MINUTES[0] * MINUTE, visitors.BURST_MINUTES[1] * MINUTE)
+SPIKE_FACTOR = visitors.BURST_FACTOR
 LEAK_STARTS_AT = 12 * MINUTE
 # (OOM-killed at, restarted at): the gaps are the kubelet's back-off (5 s is its first restart).
 OOM_KILLS = (
@@ -426,19 +431,20 @@ class _Demand:
         profile = _trailing_sum(_profile_lines(seed, minutes), SMOOTHING_MINUTES)
         lines, _ = _fetch_order_lines(volume, self.first_minute, last_minute)
         smoothed = profile / SMOOTHING_MINUTES
-        success = checkout.success_share(minutes)
+        success = visitors.success_share(minutes)
+        burst = visitors.visitor_factor(minutes)
         if lines is not None:
             recent = _trailing_sum(lines, STALE_MINUTES) > 0
-            # The visitors who tried to order: while checkout fails, only a share got through.
-            tried = _trailing_sum(lines / success, SMOOTHING_MINUTES) / SMOOTHING_MINUTES
-            smoothed = np.where(recent, tried, smoothed)
+            # The usual visitors' attempts to order: while checkout fails only a share got
+            # through, and in a burst three times as many visitors ordered.
+            tried = _trailing_sum(lines / (success * burst), SMOOTHING_MINUTES)
+            smoothed = np.where(recent, tried / SMOOTHING_MINUTES, smoothed)
         # Failed checkouts: each order line tried and not booked, answered with 5xx.
-        self.failed_checkouts = smoothed / 60.0 * (1.0 - success)
-        self.failed_checkouts *= checkout.CHECKOUT_REQUESTS_PER_ORDER_LINE
-        phases = minutes * MINUTE % LOOP_SECONDS
-        self.spike = (phases >= SPIKE_SECONDS[0]) & (phases < SPIKE_SECONDS[1])
+        self.failed_checkouts = smoothed * burst / 60.0 * (1.0 - success)
+        self.failed_checkouts *= visitors.CHECKOUT_REQUESTS_PER_ORDER_LINE
+        self.spike = visitors.burst_minutes(minutes)
         base = BROWSING_REQUESTS_PER_SECOND + REQUESTS_PER_ORDER_LINE * smoothed / 60.0
-        self.request_rate = base * np.where(self.spike, SPIKE_FACTOR, 1.0)
+        self.request_rate = base * burst
         self.cpu_demand = self.request_rate * CPU_SECONDS_PER_REQUEST
         per_pod = HPA_TARGET_UTILIZATION * ORDER_SERVICE.cpu_request
         # The epsilon keeps exact multiples of the target (0.75 / 0.15) from rounding up.

@@ -6,7 +6,7 @@ show no orders an hour later. ``continue_orders`` brings such a database up to `
 * every whole minute since the newest order (at most ``HORIZON`` back) gets the orders placed in
   the same minute one week earlier, each taken a Poisson(1) number of times: the week's rhythm
   (time of day, weekday, warehouse, SKUs, lines, quantities) carries on, with fresh noise, and
-  a share ``CANCELLED_ORDER_SHARE`` of them cancelled; in a checkout outage (``demo.checkout``)
+  a share ``CANCELLED_ORDER_SHARE`` of them cancelled; in a checkout outage (``demo.visitors``)
   the Poisson mean is the share of checkouts that go through, and a minute whose week-earlier
   one lay in an outage takes the orders of two weeks earlier;
 * lots that expired since are written off (Pharmacy), as the seed does;
@@ -33,8 +33,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from demo import checkout
 from demo import seed as demo_seed
+from demo import visitors
 from queries.schema import Base, Lot, SalesOrder, SalesOrderLine, StockLevel, StockMovement
 
 # Never fill further back than this: a longer gap is a demo that was switched off, better
@@ -132,7 +132,7 @@ def _place_orders(
 ) -> tuple[int, int]:
     """Orders in the whole minutes [start, end): a week earlier's (two weeks earlier's for a
     minute whose week-earlier one had a checkout outage), each taken a Poisson number of times
-    whose mean is the share of checkouts that go through in the new minute (``demo.checkout``)."""
+    whose mean is the share of checkouts that go through in the new minute (``demo.visitors``)."""
     if start >= end:
         return 0, 0
     templates = _rows(
@@ -154,9 +154,9 @@ def _place_orders(
     # A template serves the minute a week after it unless it lay in an outage (that minute
     # takes its orders from two weeks earlier), and the minute two weeks after it when the
     # one between lay in one.
-    one_week = (~checkout.outage_minutes(source_minutes)) & (placed_at + lag >= first)
+    one_week = (~visitors.outage_minutes(source_minutes)) & (placed_at + lag >= first)
     one_week &= placed_at + lag < last
-    two_weeks = checkout.outage_minutes(source_minutes + week) & (placed_at + 2 * lag >= first)
+    two_weeks = visitors.outage_minutes(source_minutes + week) & (placed_at + 2 * lag >= first)
     two_weeks &= placed_at + 2 * lag < last
     served = pd.concat(
         [
@@ -170,7 +170,7 @@ def _place_orders(
     served["ordered_at"] = pd.to_datetime(served["ordered_at"]) + served.pop("lag") * lag
     served = served.sort_values(["ordered_at", "id"], kind="stable", ignore_index=True)
     target_minutes = (served["ordered_at"] - pd.Timestamp(0)) // pd.Timedelta(minutes=1)
-    copies = rng.poisson(checkout.success_share(target_minutes))
+    copies = rng.poisson(visitors.success_share(target_minutes))
     new = served.loc[served.index.repeat(copies)].reset_index(drop=True)
     if new.empty:
         return 0, 0

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from demo import visitors
 from queries.schema import (
     ADJUSTMENT_REASONS,
     MOVEMENT_KINDS,
@@ -91,8 +92,9 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     # The demo's shop is busier per series than the large ones, so its wall screen's order
-    # chart is never mostly empty: about 1,250 lines (640 orders) a day, 40 orders an hour by day.
-    "demo": Scale(skus=500, warehouses=5, days=120, lines_per_series_day=0.5),
+    # chart is never mostly empty: about 2,500 lines (1,300 orders) a day, 80 orders an hour by
+    # day, and the orders per minute follow the visitors' hourly bursts (demo.visitors).
+    "demo": Scale(skus=500, warehouses=5, days=120, lines_per_series_day=1.0),
     "m": Scale(skus=10_000, warehouses=10, days=120),  # about 2 million sales order lines
     "l": Scale(skus=50_000, warehouses=20, days=120),  # about 20 million: meant for PostgreSQL
 }
@@ -518,7 +520,8 @@ def _holiday_factors(rng: np.random.Generator, days: int) -> FloatArray:
 
 
 def _minute_cdf() -> FloatArray:
-    per_minute = np.repeat(np.array(HOURLY_PROFILE), 60)
+    # The day's profile, with the visitors' bursts of every hour (demo.visitors).
+    per_minute = np.repeat(np.array(HOURLY_PROFILE), 60) * visitors.visitor_factor(np.arange(1440))
     return as_floats(np.cumsum(per_minute) / per_minute.sum())
 
 

@@ -2,9 +2,10 @@
 
 Times below are offsets into one loop: the hour from 15:00 UTC on Friday 2026-11-27 (clear of the
 demo's checkout outages, 12:40 to 13:55 and 20:40 to 21:55 that day). The order
-volume is given by the test: ``every_other_minute`` is one order line on even minutes (0.5 a
-minute, so order-service sees 6 + 600 x 0.5 / 60 = 11 requests/s, 0.33 cores: 3 replicas; the
-x3 spike makes 33 requests/s, 0.99 cores: 7 replicas).
+volume is given by the test: ``every_other_minute`` is four order lines on even minutes (three
+times as many in the hourly burst of visitors, whose orders come with them: 2 a minute of the
+usual visitors), so order-service sees 6 + 150 x 2 / 60 = 11 requests/s, 0.33 cores: 3
+replicas; the x3 burst makes 33 requests/s, 0.99 cores: 7 replicas.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from demo import visitors
 from demo.cluster import (
     BROWSING_REQUESTS_PER_SECOND,
     PAYMENTS_CALLS_PER_REQUEST,
@@ -30,6 +32,7 @@ from queries.workloads import guess_workload, workload_resources
 
 HOUR = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
 MI = 2**20
+STALE_MINUTES_SPAN = 20  # the minutes before a moment whose lines its traffic reads
 KUBECTL_STATUSES = {
     "Running", "Pending", "ContainerCreating", "CrashLoopBackOff", "OOMKilled", "Terminating",
     "Completed", "Error", "NotReady", "Unknown", "Evicted", "ImagePullBackOff", "ErrImagePull",
@@ -53,15 +56,23 @@ def volume_frame(
     )  # fmt: skip
 
 
+def burst(minute: pd.Timestamp) -> int:
+    """Order lines in ``minute`` for each of the usual visitors' lines: 3 in the hourly burst
+    (whose visitors order too, demo.visitors), times 4 lines for each of them."""
+    return (3 if 10 <= minute.minute < 20 else 1) * 4
+
+
 def every_other_minute(start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    return volume_frame(start, end, lambda minute: int(minute.minute % 2 == 0))
+    return volume_frame(start, end, lambda minute: int(minute.minute % 2 == 0) * burst(minute))
 
 
 def one_then_two_from(change: dt.datetime) -> Callable[[dt.datetime, dt.datetime], pd.DataFrame]:
-    """One order line a minute before ``change``, two from then on."""
+    """Four order lines a minute before ``change``, eight from then on (times the burst's 3)."""
 
     def volume(start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-        return volume_frame(start, end, lambda minute: 2 if minute >= change else 1)
+        return volume_frame(
+            start, end, lambda minute: (2 if minute >= change else 1) * burst(minute)
+        )
 
     return volume
 
@@ -285,7 +296,7 @@ def test_another_seed_names_other_pods() -> None:
 
 def test_request_rate_follows_a_step_in_order_volume_through_a_ten_minute_mean() -> None:
     demo = cluster(at(59), one_then_two_from(at(30)))
-    # 1 line/min: 6 + 600 x 1 / 60 = 16 requests/s; 2 lines/min: 26; halfway through: 21.
+    # 4 lines/min: 6 + 150 x 4 / 60 = 16 requests/s; 8 lines/min: 26; halfway through: 21.
     expected = {at(29): 16.0, at(35): 21.0, at(37): 23.0, at(40): 26.0, at(50): 26.0}
     for moment, rate in expected.items():
         assert traffic_at(demo, moment, "order-service")["request_rate"] == pytest.approx(rate)
@@ -296,7 +307,7 @@ def test_request_rate_follows_a_step_in_order_volume_through_a_ten_minute_mean()
         traffic_at(demo, at(29), "order-service")["request_rate"] - BROWSING_REQUESTS_PER_SECOND
     )
     after = traffic_at(demo, at(50), "order-service")["request_rate"] - BROWSING_REQUESTS_PER_SECOND
-    assert before == pytest.approx(REQUESTS_PER_ORDER_LINE * 1 / 60)
+    assert before == pytest.approx(REQUESTS_PER_ORDER_LINE * 4 / 60)
     assert after == pytest.approx(2 * before)
 
 
@@ -328,9 +339,20 @@ def test_traffic_from_a_seeded_inventory_follows_its_real_order_lines(
 ) -> None:
     now = SEEDED_AT.replace(tzinfo=dt.UTC)
     demo = DemoCluster(seeded_inventory.order_lines_per_minute, clock=lambda: now)
-    moment = now.replace(minute=0) - dt.timedelta(minutes=10)  # 11:50, outside the spike
-    lines = seeded_inventory.order_lines_per_minute(moment - dt.timedelta(minutes=10), moment)
-    assert lines["order_lines"].sum() > 0
+    # Ten minutes at :50 of an hour (outside its burst, and outside a checkout outage) in which
+    # the seed placed orders.
+    moment, lines = next(
+        (moment, lines)
+        for back in range(1, 6)
+        for moment in [now.replace(minute=0) - dt.timedelta(hours=back - 1, minutes=10)]
+        for lines in [
+            seeded_inventory.order_lines_per_minute(moment - dt.timedelta(minutes=10), moment)
+        ]
+        if lines["order_lines"].sum() > 0
+        and not visitors.outage_minutes(
+            [visitors.minute_of(moment) - m for m in range(STALE_MINUTES_SPAN)]
+        ).any()
+    )
     rate = traffic_at(demo, moment, "order-service")["request_rate"]
     mean_lines = lines["order_lines"].sum() / 10
     assert rate == pytest.approx(

@@ -3,7 +3,7 @@ strip read on the demo, checked against the traffic the SRE page plots and the r
 conditions.
 
 The order volume here books what the demo's orders loop books: one order line a minute, of
-which only every tenth gets through while the checkout is broken (demo.checkout).
+which only every tenth gets through while the checkout is broken (demo.visitors).
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from demo import checkout
+from demo import visitors
 from demo.cluster import MAX_REPLICAS, MIN_REPLICAS, DemoCluster
 from queries import telemetry
 from queries.slo import slo_status
 
-# Friday 2026-11-27: a checkout outage from 12:40 to 13:55 UTC (demo.checkout).
+# Friday 2026-11-27: a checkout outage from 12:40 to 13:55 UTC (demo.visitors).
 OUTAGE_START = dt.datetime(2026, 11, 27, 12, 40, tzinfo=dt.UTC)
-OUTAGE_END = OUTAGE_START + dt.timedelta(minutes=checkout.OUTAGE_LENGTH)
+OUTAGE_END = OUTAGE_START + dt.timedelta(minutes=visitors.OUTAGE_LENGTH)
 
 
 def booked_lines(start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     minutes = pd.date_range(pd.Timestamp(start).ceil("min"), end, freq="min", inclusive="left")
-    outage = checkout.outage_minutes([checkout.minute_of(m.to_pydatetime()) for m in minutes])
+    outage = visitors.outage_minutes([visitors.minute_of(m.to_pydatetime()) for m in minutes])
     counts = [
-        int(not down or minute.minute % 10 == 0)
+        int(not down or minute.minute % 10 == 0) * (3 if 10 <= minute.minute < 20 else 1)
         for minute, down in zip(minutes, outage, strict=True)
     ]
     return pd.DataFrame(
@@ -41,17 +41,17 @@ def demo_at(moment: dt.datetime) -> DemoCluster:
 
 
 def test_the_outage_schedule_alternates_so_a_week_earlier_is_never_down() -> None:
-    start, end = checkout.next_outage(OUTAGE_START - dt.timedelta(hours=1))
+    start, end = visitors.next_outage(OUTAGE_START - dt.timedelta(hours=1))
     assert (start, end) == (OUTAGE_START, OUTAGE_END)
-    assert checkout.in_outage(OUTAGE_START)
-    assert not checkout.in_outage(OUTAGE_END)
-    minutes = range(checkout.minute_of(OUTAGE_START) - 3 * 10_080, checkout.minute_of(OUTAGE_START))
-    down = checkout.outage_minutes(list(minutes))
-    week_earlier = checkout.outage_minutes([m - 10_080 for m in minutes])
+    assert visitors.in_outage(OUTAGE_START)
+    assert not visitors.in_outage(OUTAGE_END)
+    minutes = range(visitors.minute_of(OUTAGE_START) - 3 * 10_080, visitors.minute_of(OUTAGE_START))
+    down = visitors.outage_minutes(list(minutes))
+    week_earlier = visitors.outage_minutes([m - 10_080 for m in minutes])
     assert down.any()
     assert not (down & week_earlier).any()
     assert down.mean() == pytest.approx(
-        checkout.OUTAGE_LENGTH / (2 * checkout.BLOCK_MINUTES), abs=0.01
+        visitors.OUTAGE_LENGTH / (2 * visitors.BLOCK_MINUTES), abs=0.01
     )
 
 

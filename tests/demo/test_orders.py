@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from inventory_invariants import assert_inventory_invariants, frame, scalar
 from postgresql_database import BACKENDS, engine_for
 
-from demo import checkout
+from demo import visitors
 from demo.orders import HORIZON, PICKING_DELAY, REPLAY_LAG, continue_orders
 from demo.seed import seed_database
 from queries.inventory import InventoryPolicy, InventorySource
@@ -104,12 +104,12 @@ def test_every_whole_minute_since_the_seed_has_orders_like_last_weeks(
     )
     # Each old order comes again a Poisson number of times, of mean 1 outside a checkout
     # outage (12:40 to 13:55 that Friday) and of the outage's success share inside it.
-    assert checkout.in_outage(dt.datetime(2026, 11, 27, 13, 0))
-    assert not checkout.outage_minutes(
-        pd.to_datetime(week_ago["ordered_at"]).map(checkout.minute_of)
+    assert visitors.in_outage(dt.datetime(2026, 11, 27, 13, 0))
+    assert not visitors.outage_minutes(
+        pd.to_datetime(week_ago["ordered_at"]).map(visitors.minute_of)
     ).any()
-    expected = checkout.success_share(
-        (pd.to_datetime(week_ago["ordered_at"]) + REPLAY_LAG).map(checkout.minute_of)
+    expected = visitors.success_share(
+        (pd.to_datetime(week_ago["ordered_at"]) + REPLAY_LAG).map(visitors.minute_of)
     ).sum()
     assert 0.7 * expected <= len(new) <= 1.3 * expected
     assert (new["status"] == "cancelled").mean() < 0.1
@@ -138,9 +138,9 @@ def test_a_checkout_outage_books_a_tenth_of_the_orders_and_a_week_later_replays_
 ) -> None:
     # The Friday's outages: 12:40 to 13:55 (its week's) and none at 16:40 (the week before's,
     # whose minutes the orders loop must not replay).
-    outage_start, outage_end = checkout.next_outage(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC))
+    outage_start, outage_end = visitors.next_outage(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC))
     assert (outage_start.hour, outage_start.minute, outage_end.hour) == (12, 40, 13)
-    assert checkout.in_outage(dt.datetime(2026, 11, 20, 16, 50))  # a week before, 16:40 to 17:55
+    assert visitors.in_outage(dt.datetime(2026, 11, 20, 16, 50))  # a week before, 16:40 to 17:55
     ends = dt.datetime(2026, 11, 27, 18, 30)
     continue_orders(seeded, ends, seed=7)
 
@@ -152,7 +152,7 @@ def test_a_checkout_outage_books_a_tenth_of_the_orders_and_a_week_later_replays_
             ),
         )
 
-    minutes = dt.timedelta(minutes=checkout.OUTAGE_LENGTH)
+    minutes = dt.timedelta(minutes=visitors.OUTAGE_LENGTH)
     week, start = REPLAY_LAG, dt.datetime(2026, 11, 27, 12, 40)
     during, normal = placed(start, start + minutes), placed(start - week, start - week + minutes)
     assert len(normal) > 20

@@ -3,7 +3,7 @@ broken-checkout alert fires on /ops and /sre with its age, the SLO's error budge
 show on /sre and /exec, and the order service's autoscaler shows against its bounds on /sre and
 /cluster; an hour before the outage no alert shows at all.
 
-The demo is seeded three hours before an outage and carried on by its own orders loop to an hour
+The demo is seeded three hours before an outage and carried on by its own orders loop to 70 minutes
 into it (so the orders booked during it are the tenth that got through); the demo cluster's
 clock stands at that moment.
 """
@@ -21,14 +21,30 @@ from components.formatting import percent
 from dashboard.app import create_app
 from dashboard.settings import Settings, load_settings
 from dashboard.sources import Sources, inventory_source
-from demo import checkout
+from demo import visitors
 from demo.cluster import DemoCluster
 from demo.orders import continue_orders
 from demo.seed import seed_database
+from queries.inventory import InventoryPolicy, InventorySource
 from queries.slo import slo_status
 
-OUTAGE_START, _ = checkout.next_outage(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-INSIDE = OUTAGE_START + dt.timedelta(minutes=60)
+
+def busy_outage(before: dt.datetime) -> dt.datetime:
+    """The start of the latest outage that ended before ``before`` on a weekday's business
+    hours (08:40, 12:40 or 16:40 UTC): the shop has orders enough to miss."""
+    found, moment = None, before - dt.timedelta(days=8)
+    while True:
+        start, end = visitors.next_outage(moment)
+        if end >= before:
+            assert found is not None
+            return found
+        if start.weekday() < 5 and start.hour in (8, 12, 16):
+            found = start
+        moment = end
+
+
+OUTAGE_START = busy_outage(dt.datetime.now(dt.UTC))
+INSIDE = OUTAGE_START + dt.timedelta(minutes=70)
 CALM = OUTAGE_START - dt.timedelta(minutes=60)
 
 
@@ -39,6 +55,12 @@ def outage_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     seed_database(engine, scale="demo", seed=7, now=OUTAGE_START - dt.timedelta(hours=3))
     continue_orders(engine, INSIDE, seed=7)
     engine.dispose()
+    demo = DemoCluster(
+        InventorySource(sa.create_engine(url), InventoryPolicy()).order_lines_per_minute,
+        clock=lambda: INSIDE,
+    )
+    fired = set(demo.firing_alerts()["alertname"])
+    assert "InvdashBrokenCheckout" in fired, f"no broken checkout at {INSIDE}: {fired}"
     return url
 
 

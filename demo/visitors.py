@@ -1,6 +1,12 @@
-"""The demo shop's broken checkouts: when its visitors come but their orders do not go through.
+"""The demo shop's visitors: when they come in bursts, and when their checkout breaks.
 
-Every other 4-hour block of UTC time (by the parity of the block's and the week's numbers since
+Bursts: in minutes BURST_MINUTES of every clock hour (UTC) BURST_FACTOR times as many visitors
+come (a campaign's mail going out, as the demo tells it): ``demo.cluster``'s request rate
+triples, and so do the orders they place (``demo.seed`` places the day's orders by a minute
+profile with the bursts in it; ``demo.orders`` replays a week earlier's minute, a burst minute
+too). Orders follow traffic, and the SRE page's correlation shows it.
+
+Outages: every other 4-hour block of UTC time (by the parity of the block's and the week's numbers since
 the Unix epoch) holds a checkout outage from OUTAGE_START to OUTAGE_START + OUTAGE_LENGTH into
 the block: 00:40 to 01:55, 08:40 to 09:55 and 16:40 to 17:55 UTC one week, 04:40, 12:40 and
 20:40 the next. During one, the visitors keep browsing (``demo.cluster``'s request rate holds)
@@ -30,6 +36,22 @@ CHECKOUT_SUCCESS_IN_OUTAGE = 0.1
 CHECKOUT_REQUESTS_PER_ORDER_LINE = 4.0
 
 assert WEEK_MINUTES % (2 * BLOCK_MINUTES) == 0, "a week must hold an even number of blocks"
+
+BURST_MINUTES = (10, 20)  # of the clock hour: [10, 20)
+BURST_FACTOR = 3.0
+
+
+def burst_minutes(minutes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether each minute (since the Unix epoch, or of the day) lies in a visitors' burst."""
+    of_hour = np.asarray(minutes, dtype=np.int64) % 60
+    inside: npt.NDArray[np.bool_] = (of_hour >= BURST_MINUTES[0]) & (of_hour < BURST_MINUTES[1])
+    return inside
+
+
+def visitor_factor(minutes: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """How many times the usual visitors come in each minute (BURST_FACTOR in a burst)."""
+    factor: npt.NDArray[np.float64] = np.where(burst_minutes(minutes), BURST_FACTOR, 1.0)
+    return factor
 
 
 def outage_minutes(minutes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
