@@ -142,7 +142,7 @@ def forecast_accuracy_figure(history: pd.DataFrame) -> go.Figure:
 def forecast_summary(history: pd.DataFrame) -> str:
     """The newest run in words: its WAPE against the baseline's, and the share on the model."""
     if history.empty:
-        return "No forecast yet: invdash rollup makes one a day from the rolled-up demand."
+        return "No forecast yet: invdash rollup makes them once a day from the rolled-up demand."
     newest = history.iloc[-1]
     return (
         f"Last run: WAPE {percent(float(newest['wape']), 0)} against the baseline's "

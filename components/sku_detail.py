@@ -42,10 +42,16 @@ def _forecast_traces(forecast: StoredForecast | None) -> list[go.Scatter]:
     ]
 
 
-def forecast_words(forecast: StoredForecast | None) -> str:
-    """Which forecast the chart shows, why, and how well it did in the backtest."""
+def forecast_words(forecast: StoredForecast | None, error: str | None = None) -> str:
+    """Which forecast the chart shows, why, and how well it did in the backtest; ``error``:
+    why the forecast could not be read."""
+    if forecast is None and error is not None:
+        return f"Forecast unavailable: {error}"
     if forecast is None:
-        return "No forecast yet: invdash rollup makes one a day from the rolled-up demand."
+        return (
+            "No forecast for this SKU: invdash rollup makes them once a day, for the SKUs with "
+            "demand in the days it has rolled up."
+        )
     scores = f"backtest WAPE {percent(forecast.wape, 0)}"
     if forecast.method == MODEL:
         return (
@@ -114,6 +120,7 @@ def sku_detail(
     band: DemandBand,
     purchase_orders: pd.DataFrame,
     forecast: StoredForecast | None = None,
+    forecast_error: str | None = None,
 ) -> Component:
     """``positions``: the SKU's stock_positions rows (one per warehouse); ``history`` its daily
     demand summed over them and ``band`` that series' (``queries.rollups.demand_band``)."""
@@ -160,7 +167,11 @@ def sku_detail(
                 config={"displayModeBar": False},
                 id="sku-demand-graph",
             ),
-            html.Div(forecast_words(forecast), className="kpi-hint", id="sku-forecast-note"),
+            html.Div(
+                forecast_words(forecast, forecast_error),
+                className="kpi-hint",
+                id="sku-forecast-note",
+            ),
             html.H3("Open purchase orders"),
             _table(
                 ["Order", "Supplier", "Warehouse", "Expected", "Open units", "Status"],

@@ -22,7 +22,7 @@ from queries.daily_review import PERIOD_DAYS, Period
 from queries.forecast_store import StoredForecast
 from queries.inventory import InventorySnapshot
 from queries.kpis import ExecutiveKpiSource
-from queries.slo import SloStatus, slo_status
+from queries.slo import BURN_WINDOW, SLO_PERIOD, SloStatus
 from queries.telemetry import (
     CONTAINER_RESOURCE_COLUMNS,
     EVENT_COLUMNS,
@@ -263,16 +263,36 @@ def fetch_alerts(context: DashboardContext) -> Fetched[pd.DataFrame]:
     return _from_metrics(context, ALERTS, lambda source: source.firing_alerts())
 
 
+# The SLO's 30 days move slowly: their counts reload this often; the burn window's every refresh.
+SLO_PERIOD_SECONDS = 300
+
+
 def fetch_slo(context: DashboardContext, now: dt.datetime) -> Fetched[SloStatus]:
-    """The order service's SLO as of ``now``: the period's and the last hour's requests."""
+    """The order service's SLO as of ``now``: the period's requests (reloaded every
+    SLO_PERIOD_SECONDS, or every refresh when that is longer) and the last hour's."""
     source = context.sources.metrics
     if source is None:
         return Fetched(None, None, "not configured", None)
-    settings = context.settings
-    return context.cache.fetch(
-        "metrics:slo",
-        lambda: slo_status(source, settings.slo_service, settings.slo_objective, now),
+    service = context.settings.slo_service
+    every = max(SLO_PERIOD_SECONDS, context.settings.refresh_seconds)
+    period = context.cache.fetch(
+        "metrics:slo:period",
+        lambda: source.service_request_counts(service, SLO_PERIOD, now),
+        every_seconds=every,
     )
+    burn = context.cache.fetch(
+        "metrics:slo:burn", lambda: source.service_request_counts(service, BURN_WINDOW, now)
+    )
+    if period.value is None or burn.value is None:
+        failed = period if period.value is None else burn
+        return Fetched(None, None, failed.error, failed.error_since)
+    status = SloStatus(
+        service, context.settings.slo_objective, SLO_PERIOD, period.value, burn.value
+    )
+    # The burn window's reading dates the figures (the period's is meant to be older); a
+    # failure of either makes them stale.
+    stale = burn if burn.error is not None else period
+    return Fetched(status, burn.fetched_at, stale.error, stale.error_since)
 
 
 def fetch_latest_hpas(context: DashboardContext, now: dt.datetime) -> Fetched[pd.DataFrame]:

@@ -70,7 +70,11 @@ def _forecast_in_background(store: RollupStore, moment: dt.datetime) -> None:
         finally:
             _forecasting.release()
 
-    threading.Thread(target=run, name="invdash-forecast", daemon=True).start()
+    try:
+        threading.Thread(target=run, name="invdash-forecast", daemon=True).start()
+    except BaseException:
+        _forecasting.release()
+        raise
 
 
 def rollup_once(

@@ -660,15 +660,21 @@ class DemoCluster:
         self, service: str, window: dt.timedelta, at: dt.datetime
     ) -> RequestCounts:
         """``service``'s requests and 5xx answers in the ``window`` before ``at``: its request
-        and error rates at each step of the window (at most 1000 steps, as ``service_traffic``)
-        times the step. (0, 0) for a service the demo does not run."""
+        and error rates sampled every ``_count_step_minutes(window)`` minutes (at most about
+        1000 samples, at the multiples of a step prime to the hour's 60 minutes, so the samples
+        fall on every minute of the incident loop alike), each standing for its step. (0, 0)
+        for a service the demo does not run."""
         if window <= dt.timedelta(0):
             raise ValueError(f"window must be positive, not {window}")
         end = _seconds(at, "at")
-        start = end - int(window.total_seconds())
-        step = int(choose_step(_datetime(start), _datetime(end), MAX_POINTS).total_seconds())
+        step = _count_step_minutes(window) * MINUTE
+        # The multiples of the step in (at - window, at]: the same samples for every moment
+        # until the next multiple (as Prometheus' range steps are aligned).
+        first = (end - int(window.total_seconds())) // step * step + step
+        times = list(range(first, end + 1, step))
+        demand = self._demand(times[0], end)
         requests = errors = 0.0
-        for t, demand in self._steps(_datetime(start + step), _datetime(end)):
+        for t in times:
             for name, rate, share, _ in self._traffic_at(t, demand):
                 if name == service:
                     requests += rate * step
@@ -720,8 +726,8 @@ class DemoCluster:
     def _burn_since(self, now: int, burn: _Burn) -> int | None:
         """When an error-budget burn alert's two windows last began to exceed its rate."""
         step = burn.step_minutes * MINUTE
-        first = now - (ALERT_LOOKBACK_MINUTES * MINUTE) - burn.long_minutes * MINUTE
-        times = list(range(first - first % step + step, now + 1, step))
+        count = (ALERT_LOOKBACK_MINUTES + burn.long_minutes) // burn.step_minutes
+        times = list(range(now - count * step, now + 1, step))  # back from now: its last is now
         demand = self._demand(times[0], now)
         requests, errors = [], []
         for t in times:
@@ -1381,6 +1387,15 @@ _DEMO_ALERTS = {
 }  # fmt: skip
 
 
+def _count_step_minutes(window: dt.timedelta) -> int:
+    """The sampling step of a count over ``window``: at least 1 minute and window / 1000, and
+    prime to 60, so that the samples cycle through every minute of the hourly loop."""
+    minutes = max(1, math.ceil(window.total_seconds() / MINUTE / 1000))
+    while math.gcd(minutes, 60) != 1:
+        minutes += 1
+    return minutes
+
+
 def _window_sums(values: FloatArray, n: int) -> FloatArray:
     """The sums of ``n`` consecutive values ending at each position from the n-th on."""
     totals = np.concatenate([[0.0], np.cumsum(values)])
@@ -1408,10 +1423,6 @@ def _demo_alert(since: int | None, now: int, name: str) -> list[tuple[object, ..
     severity, summary = _DEMO_ALERTS[name]
     labels = "" if name.startswith("InvdashBroken") else "namespace=shop, service=order-service"
     return [(name, severity, summary, _timestamp(since), labels)]
-
-
-def _datetime(t: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
 def _timestamp(t: int) -> pd.Timestamp:

@@ -12,7 +12,9 @@ true to show, including the situations it exists to catch:
   holiday peak of a few days, promotions lifting some SKUs for a week or so, many
   intermittent slow movers, and one family (Electronics) whose demand shifts mid-history: it
   climbs steadily from the middle of the history to twice its level at ``now``, so a forecast
-  fitted without a trend falls behind it, as a model going stale does; orders carry 1-4 lines, arrive all day (busier in daytime) right up
+  fitted without a trend falls behind it, as a model going stale does; the demo shop's
+  visitors come in hourly bursts and its checkout breaks now and then (``demo.visitors``):
+  the orders follow both; orders carry 1-4 lines, arrive all day (busier in daytime) right up
   to ``now``, and those of the last two hours are still waiting to be picked (reserved stock);
 * replenishment by reorder point and order quantity from the supplier's lead time: received,
   partly received, open and late purchase orders; some series run out inside the last eight
@@ -778,6 +780,10 @@ class Simulation:
         minute = day_start + np.searchsorted(
             demand.minute_cdf, rng.random(warehouse.size) * share_of_day, side="right"
         )
+        # In the demo shop's checkout outages only a share of the orders go through.
+        epoch_minute = int(self.calendar.start.replace(tzinfo=dt.UTC).timestamp()) // 60
+        through = rng.random(warehouse.size) < visitors.success_share(epoch_minute + minute)
+        warehouse, minute = warehouse[through], minute[through]
         by_time = np.lexsort((warehouse, minute))  # order numbers follow the clock
         warehouse, minute = warehouse[by_time], minute[by_time]
         cancelled = rng.random(warehouse.size) < CANCELLED_ORDER_SHARE

@@ -34,13 +34,17 @@ import pandas as pd
 FloatArray = npt.NDArray[np.float64]
 
 SEASON_DAYS = 7
-HORIZON_DAYS = 14
 BACKTEST_ORIGINS = 6
 BACKTEST_HORIZON = 7
+# A week ahead: as far as the backtest scores (and the band is drawn from its errors).
+HORIZON_DAYS = BACKTEST_HORIZON
 # The days a fit reads, at most: recent enough to follow the demand, long enough for the season.
 HISTORY_DAYS = 16 * 7
 # Below these the model is not fitted: the baseline stands, with the reason.
-MIN_HISTORY_DAYS = 8 * 7
+# statsmodels' heuristic initial state needs 10 + 2 x (7 // 2) days: the earliest backtest
+# origin must have them.
+MIN_FIT_DAYS = 16
+MIN_HISTORY_DAYS = MIN_FIT_DAYS + BACKTEST_ORIGINS * BACKTEST_HORIZON
 MIN_DEMAND_DAYS = 14  # of the last MIN_HISTORY_DAYS
 TRACKING_LIMIT = 4.0
 BAND = (0.1, 0.9)  # the 80% band's quantiles of the backtest errors
@@ -181,7 +185,7 @@ def forecast_series(history: FloatArray) -> SkuForecast:
         try:
             model_test = backtest(history, holt_winters)
             model = holt_winters(history, HORIZON_DAYS)
-        except (ValueError, np.linalg.LinAlgError) as error:
+        except Exception as error:  # any failure of one SKU's fit keeps its baseline
             reason, model_test = f"the model could not be fitted: {error}", None
     if (
         not reason
@@ -202,12 +206,17 @@ def forecast_series(history: FloatArray) -> SkuForecast:
     return SkuForecast(MODEL, "", model, lower, upper, model_test, model_test, baseline_test)
 
 
-def daily_series(daily: pd.DataFrame, last_day: int) -> dict[int, FloatArray]:
-    """Each SKU's units per day from its first day with demand to ``last_day`` (inclusive),
-    zeros on days without: ``daily`` has columns sku_id, day (int), units."""
+def daily_series(
+    daily: pd.DataFrame, last_day: int, first_day: int | None = None
+) -> dict[int, FloatArray]:
+    """Each SKU's units per day from ``first_day`` (the first day the data holds; None: each
+    SKU's first day with demand) to ``last_day`` (inclusive), at most HISTORY_DAYS, zeros on
+    days without: ``daily`` has columns sku_id, day (int), units."""
     series: dict[int, FloatArray] = {}
+    earliest = last_day - HISTORY_DAYS + 1
     for sku_id, rows in daily[daily["day"] <= last_day].groupby("sku_id", sort=True):
-        first = int(rows["day"].min())
+        first = max(earliest, int(rows["day"].min()) if first_day is None else first_day)
+        rows = rows[rows["day"] >= first]
         values = np.zeros(last_day - first + 1)
         np.add.at(values, rows["day"].to_numpy(np.int64) - first, rows["units"].to_numpy(float))
         series[int(str(sku_id))] = values
@@ -221,11 +230,12 @@ class Forecasts:
     accuracy: pd.DataFrame  # ACCURACY_COLUMNS
 
 
-def forecast_all(daily: pd.DataFrame, last_day: int) -> Forecasts:
-    """Every SKU's forecast from the day after ``last_day`` and its backtest's accuracy."""
+def forecast_all(daily: pd.DataFrame, last_day: int, first_day: int | None = None) -> Forecasts:
+    """Every SKU's forecast from the day after ``last_day`` and its backtest's accuracy
+    (``first_day``: as ``daily_series``)."""
     forecast_rows, accuracy_rows = [], []
     days = np.arange(last_day + 1, last_day + 1 + HORIZON_DAYS, dtype=np.int64)
-    for sku_id, history in daily_series(daily, last_day).items():
+    for sku_id, history in daily_series(daily, last_day, first_day).items():
         result = forecast_series(history)
         for day, value, low, high in zip(
             days, result.forecast, result.lower, result.upper, strict=True

@@ -23,6 +23,7 @@ from queries.forecast import (
     ACCURACY_COLUMNS,
     FORECAST_COLUMNS,
     HISTORY_DAYS,
+    MODEL,
     TRACKING_LIMIT,
     Forecasts,
     forecast_all,
@@ -83,7 +84,7 @@ def refresh_forecasts(store: RollupStore, now: dt.datetime) -> ForecastRun | Non
     with store.engine.connect() as conn:
         if not sa.inspect(conn).has_table(coverage.name):
             return None
-        _, end_day = _coverage_day(conn, DAILY)
+        first_day, end_day = _coverage_day(conn, DAILY)
         if end_day is None:
             return None
         last_day = end_day - 1
@@ -91,7 +92,7 @@ def refresh_forecasts(store: RollupStore, now: dt.datetime) -> ForecastRun | Non
             return None
         daily = stored_daily_demand(conn, last_day)
     started = dt.datetime.now(dt.UTC)
-    result = forecast_all(daily, last_day)
+    result = forecast_all(daily, last_day, first_day)
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     _write(store, result, naive_utc(now))
     summary = overall_accuracy(result.accuracy)
@@ -165,7 +166,7 @@ def accuracy_over_time(conn: Connection) -> pd.DataFrame:
             a.as_of_day,
             weighted(a.wape).label("wape"),
             weighted(a.baseline_wape).label("baseline_wape"),
-            (sa.func.sum(sa.case((a.method == "holt-winters", 1), else_=0)) * 1.0
+            (sa.func.sum(sa.case((a.method == MODEL, 1), else_=0)) * 1.0
              / sa.func.count()).label("model_share"),
             sa.func.sum(
                 sa.case((sa.func.abs(a.tracking_signal) > TRACKING_LIMIT, 1), else_=0)

@@ -290,6 +290,15 @@ def _range_frame(
     return _typed_frame(columns, order)
 
 
+def _active_at(alert: Mapping[str, Any]) -> pd.Timestamp:
+    """When an alert of /api/v1/alerts became active; a server that omits it raises
+    PrometheusQueryError's kind of failure (TypeError), never a bare KeyError."""
+    try:
+        return pd.Timestamp(alert["activeAt"]).tz_convert("UTC")
+    except (KeyError, ValueError, TypeError) as error:
+        raise TypeError(f"an alert without a readable activeAt: {str(alert)[:80]}") from error
+
+
 def _share(used: pd.Series[float], of: pd.Series[float]) -> pd.Series[float]:
     return (used / of).where(of > 0)
 
@@ -577,14 +586,20 @@ class PrometheusSource:
         return telemetry.RequestCounts(*counts)
 
     def firing_alerts(self) -> pd.DataFrame:
-        """Every alert Prometheus' alerting rules fire now (pending ones are not yet alerts).
-        Columns ALERT_COLUMNS, most severe first."""
+        """Every alert Prometheus' alerting rules fire now (pending ones are not yet alerts),
+        but those of severity "none" (kube-prometheus' always-firing Watchdog, which says the
+        pipeline works, not that anything is wrong) and those labelled with a namespace outside
+        INVDASH_KUBE_NAMESPACES. Columns ALERT_COLUMNS, most severe first."""
         answer = self._call("alerts", self._api.alerts)
         rows = []
         for alert in answer:
-            if alert.get("state") != "firing":
-                continue
             labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+            outside = self.namespaces is not None and labels.get("namespace") not in (
+                None,
+                *self.namespaces,
+            )
+            if alert.get("state") != "firing" or labels.get("severity") == "none" or outside:
+                continue
             annotations = alert.get("annotations") or {}
             rest = ", ".join(
                 f"{name}={value}"
@@ -596,7 +611,7 @@ class PrometheusSource:
                     labels.get("alertname", ""),
                     labels.get("severity", ""),
                     str(annotations.get("summary", "")),
-                    pd.Timestamp(alert["activeAt"]).tz_convert("UTC"),
+                    _active_at(alert),
                     rest,
                 )
             )

@@ -212,8 +212,20 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             note = f"No forecast accuracy: {reason}"
             return note, empty_figure("No forecast"), html.Div()
         history, stale = fetched.value
+        summary: list[Any] = [executive.forecast_summary(history)]
+        if fetched.error is not None:  # the last good accuracy, dated, with the failure
+            summary.insert(
+                0,
+                freshness_line(
+                    Freshness(
+                        context.inventory.name, fetched.fetched_at, fetched.error,
+                        fetched.error_since,
+                    ),
+                    every,
+                ),
+            )  # fmt: skip
         return (
-            executive.forecast_summary(history),
+            summary,
             executive.forecast_accuracy_figure(history)
             if not history.empty
             else empty_figure("No forecast yet"),

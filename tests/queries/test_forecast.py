@@ -83,11 +83,11 @@ def test_a_series_whose_demand_climbs_has_a_tracking_signal_outside_the_limit() 
 @pytest.mark.parametrize(
     ("history", "reason"),
     [
-        (np.ones(30), "too little history: 30 days, the model needs 56"),
-        (np.zeros(112), "no demand in the last 56 days"),
+        (np.ones(30), "too little history: 30 days, the model needs 58"),
+        (np.zeros(112), "no demand in the last 58 days"),
         (
             np.where(np.arange(112) % 7 == 0, 3.0, 0.0),
-            "intermittent demand: 8 of the last 56 days had orders, the model needs 14",
+            "intermittent demand: 8 of the last 58 days had orders, the model needs 14",
         ),
     ],
 )

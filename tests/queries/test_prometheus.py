@@ -246,6 +246,12 @@ groups:
         labels: {severity: critical}
       - alert: NeverHolds
         expr: vector(1) == 0
+      - alert: Watchdog
+        expr: vector(1)
+        labels: {severity: none}
+      - alert: OtherTeamsNamespace
+        expr: vector(1)
+        labels: {severity: critical, namespace: elsewhere}
 """
 
 # Cumulative bucket counts added every 15 s: 3/s under 50 ms, 7/s under 100 ms, 10/s under
@@ -584,15 +590,19 @@ def test_firing_alerts_come_from_the_alerting_rules_most_severe_first(
 ) -> None:
     deadline = time.monotonic() + 20
     alerts = source.firing_alerts()
-    while len(alerts) < 2 and time.monotonic() < deadline:  # the first evaluations
+    while len(alerts) < 3 and time.monotonic() < deadline:  # the first evaluations
         time.sleep(0.2)
         alerts = source.firing_alerts()
 
     assert list(alerts.columns) == ALERT_COLUMNS
-    assert list(alerts["alertname"]) == ["CheckoutDown", "DiskFilling"]  # not the pending one
-    assert list(alerts["severity"]) == ["critical", "warning"]
-    assert list(alerts["summary"]) == ["Checkout answers 503", "Disk 2% full"]
-    assert list(alerts["labels"]) == ["team=shop", ""]
+    # Not the pending one, not the Watchdog (severity none); every namespace is watched here.
+    assert list(alerts["alertname"]) == ["CheckoutDown", "OtherTeamsNamespace", "DiskFilling"]
+    assert list(alerts["severity"]) == ["critical", "critical", "warning"]
+    assert list(alerts["summary"]) == ["Checkout answers 503", "", "Disk 2% full"]
+    assert list(alerts["labels"]) == ["team=shop", "namespace=elsewhere", ""]
+    # Held to INVDASH_KUBE_NAMESPACES, an alert of another namespace is not invdash's to show.
+    scoped = PrometheusSource(prometheus_connect(prometheus.url, 5.0), namespaces=["shop"])
+    assert list(scoped.firing_alerts()["alertname"]) == ["CheckoutDown", "DiskFilling"]
     assert str(alerts["active_since"].dtype) == "datetime64[ns, UTC]"
     now = pd.Timestamp.now(tz="UTC")
     assert (alerts["active_since"] <= now).all()
