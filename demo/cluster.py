@@ -430,6 +430,8 @@ class _Demand:
         minutes = np.arange(self.first_minute, last_minute + 1, dtype=np.int64)
         profile = _trailing_sum(_profile_lines(seed, minutes), SMOOTHING_MINUTES)
         lines, _ = _fetch_order_lines(volume, self.first_minute, last_minute)
+        # The inventory's booked lines per minute over the span (None: the built-in profile).
+        self.lines = lines
         smoothed = profile / SMOOTHING_MINUTES
         success = visitors.success_share(minutes)
         burst = visitors.visitor_factor(minutes)
@@ -689,19 +691,27 @@ class DemoCluster:
         same traffic ``service_traffic`` reports and the inventory's order lines. Columns
         ALERT_COLUMNS."""
         now = self._now() // MINUTE * MINUTE
+        # One span of demand (one read of the order volume) for every rule, back as far as
+        # the longest window and its lookback reach; a week earlier's for the comparison.
+        reach = (ALERT_LOOKBACK_MINUTES + SLOW_BURN.long_minutes) * MINUTE
+        demand = self._demand(now - reach, now)
         rows = [
-            *_demo_alert(self._broken_checkout_since(now), now, "InvdashBrokenCheckout"),
+            *_demo_alert(self._broken_checkout_since(now, demand), now, "InvdashBrokenCheckout"),
             *_demo_alert(
-                self._burn_since(now, FAST_BURN), now, "InvdashOrderServiceErrorBudgetFastBurn"
+                self._burn_since(now, FAST_BURN, demand),
+                now,
+                "InvdashOrderServiceErrorBudgetFastBurn",
             ),
             *_demo_alert(
-                self._burn_since(now, SLOW_BURN), now, "InvdashOrderServiceErrorBudgetSlowBurn"
+                self._burn_since(now, SLOW_BURN, demand),
+                now,
+                "InvdashOrderServiceErrorBudgetSlowBurn",
             ),
-            *_demo_alert(self._at_max_since(now), now, "InvdashOrderServiceAtMaxReplicas"),
+            *_demo_alert(self._at_max_since(now, demand), now, "InvdashOrderServiceAtMaxReplicas"),
         ]
         return alert_frame(rows)
 
-    def _broken_checkout_since(self, now: int) -> int | None:
+    def _broken_checkout_since(self, now: int, demand: _Demand) -> int | None:
         """When the broken-checkout condition last began to hold, if it holds now and has
         held for the rule's ``for``: order lines per 1,000 requests over the last hour under
         half of a week earlier's, while the hour's requests are at least 80% of its."""
@@ -709,26 +719,24 @@ class DemoCluster:
         span = ALERT_LOOKBACK_MINUTES + hour
         week = 7 * DAY_SECONDS
         ratios, requests = [], []
-        for end in (now, now - week):
+        for end, of in ((now, demand), (now - week, None)):
             first = end - span * MINUTE
-            demand = self._demand(first, end)
-            minutes = np.arange(first // MINUTE, end // MINUTE, dtype=np.int64)
-            rate = demand.request_rate[minutes - demand.first_minute] * MINUTE
-            lines, _ = _fetch_order_lines(self.order_volume, int(minutes[0]), int(minutes[-1]))
-            if lines is None:
+            of = of or self._demand(first, end)
+            if of.lines is None:
                 return None
+            index = np.arange(first // MINUTE, end // MINUTE, dtype=np.int64) - of.first_minute
+            rate, lines = of.request_rate[index] * MINUTE, of.lines[index]
             hour_requests, hour_lines = _window_sums(rate, hour), _window_sums(lines, hour)
             ratios.append(1000.0 * hour_lines / np.maximum(hour_requests, 1e-9))
             requests.append(hour_requests)
         holds = (ratios[0] < 0.5 * ratios[1]) & (requests[0] >= 0.8 * requests[1])
         return _held_since(holds, now, BROKEN_CHECKOUT_FOR_MINUTES)
 
-    def _burn_since(self, now: int, burn: _Burn) -> int | None:
+    def _burn_since(self, now: int, burn: _Burn, demand: _Demand) -> int | None:
         """When an error-budget burn alert's two windows last began to exceed its rate."""
         step = burn.step_minutes * MINUTE
         count = (ALERT_LOOKBACK_MINUTES + burn.long_minutes) // burn.step_minutes
         times = list(range(now - count * step, now + 1, step))  # back from now: its last is now
-        demand = self._demand(times[0], now)
         requests, errors = [], []
         for t in times:
             _, rate, share, _ = self._traffic_at(t, demand)[0]
@@ -747,9 +755,8 @@ class DemoCluster:
         holds = (ratio(burn.long_minutes) > threshold) & (ratio(burn.short_minutes) > threshold)
         return _held_since(holds, now, burn.for_minutes, burn.step_minutes)
 
-    def _at_max_since(self, now: int) -> int | None:
+    def _at_max_since(self, now: int, demand: _Demand) -> int | None:
         first = now - ALERT_LOOKBACK_MINUTES * MINUTE
-        demand = self._demand(first, now)
         minutes = np.arange(first // MINUTE + 1, now // MINUTE + 1, dtype=np.int64)
         holds = demand.current[minutes - demand.first_minute] >= MAX_REPLICAS
         return _held_since(holds, now, AT_MAX_FOR_MINUTES)

@@ -54,7 +54,7 @@ class ForecastRun:
 
     def __str__(self) -> str:
         return (
-            f"forecasts as of {dt.date(1970, 1, 1) + dt.timedelta(days=self.as_of_day)}: "
+            f"forecasts as of {midnight(self.as_of_day):%Y-%m-%d}: "
             f"{self.skus} SKUs, the model's for {self.model_skus} ({self.seconds:.1f} s)"
         )
 
