@@ -150,14 +150,18 @@ def build_report(scale: str | Scale, seed: int, now: dt.datetime, command: str) 
         lines.append(f"| {reason} | {count} |")
     lines += [
         "",
-        "## What it feeds, and what not yet",
+        "## What it feeds",
         "",
         f"- The SKU detail plots the forecast ({MODEL} or {BASELINE}) with its 80% band, the",
         "  backtest's 10th to 90th percentile of errors around it, and /exec plots each day's run.",
-        "- Reorder points, safety stock and expected stock-out dates still come from the demand",
-        "  window's mean and deviation per SKU x warehouse (the README's formulas); feeding",
-        "  them the forecast where it beats the baseline, split to warehouses by their share of",
-        "  the SKU's demand, is the next step (issue 12).",
+        "- Where the model beats the baseline, it plans the stock: stock-out risk, days of cover and",
+        "  the run-out date, safety stock, reorder point and order quantities use the forecast's mean",
+        "  a day over the week ahead and the root mean square of its backtest errors, shared among",
+        "  the SKU's warehouses by their part of the demand window's units (mean x share, deviation",
+        "  x sqrt(share)). Elsewhere (baseline, no forecast, a forecast whose week is over) the",
+        "  demand window's mean and deviation per SKU x warehouse do (the README's formulas). The",
+        "  Inventory grid shows a planned demand in the forecast's colour; the SKU detail says which",
+        "  was used and why.",
         "",
     ]
     return "\n".join(lines)

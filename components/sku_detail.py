@@ -15,6 +15,7 @@ from components.charts import dark_layout
 from components.formatting import count, percent
 from queries.forecast import MODEL, TRACKING_LIMIT
 from queries.forecast_store import StoredForecast
+from queries.inventory import FORECAST_BASIS
 from queries.rollups import DemandBand
 
 
@@ -61,6 +62,31 @@ def forecast_words(forecast: StoredForecast | None, error: str | None = None) ->
             + (" ⚠ going stale" if abs(forecast.tracking_signal) > TRACKING_LIMIT else "")
         )
     return f"Forecast: the seasonal naive baseline ({forecast.reason}); {scores}"
+
+
+def plan_words(positions: pd.DataFrame, forecast: StoredForecast | None, window_days: int) -> str:
+    """What the stock by warehouse (risk, run-out date, safety stock, reorder point) was
+    planned with: the forecast, or the demand window's mean and deviation, and why."""
+    planned = positions["planned_daily_demand"].sum()
+    if (positions["demand_basis"] == FORECAST_BASIS).any():
+        return (
+            f"Risk, run-out dates, safety stock and reorder points planned from the forecast: "
+            f"{planned:,.2f} units a day over all warehouses, each warehouse its part of the "
+            f"last {window_days} days' demand; safety stock from the forecast's backtest "
+            "errors."
+        )
+    words = (
+        f"Risk, run-out dates, safety stock and reorder points planned from the last "
+        f"{window_days} days' demand: {planned:,.2f} units a day over all warehouses"
+    )
+    if forecast is None:
+        return f"{words} (no forecast for this SKU)."
+    if forecast.method != MODEL:
+        return f"{words}: the forecast does not beat the baseline ({forecast.reason})."
+    return (
+        f"{words}: the forecast is not used for today "
+        f"(it is out of date, or no warehouse ordered any in the last {window_days} days)."
+    )
 
 
 def demand_figure(
@@ -121,15 +147,18 @@ def sku_detail(
     purchase_orders: pd.DataFrame,
     forecast: StoredForecast | None = None,
     forecast_error: str | None = None,
+    window_days: int = 56,
 ) -> Component:
     """``positions``: the SKU's stock_positions rows (one per warehouse); ``history`` its daily
-    demand summed over them and ``band`` that series' (``queries.rollups.demand_band``)."""
+    demand summed over them and ``band`` that series' (``queries.rollups.demand_band``);
+    ``window_days``, the demand window the positions were computed over."""
     first = positions.iloc[0]
     stock_rows = [
         [
             str(r["warehouse_code"]), count(r["on_hand"]), count(r["reserved"]), count(r["on_order"]),
             ("⚠ " if r["at_risk"] else "") + percent(float(r["stockout_probability"]), 0),
             "no demand" if pd.isna(r["expected_stockout_date"]) else f"{r['expected_stockout_date']:%Y-%m-%d}",
+            f"{r['planned_daily_demand']:,.2f}", count(r["safety_stock"]), count(r["reorder_point"]),
             count(r["suggested_order_quantity"]),
         ]
         for r in positions.to_dict("records")
@@ -156,10 +185,18 @@ def sku_detail(
                     "On order",
                     "Risk",
                     "Runs out",
+                    "Demand / day",
+                    "Safety stock",
+                    "Reorder point",
                     "Suggested order",
                 ],
                 stock_rows,
                 "Not stocked",
+            ),
+            html.Div(
+                plan_words(positions, forecast, window_days),
+                className="kpi-hint",
+                id="sku-plan-note",
             ),
             html.H3("Demand, all warehouses"),
             dcc.Graph(

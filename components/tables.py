@@ -46,8 +46,8 @@ BY_UNIT = {
 
 RISK_COLUMNS = [
     "sku_code", "sku_name", "category", "warehouse_code", "available", "on_order",
-    "mean_daily_demand", "days_of_cover", "stockout_probability", "expected_stockout_date",
-    "reorder_point", "suggested_order_quantity", "inventory_value",
+    "planned_daily_demand", "demand_basis", "days_of_cover", "stockout_probability",
+    "expected_stockout_date", "reorder_point", "suggested_order_quantity", "inventory_value",
 ]  # fmt: skip
 
 LOT_COLUMNS = [
@@ -149,7 +149,21 @@ def stockout_risk_grid(grid_id: str) -> Component:
             column("expected_stockout_date", "Runs out", minWidth=140),
             number_column("available", "Available", NUMBER),
             number_column("on_order", "On order", NUMBER),
-            number_column("mean_daily_demand", "Demand / day", DECIMAL),
+            number_column(
+                "planned_daily_demand",
+                "Demand / day",
+                DECIMAL,
+                # What the risk, cover and reorder point plan for: in the forecast's colour
+                # where the SKU's forecast beats the baseline.
+                headerTooltip=(
+                    "The demand the risk, cover and reorder point are planned for: the "
+                    "forecast's (violet) where it beats the seasonal naive baseline, else the "
+                    "demand window's mean"
+                ),
+                cellClassRules={
+                    "from-forecast": "params.data && params.data.demand_basis == 'forecast'"
+                },
+            ),
             number_column("reorder_point", "Reorder point", NUMBER),
             number_column("suggested_order_quantity", "Suggested order", NUMBER),
             number_column("inventory_value", "Stock value", NUMBER),

@@ -73,6 +73,7 @@ CSS_VARIABLES = {
     "--warn": WARN,
     "--alert": ALERT,
     "--done": DONE,
+    "--forecast": FORECAST,
     "--done-text": NORMAL_EVENT,
     "--print-paper": PRINT_PAPER,
     "--print-text": PRINT_TEXT,

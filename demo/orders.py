@@ -135,13 +135,19 @@ def _place_orders(
     whose mean is the share of checkouts that go through in the new minute (``demo.visitors``)."""
     if start >= end:
         return 0, 0
+    # The orders of the same minutes one and two weeks earlier (two ranges as long as
+    # [start, end), not the week between them).
+    replayed = sa.or_(
+        *(
+            (SalesOrder.ordered_at >= start - weeks * REPLAY_LAG)
+            & (SalesOrder.ordered_at < end - weeks * REPLAY_LAG)
+            for weeks in (1, 2)
+        )
+    )
     templates = _rows(
         conn,
         sa.select(SalesOrder.id, SalesOrder.warehouse_id, SalesOrder.ordered_at)
-        .where(
-            SalesOrder.ordered_at >= start - 2 * REPLAY_LAG,
-            SalesOrder.ordered_at < end - REPLAY_LAG,
-        )
+        .where(replayed)
         .order_by(SalesOrder.ordered_at, SalesOrder.id),
     )
     if templates.empty:
@@ -200,7 +206,8 @@ def _place_orders(
             SalesOrderLine.sku_id,
             SalesOrderLine.quantity,
         )
-        .where(SalesOrderLine.sales_order_id.in_(templates["id"].tolist()))
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
+        .where(replayed)
         .order_by(SalesOrderLine.sales_order_id, SalesOrderLine.line_number),
     )
     lines = (

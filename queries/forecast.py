@@ -18,6 +18,14 @@ baseline's, with the reason; a series that cannot be fitted (too little history,
 with demand, all zeros, a failed fit) takes the baseline with the reason, never an exception.
 The 80% band is the forecast plus the 10th and 90th percentiles of the chosen method's backtest
 errors (empirical intervals: no assumption that the errors are normal), never below 0.
+
+Where the model's forecast is used, it also plans the stock (``PLAN_COLUMNS``): its mean over
+the horizon (a whole season, so the weekday pattern averages out; without a trend the model
+forecasts the same mean for any longer lead time) as the daily demand, and the root mean square
+of its backtest's daily errors as the deviation the safety stock covers (the forecast's own
+uncertainty, not the spread of past demand around a flat mean). ``queries.inventory`` shares
+both among the SKU's warehouses. Where the baseline stands, the stock maths keep the demand
+window's mean and deviation.
 """
 
 from __future__ import annotations
@@ -60,6 +68,9 @@ ACCURACY_COLUMNS = [
     "sku_id", "method", "reason", "wape", "bias", "tracking_signal", "model_wape",
     "baseline_wape", "actual_units",
 ]  # fmt: skip
+# The stock plan of the SKUs on the model: units a day (summed over warehouses) and the daily
+# deviation of the forecast's errors.
+PLAN_COLUMNS = ["sku_id", "daily_demand", "sd_daily_demand"]
 
 
 def seasonal_naive(history: FloatArray, horizon: int) -> FloatArray:
@@ -114,6 +125,11 @@ class Backtest:
     def bias(self) -> float:
         total = float(self.actual.sum())
         return float(-self.errors.sum()) / total if total > 0 else math.nan
+
+    @property
+    def rmse(self) -> float:
+        """The root mean square of the daily errors (the forecast's deviation a day)."""
+        return float(np.sqrt(np.mean(self.errors**2))) if self.errors.size else math.nan
 
     @property
     def tracking_signal(self) -> float:
@@ -228,12 +244,13 @@ class Forecasts:
     as_of_day: int  # the last whole day the forecasts read
     forecasts: pd.DataFrame  # FORECAST_COLUMNS
     accuracy: pd.DataFrame  # ACCURACY_COLUMNS
+    plan: pd.DataFrame  # PLAN_COLUMNS, the SKUs on the model
 
 
 def forecast_all(daily: pd.DataFrame, last_day: int, first_day: int | None = None) -> Forecasts:
     """Every SKU's forecast from the day after ``last_day`` and its backtest's accuracy
     (``first_day``: as ``daily_series``)."""
-    forecast_rows, accuracy_rows = [], []
+    forecast_rows, accuracy_rows, plan_rows = [], [], []
     days = np.arange(last_day + 1, last_day + 1 + HORIZON_DAYS, dtype=np.int64)
     for sku_id, history in daily_series(daily, last_day, first_day).items():
         result = forecast_series(history)
@@ -244,6 +261,8 @@ def forecast_all(daily: pd.DataFrame, last_day: int, first_day: int | None = Non
                 (sku_id, int(day), float(value), float(low), float(high), result.method)
             )
         used = result.used
+        if result.method == MODEL and used is not None:
+            plan_rows.append((sku_id, float(result.forecast.mean()), used.rmse))
         accuracy_rows.append(
             (
                 sku_id, result.method, result.reason,
@@ -257,7 +276,8 @@ def forecast_all(daily: pd.DataFrame, last_day: int, first_day: int | None = Non
         )  # fmt: skip
     forecasts = pd.DataFrame(forecast_rows, columns=FORECAST_COLUMNS)
     accuracy = pd.DataFrame(accuracy_rows, columns=ACCURACY_COLUMNS)
-    return Forecasts(last_day, forecasts, accuracy)
+    plan = pd.DataFrame(plan_rows, columns=PLAN_COLUMNS)
+    return Forecasts(last_day, forecasts, accuracy, plan)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from queries.database import rows_of
+from queries.database import among, rows_of
 from queries.days import midnight, naive_utc
 from queries.forecast import (
     ACCURACY_COLUMNS,
     FORECAST_COLUMNS,
     HISTORY_DAYS,
+    HORIZON_DAYS,
     MODEL,
+    PLAN_COLUMNS,
     TRACKING_LIMIT,
     Forecasts,
     forecast_all,
@@ -31,9 +33,11 @@ from queries.forecast import (
 )
 from queries.rollup_store import (
     DAILY,
+    FORECAST,
     RollupStore,
     coverage,
     daily_demand,
+    demand_plan,
     forecast_accuracy,
     forecasts,
     insert_rows,
@@ -41,7 +45,6 @@ from queries.rollup_store import (
     store_records,
 )
 
-FORECAST = "forecast"
 ACCURACY_RUNS_KEPT = 90
 
 
@@ -112,7 +115,26 @@ def _write(store: RollupStore, result: Forecasts, computed_at: dt.datetime) -> N
         )
         accuracy = result.accuracy.assign(as_of_day=day)
         insert_rows(conn, forecast_accuracy, store_records(accuracy))
+        conn.execute(sa.delete(demand_plan))
+        insert_rows(conn, demand_plan, store_records(result.plan.assign(as_of_day=day)))
         set_coverage(conn, FORECAST, computed_at, first_day=day, end_day=day + 1)
+
+
+def stored_plan(conn: Connection, today: int, sku_ids: list[int] | None = None) -> pd.DataFrame:
+    """The stock plan (PLAN_COLUMNS) of ``sku_ids`` (None: all) from the newest forecasts, if
+    they still cover ``today`` (a day of their horizon); empty otherwise, or before the first
+    run: the stock maths then keep the demand window's figures."""
+    if not sa.inspect(conn).has_table(demand_plan.name):
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    query = sa.select(*(demand_plan.c[name] for name in PLAN_COLUMNS)).where(
+        demand_plan.c.as_of_day < today,
+        demand_plan.c.as_of_day + HORIZON_DAYS >= today,
+        among(demand_plan.c.sku_id, sku_ids),
+    )
+    frame = rows_of(conn, query.order_by(demand_plan.c.sku_id))
+    for name in ("daily_demand", "sd_daily_demand"):
+        frame[name] = frame[name].astype("float64")
+    return frame
 
 
 def stored_forecast(conn: Connection, sku_id: int) -> pd.DataFrame:

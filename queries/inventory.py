@@ -37,6 +37,7 @@ from queries.forecast_store import (
     sku_forecast,
     stale_skus,
     stored_accuracy,
+    stored_plan,
 )
 from queries.health import Health, describe_failure
 from queries.rollup_store import (
@@ -77,9 +78,9 @@ SKU_AND_WAREHOUSE = (
 
 
 # Statements a snapshot runs at most (what changed since the last one, stock levels, the
-# window's demand and movements, the roll-up store's coverage and sums, lots, warehouses): each
-# has the database's timeout.
-SNAPSHOT_STATEMENTS = 10
+# window's demand and movements, the roll-up store's coverage, sums and demand plan, lots,
+# warehouses): each has the database's timeout.
+SNAPSHOT_STATEMENTS = 11
 # How long a snapshot's positions may be patched from what changed before they are read whole
 # again. Changes are found by new ids (stock movements, sales and purchase order lines); the
 # ones no new id marks (an order cancelled, a purchase order closed without a receipt, a cost,
@@ -255,14 +256,19 @@ class InventorySource:
           ``demand_window_days`` whole UTC days before as_of's day; days without orders count as
           zero; cancelled orders are not demand); units_ordered_window, units_shipped_window
           (units ordered and shipped on the window's order lines);
+          demand_basis ("forecast": the SKU's demand forecast plans its stock, where the model
+          beats the seasonal naive baseline in its backtest; "window": the demand window's
+          mean and deviation do), planned_daily_demand, planned_sd_daily_demand (units/day the
+          stock maths below use: the forecast's mean and error deviation shared among the
+          SKU's warehouses, ``plan_demand``, or the window's);
           lead_time_days, sd_lead_time_days (the supplier's, days); shelf_life_days (the
           shortest time from receipt to expiry of any lot of the SKU, days; NaN for SKUs
           without lots);
-          days_of_cover (available / mean_daily_demand; inf without demand, 0 when nothing is
+          days_of_cover (available / planned_daily_demand; inf without demand, 0 when nothing is
           available), expected_stockout_date (timezone-aware UTC, NaT without demand);
           stockout_probability (normal lead-time demand, [0, 1]), at_risk (bool, above the risk
           threshold), safety_stock, reorder_point, economic_order_quantity (EOQ, capped
-          at what sells at the mean demand within the shelf life, so an order does not expire
+          at what sells at the planned demand within the shelf life, so an order does not expire
           on the shelf),
           suggested_order_quantity (units to order now to reach reorder point + EOQ; 0 when
           the position is above the reorder point);
@@ -584,7 +590,29 @@ class InventorySource:
         sums = self._pair_sums(conn, as_of, found, sku_ids)
         rows = levels.merge(sums, on=PAIR, how="left", validate="one_to_one")
         rows[SUMMED] = rows[SUMMED].fillna(0.0)
+        plan = self._demand_plan(as_of, found, sku_ids)
+        rows = rows.merge(plan, on="sku_id", how="left", validate="many_to_one")
         return rows[[*PAIR, *POSITION_INPUTS]]
+
+    def _demand_plan(
+        self, as_of: dt.datetime, found: Coverage, sku_ids: list[int] | None
+    ) -> pd.DataFrame:
+        """The forecasts' stock plan per SKU (sku_id and PLAN_INPUTS; ``stored_plan``), of the
+        SKUs on the model; empty without forecasts covering as_of's day."""
+        empty = pd.DataFrame({"sku_id": pd.Series(dtype="int64")}).assign(
+            **{name: pd.Series(dtype="float64") for name in PLAN_INPUTS}
+        )
+        if self.rollups is None or found.forecast_day is None:
+            return empty
+        try:
+            with self.rollups.engine.connect() as store:
+                plan = stored_plan(store, day_of(as_of), sku_ids)
+        except Exception:
+            # A store that cannot be read leaves the window's figures (each row says so).
+            return empty
+        return plan.rename(
+            columns={"daily_demand": PLAN_INPUTS[0], "sd_daily_demand": PLAN_INPUTS[1]}
+        ).astype({"sku_id": "int64"})
 
     def _pair_sums(
         self,
@@ -813,13 +841,19 @@ def as_float(
     return sa.cast(column, sa.Float).label(name)
 
 
-# What position_metrics reads, in this order: the stock level's row, then the window's sums.
+# The SKU's stock plan from its forecast (NaN where the baseline stands): units a day and their
+# deviation, summed over the SKU's warehouses (``queries.forecast.PLAN_COLUMNS``).
+PLAN_INPUTS = ("plan_daily_demand", "plan_sd_daily_demand")
+# What position_metrics reads, in this order: the stock level's row, then the window's sums,
+# then the plan (optional: rows without it are planned from the window).
 POSITION_INPUTS = [
     "sku_code", "sku_name", "category", "warehouse_code", "warehouse_name", "unit_cost",
     "unit_price", "on_hand", "reserved", "on_order", "demand_sum", "demand_sum_squares",
     "units_shipped_window", "lead_time_days", "sd_lead_time_days", "shelf_life_days",
-    "order_cost", "shipped_units", "weighted_movement", "last_outbound_at",
+    "order_cost", "shipped_units", "weighted_movement", "last_outbound_at", *PLAN_INPUTS,
 ]  # fmt: skip
+# demand_basis: what the stock maths of a row planned with.
+FORECAST_BASIS, WINDOW_BASIS = "forecast", "window"
 
 NUMERIC_INPUTS = (
     "unit_cost",
@@ -856,11 +890,12 @@ def position_metrics(
     frame["mean_daily_demand"] = mean
     frame["sd_daily_demand"] = np.sqrt(variance.clip(lower=0.0))
     frame["units_ordered_window"] = frame["demand_sum"]
+    frame = plan_demand(frame)
 
-    d = frame["mean_daily_demand"].to_numpy()
+    d = frame["planned_daily_demand"].to_numpy()
     lead = frame["lead_time_days"].to_numpy()
     sigma = risk.lead_time_demand_sd(
-        d, frame["sd_daily_demand"].to_numpy(), lead, frame["sd_lead_time_days"].to_numpy()
+        d, frame["planned_sd_daily_demand"].to_numpy(), lead, frame["sd_lead_time_days"].to_numpy()
     )
     frame["days_of_cover"] = risk.cover_days(frame["available"].to_numpy(), d)
     frame["expected_stockout_date"] = pd.NaT
@@ -879,7 +914,7 @@ def position_metrics(
     target = frame["reorder_point"] + frame["economic_order_quantity"]
     shortfall = np.ceil(target - frame["inventory_position"] - 1e-9).clip(lower=0.0)
     frame["suggested_order_quantity"] = shortfall.where(
-        (frame["inventory_position"] <= frame["reorder_point"]) & (frame["mean_daily_demand"] > 0),
+        (frame["inventory_position"] <= frame["reorder_point"]) & (d > 0),
         0.0,
     )
 
@@ -901,9 +936,41 @@ def position_metrics(
             "order_cost",
             "shipped_units",
             "weighted_movement",
+            *(name for name in PLAN_INPUTS if name in frame.columns),
         ]
     ).reset_index(drop=True)
     return dated_columns(frame, outbound.reset_index(drop=True), as_of, policy)
+
+
+def plan_demand(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (the window's mean_daily_demand and sd_daily_demand, demand_sum, and PLAN_INPUTS
+    where a SKU has a plan) with demand_basis, planned_daily_demand and planned_sd_daily_demand.
+
+    A SKU's forecast is of its demand summed over its warehouses; each warehouse takes its part
+    of the window's demand (share s) of the forecast mean, s x plan, and of its error variance
+    (the errors of independent demands add as variances), sqrt(s) x plan deviation. A SKU
+    without a plan, or without demand in the window to share it by, keeps the window's figures.
+    All of a SKU's rows must be in ``frame`` (a read of some SKUs reads all their warehouses)."""
+    mean, sd = frame["mean_daily_demand"], frame["sd_daily_demand"]
+    planned_mean, planned_sd = mean.to_numpy(copy=True), sd.to_numpy(copy=True)
+    basis = np.full(len(frame), WINDOW_BASIS, dtype=object)
+    if all(name in frame.columns for name in PLAN_INPUTS):
+        has_plan = frame[PLAN_INPUTS[0]].notna().to_numpy()
+        if has_plan.any():
+            planned = frame[has_plan]
+            sku_sum = (
+                planned["demand_sum"].groupby(planned["sku_code"], sort=False).transform("sum")
+            )
+            share = (planned["demand_sum"] / sku_sum).to_numpy()
+            shared = sku_sum.to_numpy() > 0
+            at = np.flatnonzero(has_plan)[shared]
+            share = share[shared]
+            planned_mean[at] = planned[PLAN_INPUTS[0]].to_numpy()[shared] * share
+            planned_sd[at] = planned[PLAN_INPUTS[1]].to_numpy()[shared] * np.sqrt(share)
+            basis[at] = FORECAST_BASIS
+    return frame.assign(
+        demand_basis=basis, planned_daily_demand=planned_mean, planned_sd_daily_demand=planned_sd
+    )
 
 
 # What ``dated_columns`` computes: the figures that move with the clock.
@@ -918,7 +985,7 @@ def dated_columns(
     the latest outbound movement read, kept when it falls in the dead-stock period that ends at
     as_of), dead_stock and dead_stock_value. A new frame; ``positions`` is left as it is."""
     cover = positions["days_of_cover"]
-    cover = cover.where(np.isfinite(cover) & (positions["mean_daily_demand"] > 0))
+    cover = cover.where(np.isfinite(cover) & (positions["planned_daily_demand"] > 0))
     dead_since = as_of - dt.timedelta(days=policy.dead_stock_days)
     outbound = to_datetimes(last_outbound).set_axis(positions.index)
     outbound = outbound.where((outbound >= dead_since) & (outbound <= as_of))

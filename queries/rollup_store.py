@@ -150,6 +150,13 @@ forecast_accuracy = _table(
     "method:name actual_units:float",
     "reason:text wape:float bias:float tracking_signal:float model_wape:float baseline_wape:float",
 )
+# The stock plan of the newest run's SKUs on the model (queries.forecast.PLAN_COLUMNS), the
+# forecast's as of ``as_of_day`` (the last whole day it read).
+demand_plan = _table(
+    "invdash_demand_plan",
+    "sku_id:int",
+    "as_of_day:int daily_demand:float sd_daily_demand:float",
+)
 
 # One row per kind of roll-up: what it covers (days [first_day, end_day), minutes before
 # end_minute, both ends exclusive) and when it was computed.
@@ -160,7 +167,7 @@ coverage = _table(
     "first_day:int end_day:int end_minute:time window_days:int dead_stock_days:int",
 )
 
-DAILY, MINUTES, WINDOW = "daily", "minutes", "window"
+DAILY, MINUTES, WINDOW, FORECAST = "daily", "minutes", "window", "forecast"
 TOTALS, REVIEW = "totals", "review"
 Rows = sa.Select[*tuple[Any, ...]]
 Point = TypeVar("Point", int, dt.datetime)
@@ -179,6 +186,8 @@ class Coverage:
     window_days: int | None
     dead_stock_days: int | None
     computed_at: dt.datetime | None
+    # The last whole day the newest forecasts read (None: never forecast).
+    forecast_day: int | None = None
 
     def covered_days(self, start: int, end: int) -> tuple[int, int] | None:
         """The part of days [start, end) the daily tables hold, None when none."""
@@ -277,6 +286,7 @@ class RollupStore:
             return NO_COVERAGE
         rows = {row.name: row for row in conn.execute(sa.select(coverage))}
         daily, minutes, window = rows.get(DAILY), rows.get(MINUTES), rows.get(WINDOW)
+        forecast = rows.get(FORECAST)
         first_minute = None
         if minutes is not None and minutes.first_day is not None:
             first_minute = midnight(minutes.first_day)
@@ -289,6 +299,7 @@ class RollupStore:
             window_days=window.window_days if window else None,
             dead_stock_days=window.dead_stock_days if window else None,
             computed_at=daily.computed_at if daily else None,
+            forecast_day=forecast.first_day if forecast else None,
         )
 
     def check_health(self, now: dt.datetime | None = None) -> Health:

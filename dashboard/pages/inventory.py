@@ -401,7 +401,13 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
         forecast = fetches.sku_forecast(context, sku)
         band = demand_band(history.value)
         return True, sku_detail(
-            positions, history.value, band, orders.value, forecast.value, forecast.error
+            positions,
+            history.value,
+            band,
+            orders.value,
+            forecast.value,
+            forecast.error,
+            context.inventory.policy.demand_window_days,
         )
 
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")

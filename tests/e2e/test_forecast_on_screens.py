@@ -1,6 +1,7 @@
 """The demand forecast on the demo's screens, in headless Chromium: a SKU's detail plots the
-forecast with its 80% band and says which method made it; /exec follows the forecasts' accuracy
-and lists the SKUs going stale (the demo's Electronics, whose demand climbs).
+forecast with its 80% band, says which method made it and what its stock figures were planned
+with; the risk grid marks the demand planned from a forecast; /exec follows the forecasts'
+accuracy and lists the SKUs going stale (the demo's Electronics, whose demand climbs).
 
 The demo is seeded now and rolled up once, forecasts included, as ``invdash rollup`` does.
 """
@@ -15,14 +16,14 @@ from dash.testing.composite import DashComposite
 from screen_actions import click_when_stable, open_on_a_screen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from components.sku_detail import forecast_words
+from components.sku_detail import forecast_words, plan_words
 from dashboard.app import create_app
 from dashboard.rollup_runner import rollup_once
 from dashboard.settings import Settings, load_settings
 from dashboard.sources import rollup_store
 from demo.seed import seed_database
 from queries.forecast_store import stale_skus, stored_accuracy
-from queries.inventory import InventoryPolicy, InventorySource
+from queries.inventory import FORECAST_BASIS, InventoryPolicy, InventorySource
 from queries.rollup_store import RollupStore
 
 
@@ -58,10 +59,30 @@ def test_a_sku_detail_shows_its_forecast_and_band(
     dash_duo.wait_for_contains_text("#sku-detail", sku, timeout=20)
 
     engine = sa.create_engine(forecast_settings.database_url)
-    store = RollupStore(engine)
-    forecast = InventorySource(engine, InventoryPolicy(), store).sku_forecast(sku)
+    source = InventorySource(engine, InventoryPolicy(), RollupStore(engine))
+    forecast = source.sku_forecast(sku)
     assert forecast is not None
     dash_duo.wait_for_text_to_equal("#sku-forecast-note", forecast_words(forecast), timeout=20)
+    positions = source.snapshot(dt.datetime.now(dt.UTC)).positions
+    shown = positions[positions["sku_code"] == sku]
+    window = InventoryPolicy().demand_window_days
+    dash_duo.wait_for_text_to_equal("#sku-plan-note", plan_words(shown, forecast, window))
+    # The grid's demand a day is in the forecast's colour exactly on the rows it planned.
+    planned = set(
+        (positions["sku_code"] + "@" + positions["warehouse_code"])[
+            positions["demand_basis"] == FORECAST_BASIS
+        ]
+    )
+    assert planned
+    marked = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('#inv-risk-grid .ag-row')].map(row => ["
+        "row.getAttribute('row-id'), !!row.querySelector("
+        "\".ag-cell[col-id='planned_daily_demand'].from-forecast\")])"
+    )
+    assert marked
+    assert {row_id: flag for row_id, flag in marked} == {
+        row_id: row_id in planned for row_id, _ in marked
+    }
     # Plotly draws the legend after the detail's text: the band and the forecast line are in it.
     WebDriverWait(dash_duo.driver, 15).until(lambda driver: "80% band" in driver.page_source)
     assert f"forecast ({forecast.method})" in dash_duo.driver.page_source

@@ -133,3 +133,13 @@ def test_every_sku_gets_a_forecast_and_its_accuracy() -> None:
     weights = scored["actual_units"][scored["actual_units"] > 0]
     expected = (scored.loc[weights.index, "wape"] * weights).sum() / weights.sum()
     assert summary.wape == pytest.approx(expected)
+    # Only the SKU on the model plans its stock: the forecast's mean a day over the week ahead,
+    # and the root mean square of the model's backtest errors a day.
+    assert list(result.plan["sku_id"]) == [1]
+    on_model = forecast_series(series[1])
+    assert on_model.used is not None
+    assert result.plan["daily_demand"].iloc[0] == pytest.approx(on_model.forecast.mean())
+    errors = on_model.used.errors
+    assert result.plan["sd_daily_demand"].iloc[0] == pytest.approx(
+        math.sqrt((errors**2).sum() / errors.size)
+    )

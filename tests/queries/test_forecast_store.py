@@ -20,8 +20,9 @@ from queries.forecast_store import (
     sku_forecast,
     stored_accuracy,
     stored_daily_demand,
+    stored_plan,
 )
-from queries.inventory import InventoryPolicy, InventorySource
+from queries.inventory import FORECAST_BASIS, WINDOW_BASIS, InventoryPolicy, InventorySource
 from queries.rollup_store import RollupStore, refresh_rollups
 from queries.schema import Sku
 
@@ -103,3 +104,39 @@ def test_an_empty_store_has_no_forecast() -> None:
     with engine.connect() as conn:
         assert sku_forecast(conn, 1) is None
         assert accuracy_over_time(conn).empty
+
+
+def test_the_skus_on_the_model_plan_their_stock_with_the_forecast(
+    forecast_store: tuple[sa.Engine, RollupStore],
+) -> None:
+    engine, store = forecast_store
+    refresh_forecasts(store, NOW)
+    today = day_of(naive_utc(NOW))
+    with engine.connect() as conn:
+        plan = stored_plan(conn, today).set_index("sku_id")
+        accuracy = stored_accuracy(conn).set_index("sku_id")
+        codes = {code: sku_id for code, sku_id in conn.execute(sa.select(Sku.code, Sku.id))}
+    on_model = set(accuracy.index[accuracy["method"] == MODEL])
+    assert set(plan.index) == on_model
+    assert 0 < len(on_model) < SMALL.skus
+
+    snapshot = InventorySource(engine, InventoryPolicy(), store).snapshot(NOW)
+    positions = snapshot.positions.assign(sku_id=snapshot.positions["sku_code"].map(codes))
+    for sku_id, rows in positions.groupby("sku_id"):
+        if sku_id in on_model:
+            assert set(rows["demand_basis"]) == {FORECAST_BASIS}
+            # The warehouses' parts add up to the SKU's forecast, their variances to its error's.
+            assert rows["planned_daily_demand"].sum() == pytest.approx(
+                plan.loc[sku_id, "daily_demand"]
+            )
+            assert (rows["planned_sd_daily_demand"] ** 2).sum() == pytest.approx(
+                plan.loc[sku_id, "sd_daily_demand"] ** 2
+            )
+        else:
+            assert set(rows["demand_basis"]) == {WINDOW_BASIS}
+            assert rows["planned_daily_demand"].equals(rows["mean_daily_demand"])
+    # A week on, the forecast no longer covers the day: every SKU back on its window.
+    with engine.connect() as conn:
+        # Made from the days up to yesterday, it forecasts today and the 6 days after.
+        assert stored_plan(conn, today + HORIZON_DAYS - 1).shape[0] == len(on_model)
+        assert stored_plan(conn, today + HORIZON_DAYS).empty
