@@ -5,12 +5,14 @@ show on /sre and /exec, and the order service's autoscaler shows against its bou
 
 The demo is seeded three hours before an outage and carried on by its own orders loop to 70 minutes
 into it (so the orders booked during it are the tenth that got through); the demo cluster's
-clock stands at that moment.
+clock stands at that moment. The latest weekday business-hours outage in which the demo fires is
+used (a quiet Monday morning's may not).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
@@ -29,39 +31,51 @@ from queries.inventory import InventoryPolicy, InventorySource
 from queries.slo import slo_status
 
 
-def busy_outage(before: dt.datetime) -> dt.datetime:
-    """The start of the latest outage that ended before ``before`` on a weekday's business
-    hours (08:40, 12:40 or 16:40 UTC): the shop has orders enough to miss."""
-    found, moment = None, before - dt.timedelta(days=8)
+def busy_outages(before: dt.datetime) -> list[dt.datetime]:
+    """The starts of the outages of the 8 days before ``before`` (ended by then) on a weekday's
+    business hours (08:40, 12:40 or 16:40 UTC), newest first: the shop has orders enough to
+    miss."""
+    found, moment = [], before - dt.timedelta(days=8)
     while True:
         start, end = visitors.next_outage(moment)
         if end >= before:
-            assert found is not None
-            return found
+            return found[::-1]
         if start.weekday() < 5 and start.hour in (8, 12, 16):
-            found = start
+            found.append(start)
         moment = end
 
 
-OUTAGE_START = busy_outage(dt.datetime.now(dt.UTC))
-INSIDE = OUTAGE_START + dt.timedelta(minutes=70)
-CALM = OUTAGE_START - dt.timedelta(minutes=60)
+# Outages tried, newest first, until the demo fires in one: a quiet morning's outage may miss
+# the rule's threshold (measured: it fires in most, not all), and the test needs one that fires.
+TRIED_OUTAGES = 3
+
+
+@dataclass(frozen=True)
+class Outage:
+    url: str
+    inside: dt.datetime  # 70 minutes into the outage: the alert has held its 15 minutes
+    calm: dt.datetime  # an hour before it
 
 
 @pytest.fixture(scope="module")
-def outage_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('outage')}/demo.sqlite3"
-    engine = sa.create_engine(url)
-    seed_database(engine, scale="demo", seed=7, now=OUTAGE_START - dt.timedelta(hours=3))
-    continue_orders(engine, INSIDE, seed=7)
-    engine.dispose()
-    demo = DemoCluster(
-        InventorySource(sa.create_engine(url), InventoryPolicy()).order_lines_per_minute,
-        clock=lambda: INSIDE,
-    )
-    fired = set(demo.firing_alerts()["alertname"])
-    assert "InvdashBrokenCheckout" in fired, f"no broken checkout at {INSIDE}: {fired}"
-    return url
+def outage(tmp_path_factory: pytest.TempPathFactory) -> Outage:
+    tried = []
+    for start in busy_outages(dt.datetime.now(dt.UTC))[:TRIED_OUTAGES]:
+        inside = start + dt.timedelta(minutes=70)
+        url = f"sqlite:///{tmp_path_factory.mktemp('outage')}/demo.sqlite3"
+        engine = sa.create_engine(url)
+        seed_database(engine, scale="demo", seed=7, now=start - dt.timedelta(hours=3))
+        continue_orders(engine, inside, seed=7)
+        demo = DemoCluster(
+            InventorySource(engine, InventoryPolicy()).order_lines_per_minute,
+            clock=lambda inside=inside: inside,
+        )
+        fired = set(demo.firing_alerts()["alertname"])
+        engine.dispose()
+        if "InvdashBrokenCheckout" in fired:
+            return Outage(url, inside, start - dt.timedelta(minutes=60))
+        tried.append(f"{inside:%a %H:%M}: {sorted(fired)}")
+    raise AssertionError(f"no broken checkout in the latest busy outages: {tried}")
 
 
 def demo_app(url: str, moment: dt.datetime) -> tuple[Settings, Sources]:
@@ -76,9 +90,9 @@ def go_to(dash_duo: DashComposite, path: str) -> None:
 
 
 def test_a_firing_alert_the_error_budget_and_the_autoscaler_on_the_demo(
-    dash_duo: DashComposite, outage_url: str
+    dash_duo: DashComposite, outage: Outage
 ) -> None:
-    settings, sources = demo_app(outage_url, INSIDE)
+    settings, sources = demo_app(outage.url, outage.inside)
     metrics = sources.metrics
     assert metrics is not None
     # The page reads the SLO as of when it refreshes; over 30 days the demo sums whole hours,
@@ -119,8 +133,8 @@ def test_a_firing_alert_the_error_budget_and_the_autoscaler_on_the_demo(
     assert dash_duo.get_logs() == []
 
 
-def test_no_alert_shows_when_none_fires(dash_duo: DashComposite, outage_url: str) -> None:
-    settings, sources = demo_app(outage_url, CALM)
+def test_no_alert_shows_when_none_fires(dash_duo: DashComposite, outage: Outage) -> None:
+    settings, sources = demo_app(outage.url, outage.calm)
     assert sources.metrics is not None
     assert sources.metrics.firing_alerts().empty
     open_on_a_screen(dash_duo, create_app(settings, sources), "/ops")
