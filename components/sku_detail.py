@@ -147,7 +147,8 @@ def sku_detail(
     purchase_orders: pd.DataFrame,
     forecast: StoredForecast | None = None,
     forecast_error: str | None = None,
-    window_days: int = 56,
+    *,
+    window_days: int,
 ) -> Component:
     """``positions``: the SKU's stock_positions rows (one per warehouse); ``history`` its daily
     demand summed over them and ``band`` that series' (``queries.rollups.demand_band``);

@@ -407,7 +407,7 @@ def register_callbacks(app: Dash, context: DashboardContext) -> None:
             orders.value,
             forecast.value,
             forecast.error,
-            context.inventory.policy.demand_window_days,
+            window_days=context.inventory.policy.demand_window_days,
         )
 
     tiles = ("inv-kpi-value", "inv-kpi-carrying", "inv-kpi-risk", "inv-kpi-fill")
