@@ -8,7 +8,11 @@ import datetime as dt
 import time
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 # Bars on the /sre chart are at most this wide: a hover on a moment shows a bar this close.
@@ -176,3 +180,32 @@ def open_on_a_screen(
     chrome = dash_duo.driver.execute_script("return window.outerHeight - window.innerHeight")
     dash_duo.driver.set_window_size(width, height + chrome)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
+
+
+def choose_option(
+    dash_duo: Any, dropdown: str, value: str, address: str, timeout: float = 40
+) -> None:
+    """Choose ``value`` in the filter ``dropdown`` as a person does: open it, click the option,
+    and if the page's address (which every filter writes) does not come to hold ``address``
+    within a few seconds, open it and click again. A refresh every 2 s sends the options again,
+    and a click that lands while the list is re-rendered can be lost."""
+    option = f"[role=option][value={value}]"
+    deadline = time.monotonic() + timeout
+    while address not in dash_duo.driver.current_url:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"choosing {value} in {dropdown} left the address at {dash_duo.driver.current_url}"
+            )
+        try:
+            if not any(shown.is_displayed() for shown in dash_duo.find_elements(option)):
+                dash_duo.find_element(dropdown).click()
+            dash_duo.wait_for_element(option, timeout=5).click()
+        except (
+            ElementNotInteractableException,
+            StaleElementReferenceException,
+            TimeoutException,
+        ):
+            continue
+        settle = time.monotonic() + 5
+        while address not in dash_duo.driver.current_url and time.monotonic() < settle:
+            time.sleep(0.2)

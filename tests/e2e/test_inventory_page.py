@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from dash import Dash
 from dash.testing.composite import DashComposite
 from inventory_invariants import book_movement
-from screen_actions import click_when_stable, wait_for_text_in
+from screen_actions import choose_option, click_when_stable, wait_for_text_in
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -117,7 +117,7 @@ def test_filters_narrow_every_panel_and_html_in_names_is_shown_as_text(
     dash_duo.find_element("#inv-warehouse").click()
     # Every 2 s refresh sends the options again: read and click them through waits.
     dash_duo.wait_for_contains_text("[role=option][value=WH2]", "WH2 · South", timeout=15)
-    click_when_stable(dash_duo, "[role=option][value=WH2]")
+    choose_option(dash_duo, "#inv-warehouse", "WH2", "warehouse=WH2")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=20)
     dash_duo.wait_for_text_to_equal("#inv-kpi-risk-value", "0")
     # The grid drops the rows of every warehouse and asks for the filter's: B, sold once at WH2.

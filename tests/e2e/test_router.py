@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from dash.testing.composite import DashComposite
 from flask import request
-from screen_actions import click_when_stable
+from screen_actions import choose_option
 from small_inventory import small_inventory_settings
 
 from components.formatting import money
@@ -102,11 +102,7 @@ def test_a_filter_chosen_on_the_inventory_updates_it_once_and_the_address_follow
     counted = start(dash_duo, sqlite_url, "/?warehouse=WH2")
     dash_duo.wait_for_text_to_equal("#inv-kpi-value-value", money(10.0), timeout=30)
     before = settled(counted)
-    dash_duo.find_element("#inv-category").click()
-    click_when_stable(dash_duo, "[role=option][value=Pharmacy]")
-    deadline = time.monotonic() + 20
-    while "category=Pharmacy" not in dash_duo.driver.current_url and time.monotonic() < deadline:
-        time.sleep(0.2)
+    choose_option(dash_duo, "#inv-category", "Pharmacy", "category=Pharmacy")
     after = settled(counted)
     assert dash_duo.driver.current_url.endswith("/?warehouse=WH2&category=Pharmacy")
     assert _delta(before, after, ROUTE) == 0
