@@ -1,14 +1,15 @@
 """Wall screens against a real ``invdash serve``: latency per callback, errors, source queries per
 refresh interval, payloads, and the server's memory over a soak.
 
-A screen is what a browser sends on each refresh tick: the refresh callbacks of /ops, /, /exec
-and /sre and the status strip, as HTTP POSTs to /_dash-update-component whose bodies are built
-from the app's own /_dash-dependencies, with the screen's own ``invdash_screen`` cookie, each on
-a connection of its own. Every screen sends every page's callbacks on each tick (as four wall
-screens, one per page, would), so the figures for 1 and 100 screens hold the same callbacks.
-Screens start at random moments within the first interval and then tick every refresh
-interval; like the page's gate (dashboard/ticks.py), a screen skips a tick while its previous
-one is still being answered, so the load stays bounded however slow the server gets.
+A screen is what a browser sends on each refresh tick: the refresh callbacks of /ops, /, /exec,
+/sre and /cluster, the alert strip, the HPA panel and the status strip (each once), as HTTP
+POSTs to /_dash-update-component whose bodies are built from the app's own
+/_dash-dependencies, with the screen's own ``invdash_screen`` cookie, each on a connection of
+its own. Every screen sends every page's callbacks on each tick (as five wall screens, one per
+page, would), so the figures for 1 and 100 screens hold the same callbacks. Screens start at
+random moments within the first interval and then tick every refresh interval; like the
+page's gate (dashboard/ticks.py), a screen skips a tick while its previous one is still being
+answered, so the load stays bounded however slow the server gets.
 
 Each tick also sends the cheapest callback the app has, the /exec CSV export button's
 (``exec-abc-grid.exportDataAsCsv``: it returns True and touches no source): its latency under
@@ -56,7 +57,13 @@ CALLBACKS = {
     "/ops pods": "ops-kpi-pods-value.children",
     "/ inventory": "inv-freshness.children",
     "/exec review": "exec-cards.children",
+    "/exec forecast": "exec-forecast-summary.children",
     "/sre figure": "sre-figure.figure",
+    "/sre SLO": "slo-figures.children",
+    "/cluster pods": "cl-pod-tiles.children",
+    "/cluster usage": "cl-workload-grid.rowData",
+    "HPAs": "hpa-rows.children",
+    "alert strip": "alert-strip.children",
     "status strip": "source-status.children",
     TRIVIAL: "exec-abc-grid.exportDataAsCsv",
 }
@@ -67,6 +74,8 @@ VALUES: dict[str, Any] = {
     "rotation.data": {},
     "inv-warehouse.value": "all",
     "inv-category.value": "all",
+    "cl-namespace.value": "all",
+    "cl-workload.value": "all",
     "exec-abc-export.n_clicks": 1,
 }
 
@@ -204,7 +213,11 @@ def _with_values(items: list[dict[str, Any]], tick: int) -> list[dict[str, Any]]
 
 def callback_bodies(base: str) -> dict[str, dict[str, Any]]:
     """A POST body per name of CALLBACKS (``"tick.data"`` set per request by ``with_tick``)."""
-    dependencies: list[dict[str, Any]] = json.loads(_get(f"{base}/_dash-dependencies"))
+    return bodies_from(json.loads(_get(f"{base}/_dash-dependencies")))
+
+
+def bodies_from(dependencies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The bodies of CALLBACKS from the app's callback map (``/_dash-dependencies``)."""
     bodies = {}
     for name, part in CALLBACKS.items():
         found = [d for d in dependencies if part in d["output"]]
