@@ -24,6 +24,8 @@ from queries import risk
 from queries.database import (
     among,
     by_code_point,
+    date_number,
+    day_key,
     day_number,
     missing_schema,
     rows_of,
@@ -693,11 +695,12 @@ class InventorySource:
                 )
             )
 
+        # Grouped by day, the day's number not needed: the cheapest key a day has.
+        day = day_key(SalesOrder.ordered_at)
         daily = (
             sa.select(
                 SalesOrderLine.sku_id,
                 SalesOrder.warehouse_id,
-                day_number(SalesOrder.ordered_at).label("day"),
                 sa.func.sum(SalesOrderLine.quantity).label("ordered"),
                 sa.func.sum(SalesOrderLine.quantity_shipped).label("shipped"),
             )
@@ -709,7 +712,7 @@ class InventorySource:
                 SalesOrder.status != "cancelled",
                 among(SalesOrderLine.sku_id, sku_ids),
             )
-            .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, sa.literal_column("day"))
+            .group_by(SalesOrderLine.sku_id, SalesOrder.warehouse_id, day)
             .subquery("daily")
         )
         demand = sa.select(
@@ -723,7 +726,8 @@ class InventorySource:
             StockMovement.moved_at >= window_start, StockMovement.moved_at < window_end
         )
         # Weight of a movement in the mean end-of-day on-hand: the number of window days that
-        # ended before it (movements after the window count on every window day).
+        # ended before it (movements after the window count on every window day; the day's
+        # number is computed only for the movements within it).
         days_before = day_number(StockMovement.moved_at) - (today - window)
         movements = (
             sa.select(
@@ -741,7 +745,7 @@ class InventorySource:
                 sa.func.sum(
                     sa.case(
                         (StockMovement.moved_at < window_start, 0),
-                        (days_before >= window, StockMovement.quantity * window),
+                        (StockMovement.moved_at >= window_end, StockMovement.quantity * window),
                         else_=StockMovement.quantity * days_before,
                     )
                 ).label("weighted_movement"),
@@ -786,15 +790,20 @@ class InventorySource:
         """``expiring_lots`` (of ``sku_ids``, None: every SKU) and the SKU id of each row."""
         today = as_of.date()
         # Numbers as floats and the expiry as a day number from the database: no Decimal or
-        # date object per row to convert (a third of the time of a few thousand lots).
+        # date object per row to convert (a third of the time of a few thousand lots). The
+        # warehouse of a row comes as its id, its code and name from the warehouses' own few
+        # rows: two texts a row fewer to sort, send and convert (a sixth of the query's time).
         query = (
             sa.select(
-                *SKU_AND_WAREHOUSE,
+                Sku.code.label("sku_code"),
+                Sku.name.label("sku_name"),
+                Sku.category,
                 Lot.lot_code,
                 as_float(Lot.quantity, "quantity"),
                 as_float(Sku.unit_cost, "unit_cost"),
-                day_number(Lot.expires_on).label("expiry_day"),
+                date_number(Lot.expires_on).label("expiry_day"),
                 Lot.sku_id,
+                Lot.warehouse_id,
             )
             .join(Sku, Sku.id == Lot.sku_id)
             .join(Warehouse, Warehouse.id == Lot.warehouse_id)
@@ -811,17 +820,40 @@ class InventorySource:
                 by_code_point(Lot.lot_code),
             )
         )
-        frame = rows_of(conn, query)
-        sku_of_row = frame.pop("sku_id").to_numpy("int64")
-        quantity = frame["quantity"].to_numpy("float64")
-        unit_cost = frame["unit_cost"].to_numpy("float64")
-        expiry_day = frame.pop("expiry_day").to_numpy("int64")
-        frame["quantity"] = quantity
-        frame["unit_cost"] = unit_cost
-        frame["value"] = quantity * unit_cost
-        frame["expires_on"] = expiry_day.astype("datetime64[D]").astype("datetime64[ns]")
-        frame["days_to_expiry"] = expiry_day - day_of(as_of)
-        return frame, sku_of_row
+        rows = conn.execute(query).all()
+        columns: list[Any] = (
+            list(zip(*rows, strict=True)) if rows else [() for _ in query.selected_columns]
+        )
+        sku_code, sku_name, category, lot_code, quantity, unit_cost, expiry, sku, warehouse = (
+            columns
+        )
+        warehouse_ids = np.fromiter(warehouse, dtype="int64", count=len(rows))
+        known = conn.execute(
+            sa.select(Warehouse.id, Warehouse.code, Warehouse.name).order_by(Warehouse.id)
+        ).all()
+        ids = np.array([row.id for row in known], dtype="int64")
+        at = np.searchsorted(ids, warehouse_ids)
+        codes = np.array([row.code for row in known], dtype=object)
+        names = np.array([row.name for row in known], dtype=object)
+        amount = np.fromiter(quantity, dtype="float64", count=len(rows))
+        cost = np.fromiter(unit_cost, dtype="float64", count=len(rows))
+        expiry_day = np.fromiter(expiry, dtype="int64", count=len(rows))
+        frame = pd.DataFrame(
+            {
+                "sku_code": pd.array(sku_code, dtype="str"),
+                "sku_name": pd.array(sku_name, dtype="str"),
+                "category": pd.array(category, dtype="str"),
+                "warehouse_code": pd.array(codes[at], dtype="str"),
+                "warehouse_name": pd.array(names[at], dtype="str"),
+                "lot_code": pd.array(lot_code, dtype="str"),
+                "quantity": amount,
+                "unit_cost": cost,
+                "value": amount * cost,
+                "expires_on": expiry_day.astype("datetime64[D]").astype("datetime64[ns]"),
+                "days_to_expiry": expiry_day - day_of(as_of),
+            }
+        )
+        return frame, np.fromiter(sku, dtype="int64", count=len(rows))
 
     def _warehouses(self, conn: sa.Connection) -> pd.DataFrame:
         query = sa.select(
