@@ -743,15 +743,16 @@ def stored_window_sums(conn: Connection, sku_ids: list[int] | None = None) -> pd
     return merge_pair_sums([rows_of(conn, query)])
 
 
-def stored_minutes(conn: Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Per-minute order volume of [start, end) from the store; columns as ``orders_by_minute``."""
+def stored_minutes(conn: Connection, start: dt.datetime, end: dt.datetime) -> list[Any]:
+    """Per-minute order volume of [start, end) from the store: rows of ``orders_by_minute``'s
+    columns (the minute a datetime)."""
     query = sa.select(
         minute_orders.c.minute,
         minute_orders.c.order_lines,
         minute_orders.c.units,
         minute_orders.c.orders,
     ).where(minute_orders.c.minute >= start, minute_orders.c.minute < end)
-    return rows_of(conn, query)
+    return list(conn.execute(query).all())
 
 
 def _stock_out_inputs_from(conn: Connection, first: int) -> list[tuple[Any, ...]]:

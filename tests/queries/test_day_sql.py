@@ -1,5 +1,5 @@
-"""The SQL that buckets instants into UTC days (queries.database: day_number, day_key,
-date_number) on SQLite and PostgreSQL: the day of every instant, the last millisecond of a day
+"""The SQL that buckets instants into UTC days and minutes (queries.database: day_number,
+day_key, date_number, minute_start) on SQLite and PostgreSQL: the day of every instant, the last millisecond of a day
 and the first of the next, before 1970 as after, as Python counts days."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from queries.database import date_number, day_key, day_number
+from queries.database import date_number, day_key, day_number, minute_start
 
 EPOCH = dt.date(1970, 1, 1)
 INSTANTS = [
@@ -77,3 +77,11 @@ def test_a_date_counts_from_1970(empty_engine: sa.Engine, value: str) -> None:
         conn.execute(moments.insert(), [{"id": 1, "on": day}])
         found = conn.execute(sa.select(date_number(moments.c.on))).scalar_one()
     assert found == (day - EPOCH).days
+
+
+def test_each_instant_falls_in_its_minute(empty_engine: sa.Engine) -> None:
+    metadata.create_all(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(moments.insert(), [{"id": i, "at": at} for i, at in enumerate(INSTANTS)])
+        found = conn.execute(sa.select(minute_start(moments.c.at)).order_by(moments.c.id)).scalars()
+        assert list(found) == [f"{at:%Y-%m-%d %H:%M}:00" for at in INSTANTS]
