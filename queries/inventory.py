@@ -236,8 +236,10 @@ class InventorySource:
 
     def snapshot(self, as_of: dt.datetime) -> InventorySnapshot:
         with self.engine.connect() as conn:
-            positions, lots = self._current_positions(conn, naive_utc(as_of))
-            warehouses = self._warehouses(conn)
+            # The warehouses first: their ids name the warehouses of the lots.
+            known = self._warehouse_rows(conn)
+            positions, lots = self._current_positions(conn, naive_utc(as_of), known)
+            warehouses = known.drop(columns="warehouse_id")
         return InventorySnapshot(
             as_of=aware_utc(as_of),
             fetched_at=dt.datetime.now(dt.UTC),
@@ -293,7 +295,8 @@ class InventorySource:
         days_to_expiry (int, negative when expired). Sorted by expiry.
         """
         with self.engine.connect() as conn:
-            return self._expiring_lots(conn, naive_utc(as_of), within_days)
+            known = self._warehouse_rows(conn)
+            return self._lots_and_skus(conn, naive_utc(as_of), known, within_days=within_days)[0]
 
     def warehouses(self) -> pd.DataFrame:
         """Columns: warehouse_code, warehouse_name, region (str), capacity_units (float)."""
@@ -457,11 +460,11 @@ class InventorySource:
         return position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
 
     def _current_positions(
-        self, conn: sa.Connection, as_of: dt.datetime
+        self, conn: sa.Connection, as_of: dt.datetime, warehouses: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The positions and expiring lots as of ``as_of``: the last snapshot's patched where
         it can be (same day, same roll-ups, read whole less than ``full_read_seconds`` ago,
-        as_of not before it), else read whole."""
+        as_of not before it), else read whole. ``warehouses``: ``_warehouse_rows``."""
         with self._last_lock:
             found = self._coverage()
             key = (day_of(as_of), found)
@@ -473,7 +476,7 @@ class InventorySource:
                 and as_of >= last.as_of
                 and time.monotonic() - last.read_at < self.full_read_seconds
             ):
-                patched = self._patched(conn, last, marks, as_of, found)
+                patched = self._patched(conn, last, marks, as_of, found, warehouses)
                 if patched is not None:
                     self._last = patched
                     self.patches += 1
@@ -481,7 +484,7 @@ class InventorySource:
             read_at = time.monotonic()
             rows = self._position_rows(conn, as_of, found)
             positions = position_metrics(rows[POSITION_INPUTS], as_of, self.policy)
-            lots, lot_skus = self._lots_and_skus(conn, as_of)
+            lots, lot_skus = self._lots_and_skus(conn, as_of, warehouses)
             self._last = _Positions(
                 key, marks, read_at, as_of, rows[KEPT_ROWS], positions, lots, lot_skus
             )
@@ -495,6 +498,7 @@ class InventorySource:
         marks: Watermarks,
         as_of: dt.datetime,
         found: Coverage,
+        warehouses: pd.DataFrame,
     ) -> _Positions | None:
         """``last`` with the rows of the SKUs changed since its watermarks read again and
         every position's dates moved to ``as_of``; None when a whole read is due (too many
@@ -513,7 +517,7 @@ class InventorySource:
             rows = _rows_replaced(rows, at, fresh[KEPT_ROWS])
             changed = position_metrics(fresh[POSITION_INPUTS], as_of, self.policy)
             positions = _rows_replaced(positions, at, changed, recomputed=DATED_COLUMNS)
-            fresh_lots, fresh_skus = self._lots_and_skus(conn, as_of, skus)
+            fresh_lots, fresh_skus = self._lots_and_skus(conn, as_of, warehouses, skus)
             lots, lot_skus, lot_keys = _lots_merged(
                 lots, lot_skus, lot_keys, ~np.isin(lot_skus, skus), fresh_lots, fresh_skus
             )
@@ -779,24 +783,22 @@ class InventorySource:
         demand_rows = rows_of(conn, demand) if reaches_window else pd.DataFrame()
         return merge_pair_sums([demand_rows, rows_of(conn, movements)])
 
-    def _expiring_lots(
-        self, conn: sa.Connection, as_of: dt.datetime, within_days: int = 90
-    ) -> pd.DataFrame:
-        return self._lots_and_skus(conn, as_of, within_days=within_days)[0]
-
     def _lots_and_skus(
         self,
         conn: sa.Connection,
         as_of: dt.datetime,
+        warehouses: pd.DataFrame,
         sku_ids: list[int] | None = None,
         within_days: int = 90,
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        """``expiring_lots`` (of ``sku_ids``, None: every SKU) and the SKU id of each row."""
+        """``expiring_lots`` (of ``sku_ids``, None: every SKU) and the SKU id of each row; the
+        warehouses' codes and names from ``warehouses`` (``_warehouse_rows``)."""
         today = as_of.date()
         # Numbers as floats and the expiry as a day number from the database: no Decimal or
         # date object per row to convert (a third of the time of a few thousand lots). The
         # warehouse of a row comes as its id, its code and name from the warehouses' own few
-        # rows: two texts a row fewer to sort, send and convert (a sixth of the query's time).
+        # rows (read for the snapshot anyway): two texts a row fewer to sort, send and convert
+        # (a sixth of the query's time).
         query = (
             sa.select(
                 Sku.code.label("sku_code"),
@@ -831,14 +833,11 @@ class InventorySource:
         sku_code, sku_name, category, lot_code, quantity, unit_cost, expiry, sku, warehouse = (
             columns
         )
-        warehouse_ids = np.fromiter(warehouse, dtype="int64", count=len(rows))
-        known = conn.execute(
-            sa.select(Warehouse.id, Warehouse.code, Warehouse.name).order_by(Warehouse.id)
-        ).all()
-        ids = np.array([row.id for row in known], dtype="int64")
-        at = np.searchsorted(ids, warehouse_ids)
-        codes = np.array([row.code for row in known], dtype=object)
-        names = np.array([row.name for row in known], dtype=object)
+        by_id = warehouses.sort_values("warehouse_id")
+        ids = by_id["warehouse_id"].to_numpy("int64")
+        at = np.searchsorted(ids, np.fromiter(warehouse, dtype="int64", count=len(rows)))
+        codes = by_id["warehouse_code"].to_numpy(object)
+        names = by_id["warehouse_name"].to_numpy(object)
         amount = np.fromiter(quantity, dtype="float64", count=len(rows))
         cost = np.fromiter(unit_cost, dtype="float64", count=len(rows))
         expiry_day = np.fromiter(expiry, dtype="int64", count=len(rows))
@@ -860,7 +859,12 @@ class InventorySource:
         return frame, np.fromiter(sku, dtype="int64", count=len(rows))
 
     def _warehouses(self, conn: sa.Connection) -> pd.DataFrame:
+        return self._warehouse_rows(conn).drop(columns="warehouse_id")
+
+    def _warehouse_rows(self, conn: sa.Connection) -> pd.DataFrame:
+        """``warehouses`` with each one's id (warehouse_id, int) first."""
         query = sa.select(
+            Warehouse.id.label("warehouse_id"),
             Warehouse.code.label("warehouse_code"),
             Warehouse.name.label("warehouse_name"),
             Warehouse.region,
