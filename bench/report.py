@@ -334,9 +334,10 @@ def _screens(results: Results) -> list[str]:
             f"`invdash serve` (gunicorn, its default {results.workers} workers x 4 threads, no Redis, "
             f"refresh every 10 s, demo telemetry) on the {_label(database)} copy; a load generator",
             "(httpx, asyncio, `bench/screens.py`) on 127.0.0.1 in the same machine acts as N screens.",
-            "Each screen, every 10 s from a random start, posts the refresh callbacks of /ops, /, /exec",
-            "and /sre and the status strip, built from the app's /_dash-dependencies, with its own",
-            "cookie, a connection per callback; like the page's gate, it skips a tick while its previous",
+            "Each screen, every 10 s from a random start, posts every refresh callback of /ops, /, /exec,",
+            "/sre and /cluster, the alert strip, the HPA panel and the status strip (the callbacks",
+            "below), built from the app's /_dash-dependencies, with its own cookie, a connection per",
+            "callback; like the page's gate, it skips a tick while its previous",
             "one is unanswered. Each tick also posts the trivial callback: the /exec CSV export button's",
             "(`exec-abc-grid.exportDataAsCsv`, returns True, no source): the cheapest server-side",
             "callback the app has, so no hook was added. Latencies of answered requests (200); errors",
