@@ -122,15 +122,16 @@ def _dialect_sql(element: DialectSql[Any], compiler: Any, **kw: Any) -> str:
 class day_number(DialectSql[int]):
     """Whole days since 1970-01-01 of a naive UTC timestamp, on SQLite and PostgreSQL alike.
 
-    On SQLite the Julian day less half a day (days since the Julian epoch's midnight, positive
-    for every date SQLite reads) truncates to its day as a floor does, without date()'s text
-    per row (a third of the cost of grouping two million order lines by day); 1970-01-01 is
-    Julian day 2440587.5."""
+    On SQLite the Julian day of the timestamp's date text (its first 10 characters: SQLite
+    keeps timestamps as ISO text), truncated: the date's midnight is a Julian day and a half,
+    positive for every date SQLite reads, and 1970-01-01 is 2440587.5. Not the Julian day of
+    the whole timestamp, which SQLite rounds to the millisecond (23:59:59.9996 would fall on
+    the next day), nor date()'s parse and format per row."""
 
     type = sa.Integer()
     inherit_cache = True
     sql: ClassVar[dict[str, str]] = {
-        "sqlite": "(CAST(julianday({}) - 0.5 AS INTEGER) - 2440587)",
+        "sqlite": "(CAST(julianday(substr({}, 1, 10)) AS INTEGER) - 2440587)",
         "postgresql": "(CAST({} AS DATE) - DATE '1970-01-01')",
     }
 

@@ -833,11 +833,14 @@ class InventorySource:
         sku_code, sku_name, category, lot_code, quantity, unit_cost, expiry, sku, warehouse = (
             columns
         )
-        by_id = warehouses.sort_values("warehouse_id")
-        ids = by_id["warehouse_id"].to_numpy("int64")
-        at = np.searchsorted(ids, np.fromiter(warehouse, dtype="int64", count=len(rows)))
-        codes = by_id["warehouse_code"].to_numpy(object)
-        names = by_id["warehouse_name"].to_numpy(object)
+        wanted = np.fromiter(warehouse, dtype="int64", count=len(rows))
+        at, codes, names = _named(warehouses, wanted)
+        if at is None:
+            # A warehouse added since its rows were read (two statements, read committed):
+            # read them again; the lots' foreign keys name only warehouses that exist.
+            at, codes, names = _named(self._warehouse_rows(conn), wanted)
+            if at is None:
+                raise LookupError("expiring lots name a warehouse the warehouses table lacks")
         amount = np.fromiter(quantity, dtype="float64", count=len(rows))
         cost = np.fromiter(unit_cost, dtype="float64", count=len(rows))
         expiry_day = np.fromiter(expiry, dtype="int64", count=len(rows))
@@ -873,6 +876,20 @@ class InventorySource:
         frame = rows_of(conn, query)
         frame["capacity_units"] = frame["capacity_units"].to_numpy("float64")
         return frame
+
+
+def _named(
+    warehouses: pd.DataFrame, wanted: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Where each of the ``wanted`` warehouse ids is among ``warehouses`` (``_warehouse_rows``)
+    sorted by id, with their codes and names in that order; None when one is not there."""
+    by_id = warehouses.sort_values("warehouse_id")
+    ids = by_id["warehouse_id"].to_numpy("int64")
+    at = np.searchsorted(ids, wanted)
+    known = at < len(ids)
+    if not known.all() or not np.array_equal(ids[at], wanted):
+        return None, np.array([], dtype=object), np.array([], dtype=object)
+    return at, by_id["warehouse_code"].to_numpy(object), by_id["warehouse_name"].to_numpy(object)
 
 
 def as_float(

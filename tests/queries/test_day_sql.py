@@ -18,6 +18,9 @@ INSTANTS = [
     dt.datetime(1969, 12, 31, 0, 0, 0),
     dt.datetime(1900, 3, 1, 12, 30),
     dt.datetime(2026, 12, 7, 23, 59, 59, 999000),
+    # Past the last half millisecond: SQLite's julianday() of the whole text rounds it up.
+    dt.datetime(2026, 12, 7, 23, 59, 59, 999600),
+    dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
     dt.datetime(2026, 12, 8, 0, 0, 0),
     dt.datetime(2026, 12, 8, 0, 0, 0, 1000),
     dt.datetime(2024, 2, 29, 12, 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,7 +29,7 @@ from queries.rollups import (
     summary_by,
     top_stockout_risks,
 )
-from queries.schema import Lot, Sku
+from queries.schema import Lot, Sku, Warehouse
 from queries.telemetry import empty_frame
 
 POSITION_COLUMNS = [
@@ -408,3 +409,46 @@ def test_open_purchase_orders_show_open_units_and_lateness(empty_engine: sa.Engi
     late = source.open_purchase_orders("A", dt.datetime(2026, 12, 2, 9))
     assert late.iloc[0]["days_late"] == 3
     assert source.open_purchase_orders("B", AS_OF).empty
+
+
+@pytest.mark.postgres
+def test_a_warehouse_added_between_a_snapshots_statements_names_its_lots(
+    postgresql_url: str,
+) -> None:
+    # A snapshot reads the warehouses, then the lots: on PostgreSQL (read committed) a
+    # warehouse and a lot committed in between by another connection are named from a second
+    # read. (SQLite's open read holds the writer off.)
+    empty_engine = sa.create_engine(postgresql_url)
+    build_small_inventory(empty_engine)
+    added = []
+
+    def add_once(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if added or "FROM warehouses ORDER BY" not in statement:
+            return
+        added.append(True)
+        with empty_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+            other.execute(
+                sa.insert(Warehouse).values(
+                    id=3, code="WH3", name="East", region="East", capacity_units=100
+                )
+            )
+            other.execute(
+                sa.insert(Lot).values(
+                    sku_id=2,
+                    warehouse_id=3,
+                    lot_code="L9",
+                    quantity=4,
+                    received_at=AS_OF - dt.timedelta(days=1),
+                    expires_on=AS_OF.date() + dt.timedelta(days=5),
+                )
+            )
+
+    sa.event.listen(empty_engine, "after_cursor_execute", add_once)
+    try:
+        lots = InventorySource(empty_engine, POLICY).snapshot(AS_OF).lots
+    finally:
+        sa.event.remove(empty_engine, "after_cursor_execute", add_once)
+    empty_engine.dispose()
+    assert added
+    new = lots[lots["lot_code"] == "L9"]
+    assert new[["warehouse_code", "warehouse_name"]].values.tolist() == [["WH3", "East"]]
