@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from queries.database import day_number
+from queries.database import day_key, day_number, key_day_number
 from queries.days import midnight
 from queries.schema import SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
 
@@ -73,9 +73,13 @@ def movement_totals(ranges: DayRanges, today: int) -> Rows:
     and units moved (signed), cost of goods sold and revenue (shipments at unit cost and
     price). Columns day, value_moved, units_moved, cogs, revenue."""
     shipped = StockMovement.kind == "shipment"
-    return (
+    moved_at = StockMovement.moved_at
+    # Summed per day's key (none for today and later: one bucket), each bucket's day numbered
+    # once outside: no day number per movement.
+    bucket = sa.case((moved_at >= midnight(today), sa.null()), else_=day_key(moved_at))
+    sums = (
         sa.select(
-            _movement_day(today).label("day"),
+            bucket.label("bucket"),
             sa.func.sum(StockMovement.quantity * Sku.unit_cost).label("value_moved"),
             sa.func.sum(StockMovement.quantity).label("units_moved"),
             sa.func.sum(sa.case((shipped, -StockMovement.quantity * Sku.unit_cost), else_=0)).label(
@@ -86,8 +90,17 @@ def movement_totals(ranges: DayRanges, today: int) -> Rows:
             ).label("revenue"),
         )
         .join(Sku, Sku.id == StockMovement.sku_id)
-        .where(_moved_in(StockMovement.moved_at, ranges))
-        .group_by(sa.literal_column("day"))
+        .where(_moved_in(moved_at, ranges))
+        .group_by(bucket)
+        .subquery("sums")
+    )
+    day = sa.func.coalesce(key_day_number(sums.c.bucket), sa.literal(today, sa.Integer()))
+    return sa.select(
+        day.label("day"),
+        sums.c.value_moved,
+        sums.c.units_moved,
+        sums.c.cogs,
+        sums.c.revenue,
     )
 
 
@@ -103,9 +116,10 @@ def placed_in(first: int, end: int) -> sa.ColumnElement[bool]:
 def order_totals(first: int, end: int) -> Rows:
     """Per day of [first, end): units ordered and shipped so far, order lines and orders placed
     (cancelled orders excluded). Columns day, units_ordered, units_shipped, order_lines, orders."""
-    return (
+    key = day_key(SalesOrder.ordered_at)
+    sums = (
         sa.select(
-            day_number(SalesOrder.ordered_at).label("day"),
+            key.label("key"),
             sa.func.sum(SalesOrderLine.quantity).label("units_ordered"),
             sa.func.sum(SalesOrderLine.quantity_shipped).label("units_shipped"),
             sa.func.count(SalesOrderLine.id).label("order_lines"),
@@ -113,7 +127,16 @@ def order_totals(first: int, end: int) -> Rows:
         )
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.sales_order_id)
         .where(placed_in(first, end))
-        .group_by(sa.literal_column("day"))
+        .group_by(key)
+        .subquery("sums")
+    )
+    # Each day numbered once, outside the sums per day's key.
+    return sa.select(
+        key_day_number(sums.c.key).label("day"),
+        sums.c.units_ordered,
+        sums.c.units_shipped,
+        sums.c.order_lines,
+        sums.c.orders,
     )
 
 
