@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from queries.database import day_key, day_number, key_day_number
+from queries.database import date_number, day_key, day_number
 from queries.days import midnight
 from queries.schema import SalesOrder, SalesOrderLine, Sku, StockLevel, StockMovement
 
@@ -94,7 +94,7 @@ def movement_totals(ranges: DayRanges, today: int) -> Rows:
         .group_by(bucket)
         .subquery("sums")
     )
-    day = sa.func.coalesce(key_day_number(sums.c.bucket), sa.literal(today, sa.Integer()))
+    day = sa.func.coalesce(date_number(sums.c.bucket), sa.literal(today, sa.Integer()))
     return sa.select(
         day.label("day"),
         sums.c.value_moved,
@@ -132,7 +132,7 @@ def order_totals(first: int, end: int) -> Rows:
     )
     # Each day numbered once, outside the sums per day's key.
     return sa.select(
-        key_day_number(sums.c.key).label("day"),
+        date_number(sums.c.key).label("day"),
         sums.c.units_ordered,
         sums.c.units_shipped,
         sums.c.order_lines,

@@ -148,21 +148,10 @@ class day_key(DialectSql[Any]):
     }
 
 
-class key_day_number(DialectSql[int]):
-    """``day_number`` of a ``day_key``: for a query that groups by the key and numbers each
-    group's day once, not each row's."""
-
-    type = sa.Integer()
-    inherit_cache = True
-    sql: ClassVar[dict[str, str]] = {
-        "sqlite": "(CAST(julianday({}) AS INTEGER) - 2440587)",
-        "postgresql": "({} - DATE '1970-01-01')",
-    }
-
-
 class date_number(DialectSql[int]):
-    """Whole days since 1970-01-01 of a date column (``day_number`` without the truncation a
-    timestamp needs: SQLite's Julian day of a date's text is its midnight already)."""
+    """Whole days since 1970-01-01 of a date: a date column, or a ``day_key`` (a query that
+    groups by the key numbers each group's day once, not each row's). ``day_number`` without
+    the cut a timestamp needs: SQLite's Julian day of a date's text is its midnight already."""
 
     type = sa.Integer()
     inherit_cache = True

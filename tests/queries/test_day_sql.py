@@ -49,11 +49,12 @@ def test_each_instant_falls_in_its_utc_day(empty_engine: sa.Engine) -> None:
                 day_number(moments.c.at),
                 date_number(moments.c.on),
                 day_key(moments.c.at),
+                date_number(day_key(moments.c.at)),
             ).order_by(moments.c.id)
         ).all()
-    for (_, number, date_days, key), at in zip(rows, INSTANTS, strict=True):
+    for (_, number, date_days, key, key_days), at in zip(rows, INSTANTS, strict=True):
         expected = (at.date() - EPOCH).days
-        assert (number, date_days) == (expected, expected), at
+        assert (number, date_days, key_days) == (expected, expected, expected), at
         assert str(key)[:10] == at.date().isoformat(), at
 
 
